@@ -1,0 +1,167 @@
+//! Authenticating Okta's call with the shared header secret (CONTRACT §5).
+//!
+//! Accepted: the header value equal to `API_KEY`, or whose base64 decoding equals it (NL3's
+//! documented setup stores base64(API_KEY) in Okta), each with an optional `Basic ` prefix
+//! (Okta's Basic-auth guide). Every candidate is compared, in constant time, as a SHA-256 digest:
+//! digests have one length, so neither the key's length nor the first differing byte leaks.
+
+use base64::Engine;
+use http::{HeaderMap, HeaderName};
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::secrets::HookSecrets;
+
+/// Why a hook call is refused. Shown in logs and Okta's System Log: never a presented value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    #[error("no {0} header")]
+    MissingHeader(String),
+    #[error("{0} header does not carry the API key")]
+    Mismatch(String),
+    #[error("no API_KEY is configured")]
+    NoApiKey,
+}
+
+impl AuthFailure {
+    /// Whether a freshly fetched secret could change the verdict (the key was rotated).
+    pub fn may_be_rotation(&self) -> bool {
+        matches!(self, Self::Mismatch(_) | Self::NoApiKey)
+    }
+}
+
+/// Checks Okta's credentials on each call.
+pub struct HookAuthenticator {
+    header: HeaderName,
+}
+
+impl HookAuthenticator {
+    /// `header` was validated with the settings; an invalid one falls back to `Authorization`.
+    pub fn new(header: &str) -> Self {
+        Self {
+            header: HeaderName::from_bytes(header.as_bytes())
+                .unwrap_or(http::header::AUTHORIZATION),
+        }
+    }
+
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        secrets: &HookSecrets,
+    ) -> Result<(), AuthFailure> {
+        // HeaderMap lookups ignore case: HTTP API events arrive lower-cased, REST API ones not.
+        let presented = headers
+            .get(&self.header)
+            .ok_or_else(|| AuthFailure::MissingHeader(self.header.to_string()))?;
+        let api_key = secrets.api_key.as_ref().ok_or(AuthFailure::NoApiKey)?;
+        if api_key.matches(presented.as_bytes()) {
+            Ok(())
+        } else {
+            Err(AuthFailure::Mismatch(self.header.to_string()))
+        }
+    }
+}
+
+/// The expected hook secret, kept only as its digest.
+#[derive(Clone)]
+pub struct ApiKey {
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(..)")
+    }
+}
+
+impl ApiKey {
+    pub fn new(secret: &str) -> Self {
+        Self {
+            digest: Sha256::digest(secret.as_bytes()).into(),
+        }
+    }
+
+    /// Whether the presented header value carries this key in one of the accepted forms.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let presented = presented.trim_ascii();
+        let without_scheme = strip_basic(presented);
+        let mut accepted = Choice::from(0);
+        // No early exit: every form is checked whatever the previous ones gave.
+        for form in [presented, without_scheme] {
+            accepted |= self.digest_matches(form);
+            accepted |= match decode_base64(form) {
+                Some(decoded) => self.digest_matches(&decoded),
+                None => Choice::from(0),
+            };
+        }
+        accepted.into()
+    }
+
+    fn digest_matches(&self, candidate: &[u8]) -> Choice {
+        let digest: [u8; 32] = Sha256::digest(candidate).into();
+        digest.ct_eq(&self.digest)
+    }
+}
+
+fn strip_basic(value: &[u8]) -> &[u8] {
+    match value.get(..6) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(b"basic ") => value[6..].trim_ascii(),
+        _ => value,
+    }
+}
+
+/// Standard base64, padded or not (people paste either); URL-safe too (some tools emit it).
+pub fn decode_base64(value: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(value).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+
+    const KEY: &str = "s3cr3t-api-key";
+
+    #[test]
+    fn raw_value_is_accepted() {
+        assert!(ApiKey::new(KEY).matches(KEY.as_bytes()));
+    }
+
+    #[test]
+    fn base64_of_the_key_is_accepted_as_nl3_documents() {
+        let encoded = STANDARD.encode(KEY);
+        assert!(ApiKey::new(KEY).matches(encoded.as_bytes()));
+        assert!(ApiKey::new(KEY).matches(encoded.trim_end_matches('=').as_bytes()));
+    }
+
+    #[test]
+    fn basic_scheme_is_accepted() {
+        let key = ApiKey::new("admin:supersecret");
+        assert!(key.matches(b"Basic YWRtaW46c3VwZXJzZWNyZXQ="));
+        assert!(key.matches(b"basic   YWRtaW46c3VwZXJzZWNyZXQ="));
+        assert!(ApiKey::new(KEY).matches(format!("Basic {KEY}").as_bytes()));
+    }
+
+    #[test]
+    fn wrong_values_are_refused() {
+        let key = ApiKey::new(KEY);
+        for wrong in [
+            &b""[..],
+            b"s3cr3t-api-kex",
+            b"s3cr3t-api-key-and-more",
+            b"Bearer s3cr3t-api-key",
+            STANDARD.encode("other").as_bytes(),
+            b"\xff\xfe",
+        ] {
+            assert!(!key.matches(wrong), "{wrong:?}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        assert_eq!(format!("{:?}", ApiKey::new(KEY)), "ApiKey(..)");
+    }
+}

@@ -1,0 +1,240 @@
+//! The NL3 account protection check (CONTRACT §3).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{EncodingKey, Header};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::geo::Location;
+use crate::okta::HookType;
+
+/// NL3 answers with a small JSON object; a larger body is not a lock-check answer.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockStatus {
+    Locked,
+    NotLocked,
+}
+
+/// Why the check gave no answer. Messages carry no token and no key.
+#[derive(Debug, thiserror::Error)]
+pub enum Nl3Error {
+    #[error("could not sign the NL3 token: {0}")]
+    Sign(String),
+    #[error("NL3 request failed: {0}")]
+    Request(String),
+    #[error("NL3 answered HTTP {0}")]
+    Status(u16),
+    #[error("NL3 answer is larger than {MAX_ANSWER_BYTES} bytes")]
+    TooLarge,
+    #[error("NL3 answer is not JSON: {0}")]
+    NotJson(String),
+    #[error("NL3 answer has an unrecognised locked value: {0}")]
+    BadLocked(String),
+}
+
+/// Claims of the `x-nl3-authorization-token` JWT.
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Nl3Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: u64,
+    pub nbf: u64,
+    pub exp: u64,
+}
+
+impl Nl3Claims {
+    /// `iat`/`nbf` a minute back (clock skew, as the reference), `exp` five minutes ahead.
+    pub fn new(app_uri: &str, api_uri: &str, username: &str, now_s: u64) -> Self {
+        Self {
+            iss: app_uri.to_string(),
+            aud: api_uri.to_string(),
+            sub: username.to_string(),
+            iat: now_s.saturating_sub(60),
+            nbf: now_s.saturating_sub(60),
+            exp: now_s + 300,
+        }
+    }
+}
+
+/// Body of the lock-check request.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckBody<'a> {
+    user_ip: &'a str,
+    user_device: &'a str,
+    user_location: &'a str,
+    integration_type: &'a str,
+    integration_data: &'a Value,
+}
+
+/// One check's inputs.
+pub struct CheckRequest<'a> {
+    pub username: &'a str,
+    pub hook_type: HookType,
+    /// The client IP as Okta sent it (for `userIP`) and, when it parsed, its canonical form.
+    pub client_ip: &'a str,
+    pub parsed_ip: Option<std::net::IpAddr>,
+    pub location: Option<&'a Location>,
+}
+
+pub struct Nl3Client {
+    http: reqwest::Client,
+    url: String,
+    app_uri: String,
+    api_uri: String,
+}
+
+impl Nl3Client {
+    pub fn new(http: reqwest::Client, url: String, app_uri: String, api_uri: String) -> Self {
+        Self {
+            http,
+            url,
+            app_uri,
+            api_uri,
+        }
+    }
+
+    /// Asks NL3 whether the account is locked. The caller bounds the time (its deadline).
+    pub async fn check(
+        &self,
+        request: &CheckRequest<'_>,
+        signing_key: &EncodingKey,
+    ) -> Result<LockStatus, Nl3Error> {
+        let now_s = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let claims = Nl3Claims::new(&self.app_uri, &self.api_uri, request.username, now_s);
+        let token = jsonwebtoken::encode(&Header::default(), &claims, signing_key)
+            .map_err(|e| Nl3Error::Sign(e.to_string()))?;
+
+        let empty = Value::Object(Default::default());
+        let body = CheckBody {
+            user_ip: request.client_ip,
+            user_device: "N/A", // Okta sends no user agent
+            user_location: request.location.map_or("", |l| l.city_region.as_str()),
+            integration_type: request.hook_type.integration_type(),
+            integration_data: request.location.map_or(&empty, |l| &l.raw),
+        };
+        let mut call = self
+            .http
+            .post(&self.url)
+            .header("x-nl3-authorization-token", token)
+            .json(&body);
+        // The extra headers NL3's other integrations send; only values that are safe in a header.
+        if let Some(ip) = request.parsed_ip {
+            call = call.header("x-forwarded-for", ip.to_string());
+        }
+        if let Some(loc) = request.location.and_then(|l| l.lat_long.as_deref()) {
+            call = call.header("x-nl3-device-location", loc);
+        }
+        let mut response = call
+            .send()
+            .await
+            .map_err(|e| Nl3Error::Request(describe(&e)))?;
+        if !response.status().is_success() {
+            return Err(Nl3Error::Status(response.status().as_u16()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| Nl3Error::Request(describe(&e)))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(Nl3Error::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        parse_answer(&body)
+    }
+}
+
+/// Reads NL3's answer. `locked` may be a boolean or a string (NL3's API docs show `"true"`), in any
+/// case; absent or null means not locked. Anything else is a failure, not a guess.
+pub fn parse_answer(body: &[u8]) -> Result<LockStatus, Nl3Error> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| Nl3Error::NotJson(e.to_string()))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| Nl3Error::NotJson("not a JSON object".into()))?;
+    let locked = match object.get("locked") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => true,
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => false,
+        Some(other) => {
+            let mut shown = other.to_string();
+            shown.truncate(40);
+            return Err(Nl3Error::BadLocked(shown));
+        }
+    };
+    Ok(if locked {
+        LockStatus::Locked
+    } else {
+        LockStatus::NotLocked
+    })
+}
+
+/// reqwest's error with its causes (timeout, connection refused …). URLs here carry no secret:
+/// the ipinfo token travels in a header.
+pub fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locked_accepts_booleans_and_strings_in_any_case() {
+        for (body, expected) in [
+            (r#"{"locked":true}"#, LockStatus::Locked),
+            (r#"{"locked":false}"#, LockStatus::NotLocked),
+            (r#"{"locked":"true"}"#, LockStatus::Locked),
+            (r#"{"locked":"TRUE"}"#, LockStatus::Locked),
+            // The reference handler's bug: a non-empty string is truthy in Python.
+            (r#"{"locked":"false"}"#, LockStatus::NotLocked),
+            (r#"{"locked":"False"}"#, LockStatus::NotLocked),
+            (r#"{"message":"ok"}"#, LockStatus::NotLocked),
+            (r#"{"locked":null}"#, LockStatus::NotLocked),
+        ] {
+            assert_eq!(parse_answer(body.as_bytes()).unwrap(), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn unrecognised_answers_are_failures() {
+        for body in [
+            r#"{"locked":"yes"}"#,
+            r#"{"locked":1}"#,
+            r#"[true]"#,
+            "<html>",
+            "",
+        ] {
+            assert!(parse_answer(body.as_bytes()).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn claims_follow_the_contract() {
+        let c = Nl3Claims::new("https://app", "https://api", "user@example.com", 1_000_000);
+        assert_eq!(c.iss, "https://app");
+        assert_eq!(c.aud, "https://api");
+        assert_eq!(c.sub, "user@example.com");
+        assert_eq!(c.iat, 999_940);
+        assert_eq!(c.nbf, c.iat);
+        assert_eq!(c.exp, 1_000_300);
+    }
+}
