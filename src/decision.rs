@@ -119,6 +119,30 @@ enum Stop {
 }
 
 impl Hook {
+    /// Wires the parts: one HTTP client for NL3 and ipinfo, reused across invocations so warm
+    /// calls skip the TCP and TLS handshakes.
+    pub fn new(settings: Settings, secrets: SecretSource) -> Result<Self, ConfigError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.hook_timeout)
+            .pool_idle_timeout(Duration::from_secs(50))
+            .tcp_nodelay(true)
+            .user_agent(concat!("nl3-okta-hook/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            authenticator: HookAuthenticator::new(&settings.api_key_header),
+            nl3: Nl3Client::new(
+                http.clone(),
+                settings.nl3_url(),
+                settings.app_uri.clone(),
+                settings.api_uri.clone(),
+            ),
+            geo: IpinfoClient::new(http, settings.ipinfo_url.clone(), settings.ipinfo_cache_ttl),
+            secrets,
+            settings,
+        })
+    }
+
     /// Decides one call. Never panics on input and never outlives the budget.
     pub async fn decide(&self, request: HookRequest<'_>) -> Decision {
         let started = Instant::now();

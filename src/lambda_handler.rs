@@ -7,9 +7,6 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::{self, ConfigError, SecretsConfig, Settings};
 use crate::decision::{self, Decision, Hook, HookRequest, Outcome};
-use crate::geo::IpinfoClient;
-use crate::hook_auth::HookAuthenticator;
-use crate::nl3::Nl3Client;
 use crate::secrets::SecretSource;
 
 /// How long the init phase may spend fetching the secret before the first call.
@@ -76,16 +73,8 @@ impl App {
     }
 }
 
-/// Wires the parts from the settings: one HTTP client (connection reuse across invocations),
-/// one Secrets Manager client when `SECRET_ID` is set.
+/// Builds the hook from the settings, with a Secrets Manager client when `SECRET_ID` is set.
 pub async fn build_hook(settings: Settings) -> Result<Hook, ConfigError> {
-    let http = reqwest::Client::builder()
-        .connect_timeout(settings.hook_timeout)
-        .pool_idle_timeout(Duration::from_secs(50))
-        .tcp_nodelay(true)
-        .user_agent(concat!("nl3-okta-hook/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
     let api_key_required = settings
         .oauth
         .as_ref()
@@ -112,18 +101,7 @@ pub async fn build_hook(settings: Settings) -> Result<Hook, ConfigError> {
             )
         }
     };
-    Ok(Hook {
-        authenticator: HookAuthenticator::new(&settings.api_key_header),
-        nl3: Nl3Client::new(
-            http.clone(),
-            settings.nl3_url(),
-            settings.app_uri.clone(),
-            settings.api_uri.clone(),
-        ),
-        geo: IpinfoClient::new(http, settings.ipinfo_url.clone(), settings.ipinfo_cache_ttl),
-        secrets,
-        settings,
-    })
+    Hook::new(settings, secrets)
 }
 
 /// Lambda gives its deadline in milliseconds since the epoch.

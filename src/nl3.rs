@@ -25,8 +25,8 @@ pub enum Nl3Error {
     Sign(String),
     #[error("NL3 request failed: {0}")]
     Request(String),
-    #[error("NL3 answered HTTP {0}")]
-    Status(u16),
+    #[error("NL3 answered HTTP {status}: {excerpt}")]
+    Status { status: u16, excerpt: String },
     #[error("NL3 answer is larger than {MAX_ANSWER_BYTES} bytes")]
     TooLarge,
     #[error("NL3 answer is not JSON: {0}")]
@@ -64,6 +64,7 @@ impl Nl3Claims {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CheckBody<'a> {
+    #[serde(rename = "userIP")]
     user_ip: &'a str,
     user_device: &'a str,
     user_location: &'a str,
@@ -136,9 +137,7 @@ impl Nl3Client {
             .send()
             .await
             .map_err(|e| Nl3Error::Request(describe(&e)))?;
-        if !response.status().is_success() {
-            return Err(Nl3Error::Status(response.status().as_u16()));
-        }
+        let status = response.status();
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -149,6 +148,14 @@ impl Nl3Client {
                 return Err(Nl3Error::TooLarge);
             }
             body.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            // NL3's error text (e.g. an invalid-token message) tells the operator what is wrong.
+            let excerpt: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+            return Err(Nl3Error::Status {
+                status: status.as_u16(),
+                excerpt,
+            });
         }
         parse_answer(&body)
     }
