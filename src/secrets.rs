@@ -2,8 +2,8 @@
 //! when `SECRET_ID` is set, from the environment otherwise (CONTRACT §5).
 //!
 //! Fetched once and cached across invocations. A cached value past its TTL is refetched; if that
-//! fetch fails the stale value keeps serving (Secrets Manager being down must not break sign-ins
-//! that worked a minute ago). A hook call that fails authentication may force one early refresh,
+//! fetch fails or is slow, the stale value keeps serving (Secrets Manager being down must not
+//! break sign-ins that worked a minute ago, nor eat their budget). A hook call that fails authentication may force one early refresh,
 //! at most once per [`FORCED_REFRESH_INTERVAL`], so a rotated `API_KEY` works without a redeploy.
 //!
 //! (Why not `aws_secretsmanager_caching`: it depends on the SDK with default features, which pulls
@@ -21,6 +21,10 @@ use crate::hook_auth::{decode_base64, ApiKey};
 
 /// The shortest time between two forced refreshes (after failed authentications).
 pub const FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a call waits for a refresh when it could serve the cached (expired) secret instead.
+pub const STALE_REFRESH_WAIT: Duration = Duration::from_millis(300);
+/// After a failed refresh, the cached secret is served this long before the next attempt.
+pub const STALE_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Secrets ready for use: the API key as a digest, the signing key decoded and ready to sign.
 pub struct HookSecrets {
@@ -186,16 +190,34 @@ impl SecretsManagerCache {
             Some(c) if c.fetched_at.elapsed() < self.ttl => return Ok(c.secrets),
             other => other,
         };
-        match self.fetch().await {
-            Ok(secrets) => Ok(secrets),
-            Err(e) => match stale {
-                Some(c) => {
-                    tracing::warn!(error = %e, "secret refresh failed; serving the cached secret");
-                    Ok(c.secrets)
-                }
-                None => Err(e),
-            },
+        let Some(stale) = stale else {
+            return self.fetch().await;
+        };
+        // A stale secret still works: wait briefly for a fresh one, then carry on with the stale
+        // one and leave Secrets Manager alone for a while, so an outage costs each call nothing.
+        match tokio::time::timeout(STALE_REFRESH_WAIT, self.fetch()).await {
+            Ok(Ok(secrets)) => Ok(secrets),
+            outcome => {
+                let why = match outcome {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out".to_string(),
+                };
+                tracing::warn!(error = %why, "secret refresh failed; serving the cached secret");
+                self.keep_stale(stale.clone());
+                Ok(stale.secrets)
+            }
         }
+    }
+
+    /// Marks a stale entry fresh until [`STALE_RETRY_AFTER`] from now.
+    fn keep_stale(&self, stale: Cached) {
+        let fetched_at = Instant::now()
+            .checked_sub(self.ttl.saturating_sub(STALE_RETRY_AFTER))
+            .unwrap_or_else(Instant::now);
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
+            fetched_at,
+            ..stale
+        });
     }
 
     async fn forced_refresh(&self) -> Option<Arc<HookSecrets>> {

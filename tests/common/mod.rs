@@ -286,3 +286,71 @@ pub async fn decide_raw(hook: &Hook, headers: &HeaderMap, body: &[u8]) -> Decisi
 
 /// Generous slack over a budget for scheduling on a loaded 2-core CI machine.
 pub const SLACK: Duration = Duration::from_millis(400);
+
+/// A real Secrets Manager API on loopback: moto's server, spoken to by the real AWS SDK.
+pub struct Moto {
+    pub url: String,
+    child: tokio::process::Child,
+}
+
+impl Moto {
+    /// Starts `moto_server` on `port` (0: any free port) and waits for it to say where it listens.
+    pub async fn start(port: u16) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
+            let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server");
+            if std::path::Path::new(venv).exists() {
+                venv.to_string()
+            } else {
+                "moto_server".to_string()
+            }
+        });
+        let mut child = tokio::process::Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program} (run `make setup`): {e}"));
+        let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(at) = line.find("Running on http://") {
+                    return line[at + "Running on ".len()..].trim().to_string();
+                }
+            }
+            panic!("moto_server exited before listening");
+        })
+        .await
+        .expect("moto_server did not start within 60 s");
+        // Keep draining its request log so the pipe never fills and blocks it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { url, child }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    pub fn client(&self) -> aws_sdk_secretsmanager::Client {
+        sdk_client(&self.url)
+    }
+}
+
+/// The SDK client the hook would build, pointed at `endpoint` with test credentials.
+pub fn sdk_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{Credentials, Region};
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// The secret's JSON as the hook expects it in Secrets Manager.
+pub fn secret_json(api_key: &str) -> String {
+    json!({"API_KEY": api_key, "SIGNING_KEY": b64(SIGNING_KEY), "IPINFO_TOKEN": IPINFO_TOKEN})
+        .to_string()
+}
