@@ -73,6 +73,8 @@ pub struct Settings {
     /// Name of the header carrying the hook secret (Okta's `authScheme.key`).
     pub api_key_header: String,
     pub oauth: Option<OAuthConfig>,
+    /// CloudWatch namespace of the EMF metrics.
+    pub metrics_namespace: String,
 }
 
 impl Settings {
@@ -187,6 +189,8 @@ impl Settings {
             ipinfo_cache_ttl: Duration::from_secs(ipinfo_cache_ttl_s),
             api_key_header,
             oauth,
+            metrics_namespace: get("METRICS_NAMESPACE")
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.into()),
         })
     }
 

@@ -82,6 +82,8 @@ pub struct Trace {
     pub ipinfo_cached: bool,
     pub nl3: Option<Duration>,
     pub nl3_error: Option<String>,
+    /// Secrets Manager calls made while this call ran.
+    pub secrets_fetches: u64,
     /// The stage running when the budget ran out.
     stage: &'static str,
 }
@@ -151,6 +153,7 @@ impl Hook {
             deadline = deadline.min(lambda.checked_sub(LAMBDA_DEADLINE_MARGIN).unwrap_or(lambda));
         }
         let mut trace = Trace::default();
+        let fetches_before = self.secrets.fetch_count();
         let result = tokio::time::timeout_at(
             deadline.into(),
             self.decide_within(&request, deadline, &mut trace),
@@ -166,6 +169,7 @@ impl Hook {
                 trace.stage
             )),
         };
+        trace.secrets_fetches = self.secrets.fetch_count() - fetches_before;
         self.finish(outcome, reason, started.elapsed(), trace)
     }
 

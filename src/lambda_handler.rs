@@ -7,6 +7,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::{self, ConfigError, SecretsConfig, Settings};
 use crate::decision::{self, Decision, Hook, HookRequest, Outcome};
+use crate::metrics;
 use crate::secrets::SecretSource;
 
 /// How long the init phase may spend fetching the secret before the first call.
@@ -52,6 +53,13 @@ impl App {
         }
     }
 
+    fn metrics_namespace(&self) -> &str {
+        match self {
+            Self::Ready(hook) => &hook.settings.metrics_namespace,
+            Self::Misconfigured { .. } => metrics::DEFAULT_NAMESPACE,
+        }
+    }
+
     /// Answers one API Gateway event.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let context = request.lambda_context_ref();
@@ -69,6 +77,7 @@ impl App {
             Self::Misconfigured { error, fail_open } => decision::misconfigured(error, *fail_open),
         };
         log_decision(&decision, &request_id);
+        metrics::emit(&decision, self.metrics_namespace());
         to_response(&decision)
     }
 }

@@ -11,6 +11,7 @@ pub mod geo;
 pub mod hook_auth;
 pub mod lambda_handler;
 pub mod logging;
+pub mod metrics;
 pub mod nl3;
 pub mod okta;
 pub mod secrets;

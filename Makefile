@@ -1,0 +1,49 @@
+# nl3-okta-hook: `make run` runs the hook locally, `make test` runs every test.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup run test lint unit-test template-check zip bench fuzz clean
+
+## setup: Python tools (cargo-lambda, moto, cfn-lint …) into .venv
+setup: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## run: the hook under `cargo lambda watch` with local NL3/ipinfo stand-ins (no AWS, no internet)
+run: setup
+	local/run.sh
+
+## test: formatting, lints, unit + integration + end-to-end tests, template checks
+test: setup lint unit-test template-check
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets --locked -- -D warnings
+
+unit-test:
+	@if command -v cargo-nextest >/dev/null; then \
+		cargo nextest run --locked --no-fail-fast; \
+	else \
+		cargo test --locked --no-fail-fast; \
+	fi
+
+template-check: setup
+	@if [ -x .ci/check-template.sh ]; then .ci/check-template.sh; fi
+
+## zip: the deployable Lambda zip (x86_64; ARCH=arm64 needs the aarch64-unknown-linux-gnu target)
+ARCH ?= x86_64
+zip: setup
+	@if [ "$(ARCH)" = arm64 ]; then \
+		cargo lambda build --release --arm64 --output-format zip; \
+	else \
+		cargo lambda build --release --x86-64 --output-format zip; \
+	fi
+	@ls -l target/lambda/nl3-okta-hook/bootstrap.zip
+
+clean:
+	cargo clean
+	rm -rf $(VENV)
