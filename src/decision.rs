@@ -16,6 +16,7 @@ use crate::config::{ConfigError, Settings};
 use crate::geo::{self, IpinfoClient, Location};
 use crate::hook_auth::HookAuthenticator;
 use crate::nl3::{CheckRequest, LockStatus, Nl3Client};
+use crate::oauth::OAuthVerifier;
 use crate::okta::{self, Answer, HookType};
 use crate::secrets::{HookSecrets, SecretSource};
 
@@ -24,6 +25,8 @@ pub const FAIL_CLOSED_MESSAGE: &str =
     "Sign-in is paused because the account protection check is unavailable. Please try again in a few minutes.";
 /// Shown when the hook call is not authenticated (as NL3's reference handler).
 pub const FORBIDDEN_MESSAGE: &str = "Okta Hook Forbidden";
+/// Time kept back at the end of the budget so a slow credential check ends as "forbidden".
+const AUTH_MARGIN: Duration = Duration::from_millis(30);
 /// Time kept back from Lambda's deadline so the answer still gets out.
 const LAMBDA_DEADLINE_MARGIN: Duration = Duration::from_millis(100);
 
@@ -131,8 +134,13 @@ impl Hook {
             .user_agent(concat!("nl3-okta-hook/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
+        let oauth = settings
+            .oauth
+            .clone()
+            .map(|config| OAuthVerifier::new(config, http.clone()));
+        let accept_api_key = settings.oauth.as_ref().is_none_or(|o| o.accept_api_key);
         Ok(Self {
-            authenticator: HookAuthenticator::new(&settings.api_key_header),
+            authenticator: HookAuthenticator::new(&settings.api_key_header, oauth, accept_api_key),
             nl3: Nl3Client::new(
                 http.clone(),
                 settings.nl3_url(),
@@ -190,7 +198,18 @@ impl Hook {
 
         trace.stage = "authentication";
         let at = Instant::now();
-        let secrets = self.authenticate(request.headers, secrets).await;
+        // Credentials that cannot be verified in time (a hanging JWKS) are not credentials:
+        // stop just short of the budget and refuse, rather than let the budget decide.
+        let verify_until = deadline
+            .checked_sub(AUTH_MARGIN)
+            .unwrap_or(deadline)
+            .max(Instant::now());
+        let secrets = tokio::time::timeout_at(
+            verify_until.into(),
+            self.authenticate(request.headers, secrets),
+        )
+        .await
+        .unwrap_or_else(|_| Err("credentials could not be verified within the budget".into()));
         trace.auth = Some(at.elapsed());
         let secrets = secrets.map_err(|why| {
             tracing::warn!(reason = %why, "hook call not authenticated");

@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
+use crate::oauth::{OAuthVerifier, TokenError};
 use crate::secrets::HookSecrets;
 
 /// Why a hook call is refused. Shown in logs and Okta's System Log: never a presented value.
@@ -21,6 +22,10 @@ pub enum AuthFailure {
     Mismatch(String),
     #[error("no API_KEY is configured")]
     NoApiKey,
+    #[error("OAuth is configured: a bearer token is required")]
+    BearerRequired,
+    #[error("bearer token: {0}")]
+    Token(#[from] TokenError),
 }
 
 impl AuthFailure {
@@ -30,18 +35,27 @@ impl AuthFailure {
     }
 }
 
-/// Checks Okta's credentials on each call.
+/// Checks Okta's credentials on each call: the header secret, an OAuth bearer token, or (during
+/// a migration, `OAUTH_ACCEPT_API_KEY=true`) either.
 pub struct HookAuthenticator {
     header: HeaderName,
+    oauth: Option<OAuthVerifier>,
+    accept_api_key: bool,
 }
 
 impl HookAuthenticator {
     /// `header` was validated with the settings; an invalid one falls back to `Authorization`.
-    pub fn new(header: &str) -> Self {
+    pub fn new(header: &str, oauth: Option<OAuthVerifier>, accept_api_key: bool) -> Self {
         Self {
             header: HeaderName::from_bytes(header.as_bytes())
                 .unwrap_or(http::header::AUTHORIZATION),
+            accept_api_key: oauth.is_none() || accept_api_key,
+            oauth,
         }
+    }
+
+    pub fn oauth(&self) -> Option<&OAuthVerifier> {
+        self.oauth.as_ref()
     }
 
     pub async fn authenticate(
@@ -49,6 +63,14 @@ impl HookAuthenticator {
         headers: &HeaderMap,
         secrets: &HookSecrets,
     ) -> Result<(), AuthFailure> {
+        if let Some(verifier) = &self.oauth {
+            if let Some(token) = bearer_token(headers) {
+                return Ok(verifier.verify(token).await?);
+            }
+            if !self.accept_api_key {
+                return Err(AuthFailure::BearerRequired);
+            }
+        }
         // HeaderMap lookups ignore case: HTTP API events arrive lower-cased, REST API ones not.
         let presented = headers
             .get(&self.header)
@@ -101,6 +123,18 @@ impl ApiKey {
         let digest: [u8; 32] = Sha256::digest(candidate).into();
         digest.ct_eq(&self.digest)
     }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 fn strip_basic(value: &[u8]) -> &[u8] {

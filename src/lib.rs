@@ -13,5 +13,6 @@ pub mod lambda_handler;
 pub mod logging;
 pub mod metrics;
 pub mod nl3;
+pub mod oauth;
 pub mod okta;
 pub mod secrets;

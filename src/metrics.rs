@@ -38,13 +38,21 @@ pub fn emf(decision: &Decision, namespace: &str, timestamp_ms: u64) -> Value {
     values.push(("HookDuration", "Milliseconds", ms(decision.elapsed)));
     if let Some(nl3) = trace.nl3 {
         values.push(("Nl3Latency", "Milliseconds", ms(nl3)));
-        values.push(("Nl3Failure", "Count", f64::from(u8::from(trace.nl3_error.is_some()))));
+        values.push((
+            "Nl3Failure",
+            "Count",
+            f64::from(u8::from(trace.nl3_error.is_some())),
+        ));
     }
     if let (Some(ipinfo), false) = (trace.ipinfo, trace.ipinfo_cached) {
         values.push(("IpinfoLatency", "Milliseconds", ms(ipinfo)));
     }
     if trace.ipinfo.is_some() {
-        values.push(("IpinfoFailure", "Count", f64::from(u8::from(trace.ipinfo_error.is_some()))));
+        values.push((
+            "IpinfoFailure",
+            "Count",
+            f64::from(u8::from(trace.ipinfo_error.is_some())),
+        ));
     }
     values.push(("SecretsRefresh", "Count", trace.secrets_fetches as f64));
 

@@ -63,7 +63,11 @@ impl Lines {
             }
         })
         .await;
-        assert!(waited.is_ok(), "timed out waiting for {what}: {:#?}", self.snapshot());
+        assert!(
+            waited.is_ok(),
+            "timed out waiting for {what}: {:#?}",
+            self.snapshot()
+        );
     }
 }
 
@@ -103,7 +107,10 @@ impl Emulator {
         let mut function = Command::new(env!("CARGO_BIN_EXE_nl3-okta-hook"))
             .env_clear()
             .envs(env)
-            .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt"),
+            )
             .env("AWS_LAMBDA_FUNCTION_NAME", "_")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -144,7 +151,10 @@ impl Emulator {
     /// A POST to the emulator's function URL, as Okta would send it.
     async fn post_function_url(&self, authorization: &str, body: &str) -> (u16, Value) {
         let response = reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{}/lambda-url/_/okta/hook", self.port))
+            .post(format!(
+                "http://127.0.0.1:{}/lambda-url/_/okta/hook",
+                self.port
+            ))
             .header("authorization", authorization)
             .header("content-type", "application/json")
             .body(body.to_string())
@@ -208,7 +218,10 @@ async fn sample_events_get_the_contract_answers_under_the_emulator() {
             assert_eq!(response["statusCode"], status, "{shape}/{name}: {response}");
             let body = body_of(&response);
             if !decision.is_empty() {
-                assert_eq!(body["debugContext"]["decision"], decision, "{shape}/{name}: {body}");
+                assert_eq!(
+                    body["debugContext"]["decision"], decision,
+                    "{shape}/{name}: {body}"
+                );
             }
             match decision {
                 "locked" => assert_eq!(body["error"]["errorSummary"], "Locked by NL3."),
@@ -224,7 +237,10 @@ async fn sample_events_get_the_contract_answers_under_the_emulator() {
 
     let decisions = emulator.wait_for_decisions(2 * cases.len()).await;
     for line in &decisions {
-        assert!(line["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{line}");
+        assert!(
+            line["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{line}"
+        );
         assert!(line["elapsed_ms"].is_u64(), "{line}");
     }
     let all_logs = emulator.function_logs.snapshot().join("\n");
@@ -245,9 +261,7 @@ async fn function_url_requests_are_answered() {
     let up = Upstreams::start().await;
     let emulator = Emulator::start(local_env(&up)).await;
     let saml = with_user(saml_event(), LOCKED_USER).to_string();
-    let (status, body) = emulator
-        .post_function_url(&b64(LOCAL_API_KEY), &saml)
-        .await;
+    let (status, body) = emulator.post_function_url(&b64(LOCAL_API_KEY), &saml).await;
     assert_eq!(status, 200);
     assert_eq!(body["error"]["errorSummary"], "Locked by NL3.");
     let (status, body) = emulator.post_function_url("nope", &saml).await;
@@ -267,7 +281,9 @@ async fn missing_setting_is_reported_once_and_every_call_still_answered() {
     env.push(("FAIL_OPEN".into(), "false".into()));
     let emulator = Emulator::start(env).await;
     for _ in 0..2 {
-        let response = emulator.invoke_file("events/rest/token-unlocked.json").await;
+        let response = emulator
+            .invoke_file("events/rest/token-unlocked.json")
+            .await;
         assert_eq!(response["statusCode"], 200);
         let body = body_of(&response);
         assert_eq!(body["debugContext"]["decision"], "fail_closed");

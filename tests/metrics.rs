@@ -13,7 +13,9 @@ use serde_json::Value;
 fn assert_valid_emf(line: &Value) {
     let aws = &line["_aws"];
     assert!(aws["Timestamp"].is_u64(), "Timestamp: {line}");
-    let directives = aws["CloudWatchMetrics"].as_array().expect("CloudWatchMetrics");
+    let directives = aws["CloudWatchMetrics"]
+        .as_array()
+        .expect("CloudWatchMetrics");
     assert!(!directives.is_empty());
     for d in directives {
         let namespace = d["Namespace"].as_str().expect("Namespace");
@@ -40,7 +42,9 @@ fn assert_valid_emf(line: &Value) {
 }
 
 fn value(line: &Value, name: &str) -> f64 {
-    line[name].as_f64().unwrap_or_else(|| panic!("{name} in {line}"))
+    line[name]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{name} in {line}"))
 }
 
 #[tokio::test]
@@ -48,7 +52,12 @@ async fn locked_and_allowed_calls_emit_valid_emf_with_their_counts() {
     let up = Upstreams::start().await;
     let hook = up.hook(&[]).await;
 
-    let locked = decide(&hook, &okta_headers(), &with_user(token_event(), LOCKED_USER)).await;
+    let locked = decide(
+        &hook,
+        &okta_headers(),
+        &with_user(token_event(), LOCKED_USER),
+    )
+    .await;
     assert_eq!(locked.outcome, Outcome::Locked, "{}", locked.reason);
     let line = emf(&locked, "NL3OktaHook", 1_700_000_000_000);
     assert_valid_emf(&line);
@@ -83,12 +92,20 @@ async fn failures_are_counted() {
     let d = decide(&hook, &okta_headers(), &token_event()).await;
     let line = emf(&d, "Custom/Namespace", 1);
     assert_valid_emf(&line);
-    assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Custom/Namespace");
+    assert_eq!(
+        line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "Custom/Namespace"
+    );
     assert_eq!(value(&line, "FailOpen"), 1.0);
     assert_eq!(value(&line, "Nl3Failure"), 1.0);
     assert_eq!(value(&line, "IpinfoFailure"), 1.0);
 
-    let d = decide(&hook, &headers_with("Authorization", "nope"), &token_event()).await;
+    let d = decide(
+        &hook,
+        &headers_with("Authorization", "nope"),
+        &token_event(),
+    )
+    .await;
     let line = emf(&d, "NL3OktaHook", 1);
     assert_valid_emf(&line);
     assert_eq!(line["HookType"], "unknown");
