@@ -44,6 +44,15 @@ zip: setup
 	fi
 	@ls -l target/lambda/nl3-okta-hook/bootstrap.zip
 
+## bench: side-by-side with NL3's reference handler, and the decision path's own time
+bench: setup
+	cargo bench --bench side_by_side
+	cargo bench --bench decision
+
+## fuzz: the request path before any network call (FUZZ_SECONDS, default 60)
+fuzz: setup
+	fuzz/run.sh $${FUZZ_SECONDS:-60}
+
 clean:
 	cargo clean
 	rm -rf $(VENV)

@@ -38,9 +38,11 @@ impl App {
         Self::Misconfigured { error, fail_open }
     }
 
-    /// Fetches the secret during Lambda's init phase, so the first sign-in does not wait for it.
+    /// Fetches the secret and opens the NL3 connection during Lambda's init phase, so the first
+    /// sign-in after a cold start waits for neither.
     pub async fn warm_up(&self) {
-        if let Self::Ready(hook) = self {
+        let Self::Ready(hook) = self else { return };
+        let secrets = async {
             match tokio::time::timeout(WARM_UP_LIMIT, hook.secrets.get()).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
@@ -50,7 +52,8 @@ impl App {
                     "secrets not loaded at start-up (timed out); will retry per call"
                 ),
             }
-        }
+        };
+        tokio::join!(secrets, hook.nl3.warm_up(WARM_UP_LIMIT));
     }
 
     fn metrics_namespace(&self) -> &str {

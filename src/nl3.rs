@@ -99,6 +99,12 @@ impl Nl3Client {
         }
     }
 
+    /// Opens the connection to NL3 (TCP, TLS, HTTP/2) ahead of the first call: Lambda's init
+    /// phase runs at full CPU and does not count against Okta's 3 s. The answer is ignored.
+    pub async fn warm_up(&self, timeout: std::time::Duration) {
+        let _ = self.http.head(&self.api_uri).timeout(timeout).send().await;
+    }
+
     /// Asks NL3 whether the account is locked. The caller bounds the time (its deadline).
     pub async fn check(
         &self,
