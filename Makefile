@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run test lint unit-test template-check zip bench fuzz clean
+.PHONY: setup run test lint unit-test template-check zip bench fuzz fault-matrix clean
 
 ## setup: Python tools (cargo-lambda, moto, cfn-lint …) into .venv
 setup: $(VENV)/.installed
@@ -48,6 +48,10 @@ zip: setup
 bench: setup
 	cargo bench --bench side_by_side
 	cargo bench --bench decision
+
+## fault-matrix: the README's failure table, measured (one line per case)
+fault-matrix: setup
+	cargo test --test faults --test secrets_manager -- --nocapture --test-threads 1 2>&1 | grep -o 'FAULT-MATRIX.*'
 
 ## fuzz: the request path before any network call (FUZZ_SECONDS, default 60)
 fuzz: setup

@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::config::{self, ConfigError, SecretsConfig, Settings};
 use crate::decision::{self, Decision, Hook, HookRequest, Outcome};
 use crate::metrics;
-use crate::secrets::SecretSource;
+use crate::secrets::{self, SecretSource};
 
 /// How long the init phase may spend fetching the secret before the first call.
 const WARM_UP_LIMIT: Duration = Duration::from_secs(3);
@@ -97,20 +97,10 @@ pub async fn build_hook(settings: Settings) -> Result<Hook, ConfigError> {
         }
         SecretsConfig::SecretsManager { secret_id, ttl } => {
             let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .timeout_config(
-                    aws_config::timeout::TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_secs(1))
-                        .operation_timeout(settings.hook_timeout)
-                        .build(),
-                )
                 .load()
                 .await;
-            SecretSource::secrets_manager(
-                aws_sdk_secretsmanager::Client::new(&aws),
-                secret_id.clone(),
-                *ttl,
-                api_key_required,
-            )
+            let client = secrets::secrets_manager_client((&aws).into(), settings.hook_timeout);
+            SecretSource::secrets_manager(client, secret_id.clone(), *ttl, api_key_required)
         }
     };
     Hook::new(settings, secrets)

@@ -123,6 +123,31 @@ struct Cached {
     text_digest: [u8; 32],
 }
 
+/// A Secrets Manager client tuned for a call with a 3 s deadline: short connect timeout and
+/// one quick retry, so an outage is noticed in milliseconds rather than after the SDK's default
+/// backoff (the stale secret or `FAIL_OPEN` then answers).
+pub fn secrets_manager_client(
+    builder: aws_sdk_secretsmanager::config::Builder,
+    operation_timeout: Duration,
+) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::retry::RetryConfig;
+    use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+    let config = builder
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(20)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(500))
+                .operation_timeout(operation_timeout)
+                .build(),
+        )
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
 impl SecretSource {
     pub fn from_environment(raw_json: &str, api_key_required: bool) -> Self {
         Self::Fixed(HookSecrets::from_json(raw_json, api_key_required).map(Arc::new))

@@ -32,6 +32,7 @@ async fn assert_check_fails(up: &Upstreams, extra: &[(&str, &str)], cause: &str)
         let started = Instant::now();
         let d = decide(&hook, &okta_headers(), &token_event()).await;
         let took = started.elapsed();
+        report(fail_open, &d, took);
         assert_eq!(d.outcome, expected, "{}", d.reason);
         assert!(
             d.reason.contains(cause),
@@ -165,7 +166,9 @@ async fn ipinfo_quota_exhausted_leaves_location_empty_and_pauses_lookups() {
         .await;
     let hook = up.hook(&[]).await;
     for _ in 0..3 {
+        let started = Instant::now();
         let d = decide(&hook, &okta_headers(), &token_event()).await;
+        report("true", &d, started.elapsed());
         assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
     }
     let sent = up.nl3_requests().await;
@@ -191,6 +194,7 @@ async fn ipinfo_hanging_costs_only_its_slice() {
     let started = Instant::now();
     let d = decide(&hook, &okta_headers(), &token_event()).await;
     let took = started.elapsed();
+    report("true", &d, took);
     assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
     assert!(took < Duration::from_millis(150) + SLACK, "took {took:?}");
     assert_eq!(
@@ -219,6 +223,7 @@ async fn lambda_deadline_nearer_than_the_budget_wins() {
         })
         .await;
     let took = started.elapsed();
+    report("true", &d, took);
     assert_eq!(d.outcome, Outcome::FailOpen, "{}", d.reason);
     assert!(
         took < Duration::from_millis(400),

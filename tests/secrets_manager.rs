@@ -60,7 +60,9 @@ async fn rotated_api_key_works_after_one_rate_limited_refresh() {
         .await
         .unwrap();
     // Okta now sends the new key: the first failure refreshes the secret and the call passes.
+    let started = Instant::now();
     let d = decide(&hook, &headers_for("key-after-rotation"), &token_event()).await;
+    report("true", &d, started.elapsed());
     assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
     assert_eq!(hook.secrets.fetch_count(), 2);
 
@@ -92,6 +94,7 @@ async fn unreachable_at_cold_start_fails_within_budget_then_recovers() {
         );
         let started = Instant::now();
         let d = decide(&hook, &okta_headers(), &token_event()).await;
+        report(fail_open, &d, started.elapsed());
         assert_eq!(d.outcome, expected, "{}", d.reason);
         assert!(started.elapsed() < Duration::from_millis(400) + SLACK);
         assert!(d.reason.contains("secrets"), "{}", d.reason);
@@ -131,6 +134,7 @@ async fn unreachable_later_keeps_serving_the_cached_secret() {
     for _ in 0..2 {
         let started = Instant::now();
         let d = decide(&hook, &okta_headers(), &token_event()).await;
+        report("true", &d, started.elapsed());
         assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
         // The outage costs a call at most the short wait for a refresh, not the budget.
         assert!(

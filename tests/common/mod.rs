@@ -340,17 +340,32 @@ impl Moto {
 /// The SDK client the hook would build, pointed at `endpoint` with test credentials.
 pub fn sdk_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     use aws_sdk_secretsmanager::config::{Credentials, Region};
-    let config = aws_sdk_secretsmanager::Config::builder()
+    let builder = aws_sdk_secretsmanager::Config::builder()
         .behavior_version_latest()
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"));
+    nl3_okta_hook::secrets::secrets_manager_client(builder, Duration::from_secs(3))
 }
 
 /// The secret's JSON as the hook expects it in Secrets Manager.
 pub fn secret_json(api_key: &str) -> String {
     json!({"API_KEY": api_key, "SIGNING_KEY": b64(SIGNING_KEY), "IPINFO_TOKEN": IPINFO_TOKEN})
         .to_string()
+}
+
+/// One row of the README's fault matrix (`make fault-matrix` collects them).
+pub fn report(fail_open: &str, d: &nl3_okta_hook::decision::Decision, took: Duration) {
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let answer = d
+        .answer
+        .body
+        .get("error")
+        .map_or("{\"commands\":[]}".to_string(), |e| e.to_string());
+    eprintln!(
+        "FAULT-MATRIX | {test} | FAIL_OPEN={fail_open} | {} | {} {answer} | {} ms",
+        d.outcome.as_str(),
+        d.answer.status,
+        took.as_millis()
+    );
 }
