@@ -11,8 +11,9 @@ env_file=$(mktemp)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -f "$env_file"' EXIT
 grep -v '^#' local/local.env > "$env_file"
 
-# The stand-in verifies the NL3 JWT with the same signing key the hook uses.
-set -a; source local/local.env; set +a
+# The stand-ins check the NL3 JWT and the ipinfo token with the same secrets the hook uses.
+setting() { grep "^$1=" local/local.env | cut -d= -f2-; }
+export API_KEY=$(setting API_KEY) SIGNING_KEY=$(setting SIGNING_KEY) IPINFO_TOKEN=$(setting IPINFO_TOKEN)
 python3 local/upstreams.py --port "$UPSTREAMS_PORT" &
 
 if [ "${LOCAL_SECRETS:-env}" = moto ]; then
@@ -48,10 +49,10 @@ nl3-okta-hook is starting under cargo lambda watch on http://127.0.0.1:$INVOKE_P
 (NL3 and ipinfo stand-ins on :$UPSTREAMS_PORT; users whose login starts with "locked" are locked).
 In another terminal:
 
-  cargo lambda invoke --data-file events/rest/token-unlocked.json     # → {"commands":[],…}
-  cargo lambda invoke --data-file events/rest/token-locked.json       # → {"error":{"errorSummary":…}}
-  cargo lambda invoke --data-file events/http/saml-locked.json
-  cargo lambda invoke --data-file events/rest/token-bad-auth.json     # → Okta Hook Forbidden
+  cargo lambda invoke --invoke-address 127.0.0.1 --data-file events/rest/token-unlocked.json   # allowed
+  cargo lambda invoke --invoke-address 127.0.0.1 --data-file events/rest/token-locked.json     # locked
+  cargo lambda invoke --invoke-address 127.0.0.1 --data-file events/http/saml-locked.json
+  cargo lambda invoke --invoke-address 127.0.0.1 --data-file events/rest/token-bad-auth.json   # Okta Hook Forbidden
   curl -s -X POST http://127.0.0.1:$INVOKE_PORT/lambda-url/nl3-okta-hook/okta/hook \\
        -H "Authorization: $(printf %s "$API_KEY" | base64)" \\
        --data @tests/fixtures/okta/token-hook-request.json
