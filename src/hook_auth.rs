@@ -105,23 +105,26 @@ impl ApiKey {
 
     /// Whether the presented header value carries this key in one of the accepted forms.
     pub fn matches(&self, presented: &[u8]) -> bool {
+        self.compare_every_form(presented, &mut |_| {})
+    }
+
+    /// Compares each accepted form of `presented` with the key, all of them whatever the earlier
+    /// ones gave, each as a whole 32-byte digest (`ct_eq` has no early exit). `compared` sees
+    /// every digest compared, so tests can check that the work never depends on the key.
+    fn compare_every_form(&self, presented: &[u8], compared: &mut dyn FnMut(&[u8; 32])) -> bool {
         let presented = presented.trim_ascii();
         let without_scheme = strip_basic(presented);
         let mut accepted = Choice::from(0);
-        // No early exit: every form is checked whatever the previous ones gave.
         for form in [presented, without_scheme] {
-            accepted |= self.digest_matches(form);
-            accepted |= match decode_base64(form) {
-                Some(decoded) => self.digest_matches(&decoded),
-                None => Choice::from(0),
-            };
+            let decoded = decode_base64(form);
+            // An undecodable form is still compared (as empty) so the work is always four digests.
+            for candidate in [form, decoded.as_deref().unwrap_or_default()] {
+                let digest: [u8; 32] = Sha256::digest(candidate).into();
+                compared(&digest);
+                accepted |= digest.ct_eq(&self.digest);
+            }
         }
         accepted.into()
-    }
-
-    fn digest_matches(&self, candidate: &[u8]) -> Choice {
-        let digest: [u8; 32] = Sha256::digest(candidate).into();
-        digest.ct_eq(&self.digest)
     }
 }
 
@@ -191,6 +194,37 @@ mod tests {
             b"\xff\xfe",
         ] {
             assert!(!key.matches(wrong), "{wrong:?}");
+        }
+    }
+
+    /// The comparison work (digests compared) depends only on what was presented, never on the
+    /// key or on how much of it the presented value matches: no early exit.
+    fn work(key: &ApiKey, presented: &[u8]) -> (bool, Vec<[u8; 32]>) {
+        let mut digests = Vec::new();
+        let ok = key.compare_every_form(presented, &mut |d| digests.push(*d));
+        (ok, digests)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn comparison_work_is_independent_of_the_key(
+            key in "[!-~]{1,64}",
+            other in "[!-~]{1,64}",
+            flip in 0usize..64,
+        ) {
+            let k = ApiKey::new(&key);
+            // Presented values that match fully, differ at one byte (first, last, anywhere), or
+            // are the key's base64: the same four digests are compared against either key.
+            let mut near = key.clone().into_bytes();
+            let at = flip % near.len();
+            near[at] ^= 0x01;
+            for presented in [key.as_bytes().to_vec(), near, STANDARD.encode(&key).into_bytes(), other.clone().into_bytes()] {
+                let (_, with_key) = work(&k, &presented);
+                let (_, with_other) = work(&ApiKey::new(&other), &presented);
+                proptest::prop_assert_eq!(with_key.len(), 4);
+                proptest::prop_assert_eq!(with_key, with_other);
+            }
+            proptest::prop_assert!(work(&k, key.as_bytes()).0);
         }
     }
 

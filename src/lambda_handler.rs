@@ -128,7 +128,7 @@ pub fn to_response(decision: &Decision) -> Response<Body> {
 
 /// One line per call with what was decided, why, and where the time went. No secrets, no
 /// username: Okta's System Log has the user, the eventId correlates the two.
-fn log_decision(decision: &Decision, request_id: &str) {
+pub fn log_decision(decision: &Decision, request_id: &str) {
     let t = &decision.trace;
     let ms = |d: Option<Duration>| d.map(|d| d.as_millis() as u64);
     macro_rules! line {

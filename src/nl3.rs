@@ -156,8 +156,14 @@ impl Nl3Client {
             body.extend_from_slice(&chunk);
         }
         if !status.is_success() {
-            // NL3's error text (e.g. an invalid-token message) tells the operator what is wrong.
-            let excerpt: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+            // NL3's error text (e.g. an invalid-token message) tells the operator what is wrong;
+            // a token it might echo back is cut out, as it goes to the logs.
+            let excerpt = redact_jwts(
+                &String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>(),
+            );
             return Err(Nl3Error::Status {
                 status: status.as_u16(),
                 excerpt,
@@ -191,6 +197,23 @@ pub fn parse_answer(body: &[u8]) -> Result<LockStatus, Nl3Error> {
     } else {
         LockStatus::NotLocked
     })
+}
+
+/// Replaces anything shaped like a JWT (`eyJ…`) with `[token]`.
+fn redact_jwts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("eyJ") {
+        out.push_str(&rest[..at]);
+        out.push_str("[token]");
+        let token = &rest[at..];
+        let end = token
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=')))
+            .unwrap_or(token.len());
+        rest = &token[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// reqwest's error with its causes (timeout, connection refused …). URLs here carry no secret:
@@ -238,6 +261,15 @@ mod tests {
         ] {
             assert!(parse_answer(body.as_bytes()).is_err(), "{body}");
         }
+    }
+
+    #[test]
+    fn echoed_tokens_are_cut_from_error_excerpts() {
+        assert_eq!(
+            redact_jwts(r#"{"message":"bad token eyJhbGciOi.eyJzdWIi.sig-_x","code":1}"#),
+            r#"{"message":"bad token [token]","code":1}"#
+        );
+        assert_eq!(redact_jwts("plain"), "plain");
     }
 
     #[test]
