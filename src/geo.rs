@@ -144,6 +144,11 @@ impl IpinfoClient {
         }
     }
 
+    /// Opens the connection to ipinfo ahead of the first lookup (see `Nl3Client::warm_up`).
+    pub async fn warm_up(&self, timeout: Duration) {
+        let _ = self.http.head(&self.base_url).timeout(timeout).send().await;
+    }
+
     /// How many requests went to ipinfo (for metrics and benchmarks).
     pub fn lookup_count(&self) -> u64 {
         self.lookups.load(Ordering::Relaxed)

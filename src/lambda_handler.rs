@@ -38,12 +38,14 @@ impl App {
         Self::Misconfigured { error, fail_open }
     }
 
-    /// Fetches the secret and opens the NL3 connection during Lambda's init phase, so the first
-    /// sign-in after a cold start waits for neither.
+    /// Fetches the secret and opens the NL3 and ipinfo connections during Lambda's init phase,
+    /// so the first sign-in after a cold start waits for none of them.
     pub async fn warm_up(&self) {
         let Self::Ready(hook) = self else { return };
+        let started = Instant::now();
         let secrets = async {
-            match tokio::time::timeout(WARM_UP_LIMIT, hook.secrets.get()).await {
+            let result = tokio::time::timeout(WARM_UP_LIMIT, hook.secrets.get()).await;
+            match result {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "secrets not loaded at start-up; will retry per call")
@@ -52,8 +54,21 @@ impl App {
                     "secrets not loaded at start-up (timed out); will retry per call"
                 ),
             }
+            started.elapsed()
         };
-        tokio::join!(secrets, hook.nl3.warm_up(WARM_UP_LIMIT));
+        let connect = async {
+            tokio::join!(
+                hook.nl3.warm_up(WARM_UP_LIMIT),
+                hook.geo.warm_up(WARM_UP_LIMIT)
+            );
+            started.elapsed()
+        };
+        let (secrets_ms, connect_ms) = tokio::join!(secrets, connect);
+        tracing::info!(
+            secrets_ms = secrets_ms.as_millis() as u64,
+            connections_ms = connect_ms.as_millis() as u64,
+            "warmed up during init"
+        );
     }
 
     fn metrics_namespace(&self) -> &str {
