@@ -42,7 +42,7 @@ zip: setup
 	else \
 		cargo lambda build --release --x86-64 --output-format zip; \
 	fi
-	@ls -l target/lambda/nl3-okta-hook/bootstrap.zip
+	@ls -l $${CARGO_TARGET_DIR:-target}/lambda/nl3-okta-hook/bootstrap.zip
 
 ## bench: side-by-side with NL3's reference handler, and the decision path's own time
 bench: setup
