@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::nl3::describe;
+use crate::upstream::{describe, read_capped, BodyError};
 
 /// ipinfo's answer is under 1 KiB; cap what we read.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
@@ -225,17 +225,12 @@ impl IpinfoClient {
             }
             other => return Err(GeoError::Status(other)),
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = read_capped(&mut response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| GeoError::Request(describe(&e)))?
-        {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(GeoError::NotJson);
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| match e {
+                BodyError::TooLarge(_) => GeoError::NotJson,
+                BodyError::Read(why) => GeoError::Request(why),
+            })?;
         parse_answer(&body)
     }
 }

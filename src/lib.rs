@@ -16,3 +16,4 @@ pub mod nl3;
 pub mod oauth;
 pub mod okta;
 pub mod secrets;
+pub mod upstream;

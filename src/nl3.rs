@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::geo::Location;
 use crate::okta::HookType;
+use crate::upstream::{describe, read_capped, BodyError};
 
 /// NL3 answers with a small JSON object; a larger body is not a lock-check answer.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -144,17 +145,12 @@ impl Nl3Client {
             .await
             .map_err(|e| Nl3Error::Request(describe(&e)))?;
         let status = response.status();
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = read_capped(&mut response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| Nl3Error::Request(describe(&e)))?
-        {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(Nl3Error::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| match e {
+                BodyError::TooLarge(_) => Nl3Error::TooLarge,
+                BodyError::Read(why) => Nl3Error::Request(why),
+            })?;
         if !status.is_success() {
             // NL3's error text (e.g. an invalid-token message) tells the operator what is wrong;
             // a token it might echo back is cut out, as it goes to the logs.
@@ -214,19 +210,6 @@ fn redact_jwts(text: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// reqwest's error with its causes (timeout, connection refused …). URLs here carry no secret:
-/// the ipinfo token travels in a header.
-pub fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

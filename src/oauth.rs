@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::config::OAuthConfig;
-use crate::nl3::describe;
+use crate::upstream::{describe, read_capped, AtMostEvery};
 
 pub const UNKNOWN_KID_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Keys are re-read this often even without an unknown `kid`, so a revoked key stops working.
@@ -93,7 +93,7 @@ pub struct OAuthVerifier {
     http: reqwest::Client,
     jwks: Mutex<Option<Arc<Jwks>>>,
     fetching: tokio::sync::Mutex<()>,
-    last_unknown_kid_refetch: Mutex<Option<Instant>>,
+    unknown_kid_refetch: AtMostEvery,
     fetches: AtomicU64,
 }
 
@@ -104,7 +104,7 @@ impl OAuthVerifier {
             http,
             jwks: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
-            last_unknown_kid_refetch: Mutex::new(None),
+            unknown_kid_refetch: AtMostEvery::new(UNKNOWN_KID_REFETCH_INTERVAL),
             fetches: AtomicU64::new(0),
         }
     }
@@ -161,7 +161,7 @@ impl OAuthVerifier {
         if jwks.rejected.iter().any(|k| k == kid) {
             return Err(TokenError::KeyNotRs256(kid.to_string()));
         }
-        if !self.may_refetch_for_unknown_kid() {
+        if !self.unknown_kid_refetch.try_now() {
             return Err(TokenError::UnknownKid(kid.to_string()));
         }
         let jwks = self.refetch().await?;
@@ -172,18 +172,6 @@ impl OAuthVerifier {
             }
             None => Err(TokenError::UnknownKid(kid.to_string())),
         }
-    }
-
-    fn may_refetch_for_unknown_kid(&self) -> bool {
-        let mut last = self
-            .last_unknown_kid_refetch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if last.is_some_and(|at| at.elapsed() < UNKNOWN_KID_REFETCH_INTERVAL) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        true
     }
 
     async fn refetch(&self) -> Result<Arc<Jwks>, TokenError> {
@@ -211,17 +199,9 @@ impl OAuthVerifier {
                 response.status().as_u16()
             )));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = read_capped(&mut response, MAX_JWKS_BYTES)
             .await
-            .map_err(|e| TokenError::Jwks(describe(&e)))?
-        {
-            if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                return Err(TokenError::Jwks("answer too large".into()));
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| TokenError::Jwks(e.to_string()))?;
         let set: JwkSet = serde_json::from_slice(&body)
             .map_err(|e| TokenError::Jwks(format!("not a JWK set: {e}")))?;
         let mut keys = HashMap::new();

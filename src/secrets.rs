@@ -18,6 +18,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::hook_auth::{decode_base64, ApiKey};
+use crate::upstream::AtMostEvery;
 
 /// The shortest time between two forced refreshes (after failed authentications).
 pub const FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
@@ -110,7 +111,7 @@ pub struct SecretsManagerCache {
     cached: Mutex<Option<Cached>>,
     /// One fetch at a time: concurrent invocations wait for it instead of stampeding.
     fetching: tokio::sync::Mutex<()>,
-    last_forced_refresh: Mutex<Option<Instant>>,
+    forced_refresh: AtMostEvery,
     fetches: AtomicU64,
 }
 
@@ -166,7 +167,7 @@ impl SecretSource {
             api_key_required,
             cached: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
-            last_forced_refresh: Mutex::new(None),
+            forced_refresh: AtMostEvery::new(FORCED_REFRESH_INTERVAL),
             fetches: AtomicU64::new(0),
         }))
     }
@@ -246,15 +247,8 @@ impl SecretsManagerCache {
     }
 
     async fn forced_refresh(&self) -> Option<Arc<HookSecrets>> {
-        {
-            let mut last = self
-                .last_forced_refresh
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if last.is_some_and(|at| at.elapsed() < FORCED_REFRESH_INTERVAL) {
-                return None;
-            }
-            *last = Some(Instant::now());
+        if !self.forced_refresh.try_now() {
+            return None;
         }
         let before = self.cached().map(|c| c.secrets);
         let _one_fetch = self.fetching.lock().await;
