@@ -117,11 +117,16 @@ impl ApiKey {
         let mut accepted = Choice::from(0);
         for form in [presented, without_scheme] {
             let decoded = decode_base64(form);
-            // An undecodable form is still compared (as empty) so the work is always four digests.
-            for candidate in [form, decoded.as_deref().unwrap_or_default()] {
+            // An undecodable form is still compared (as empty) so the work is always four
+            // digests, but its result only counts when the form did decode.
+            let decodes = Choice::from(u8::from(decoded.is_some()));
+            for (candidate, counts) in [
+                (form, Choice::from(1)),
+                (decoded.as_deref().unwrap_or_default(), decodes),
+            ] {
                 let digest: [u8; 32] = Sha256::digest(candidate).into();
                 compared(&digest);
-                accepted |= digest.ct_eq(&self.digest);
+                accepted |= digest.ct_eq(&self.digest) & counts;
             }
         }
         accepted.into()
