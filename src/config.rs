@@ -194,6 +194,12 @@ impl Settings {
         })
     }
 
+    /// Whether Okta's call may carry the `API_KEY` header secret (so the secret must hold one):
+    /// always without OAuth, and with it only during a migration (`OAUTH_ACCEPT_API_KEY`).
+    pub fn accepts_api_key(&self) -> bool {
+        self.oauth.as_ref().is_none_or(|oauth| oauth.accept_api_key)
+    }
+
     /// The NL3 lock-check URL: `API_URI` + `API_PATH`, as the reference joins them.
     pub fn nl3_url(&self) -> String {
         format!("{}{}", self.api_uri, self.api_path)

@@ -13,7 +13,7 @@ use http::HeaderMap;
 use serde_json::{json, Value};
 
 use crate::config::{ConfigError, Settings};
-use crate::geo::{self, IpinfoClient, Location};
+use crate::geo::{self, GeoError, IpinfoClient, Location, Origin};
 use crate::hook_auth::HookAuthenticator;
 use crate::nl3::{CheckRequest, LockStatus, Nl3Client};
 use crate::oauth::OAuthVerifier;
@@ -138,9 +138,12 @@ impl Hook {
             .oauth
             .clone()
             .map(|config| OAuthVerifier::new(config, http.clone()));
-        let accept_api_key = settings.oauth.as_ref().is_none_or(|o| o.accept_api_key);
         Ok(Self {
-            authenticator: HookAuthenticator::new(&settings.api_key_header, oauth, accept_api_key),
+            authenticator: HookAuthenticator::new(
+                &settings.api_key_header,
+                oauth,
+                settings.accepts_api_key(),
+            ),
             nl3: Nl3Client::new(
                 http.clone(),
                 settings.nl3_url(),
@@ -301,12 +304,12 @@ impl Hook {
             .settings
             .ipinfo_timeout
             .min(deadline.saturating_duration_since(at));
-        let before = self.geo.lookup_count();
         let result = self.geo.locate(ip, token, slice).await;
         trace.ipinfo = Some(at.elapsed());
-        trace.ipinfo_cached = self.geo.lookup_count() == before;
+        // Read from this call's own result: a counter would also see concurrent invocations.
+        trace.ipinfo_cached = matches!(result, Ok((_, Origin::Cache)) | Err(GeoError::Paused));
         match result {
-            Ok(location) => Some(location),
+            Ok((location, _)) => Some(location),
             Err(e) => {
                 tracing::warn!(error = %e, "no location from ipinfo; the check goes on without it");
                 trace.ipinfo_error = Some(e.to_string());

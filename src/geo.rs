@@ -122,6 +122,13 @@ pub fn parse_answer(body: &[u8]) -> Result<Location, GeoError> {
     })
 }
 
+/// Where a location came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Cache,
+    Ipinfo,
+}
+
 /// ipinfo client with a per-IP cache: a user signs in many times from one address.
 pub struct IpinfoClient {
     http: reqwest::Client,
@@ -154,15 +161,15 @@ impl IpinfoClient {
         self.lookups.load(Ordering::Relaxed)
     }
 
-    /// The location of `ip`, from the cache or ipinfo, within `timeout`.
+    /// The location of `ip`, from the cache or ipinfo, within `timeout`, and which it came from.
     pub async fn locate(
         &self,
         ip: IpAddr,
         token: Option<&str>,
         timeout: Duration,
-    ) -> Result<Arc<Location>, GeoError> {
+    ) -> Result<(Arc<Location>, Origin), GeoError> {
         if let Some(hit) = self.cached(ip) {
-            return Ok(hit);
+            return Ok((hit, Origin::Cache));
         }
         if self
             .paused_until
@@ -177,7 +184,7 @@ impl IpinfoClient {
             .map_err(|_| GeoError::Timeout)??;
         let location = Arc::new(location);
         self.remember(ip, location.clone());
-        Ok(location)
+        Ok((location, Origin::Ipinfo))
     }
 
     fn cached(&self, ip: IpAddr) -> Option<Arc<Location>> {

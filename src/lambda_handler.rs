@@ -102,10 +102,7 @@ impl App {
 
 /// Builds the hook from the settings, with a Secrets Manager client when `SECRET_ID` is set.
 pub async fn build_hook(settings: Settings) -> Result<Hook, ConfigError> {
-    let api_key_required = settings
-        .oauth
-        .as_ref()
-        .is_none_or(|oauth| oauth.accept_api_key);
+    let api_key_required = settings.accepts_api_key();
     let secrets = match &settings.secrets {
         SecretsConfig::Environment { raw_json } => {
             SecretSource::from_environment(raw_json, api_key_required)
