@@ -8,8 +8,9 @@ use base64::Engine;
 use criterion::Criterion;
 use http::{HeaderMap, HeaderValue};
 use nl3_okta_hook::config::Settings;
-use nl3_okta_hook::decision::{Hook, HookRequest, Outcome};
-use nl3_okta_hook::hook_auth::ApiKey;
+use nl3_okta_hook::api_key::ApiKey;
+use nl3_okta_hook::decision::Outcome;
+use nl3_okta_hook::hook::{Hook, HookRequest};
 use nl3_okta_hook::okta::parse_event;
 use serde_json::{json, Value};
 use wiremock::matchers::method;
@@ -59,9 +60,7 @@ async fn hook() -> (Hook, MockServer, MockServer) {
     let settings =
         Settings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
-    let hook = nl3_okta_hook::lambda_handler::build_hook(settings)
-        .await
-        .unwrap();
+    let hook = Hook::from_settings(settings).await.unwrap();
     (hook, nl3, ipinfo)
 }
 

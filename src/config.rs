@@ -1,7 +1,13 @@
-//! Settings read once from the environment (CONTRACT §5). Names are kept from NL3's reference
-//! handler so an existing deployment's configuration carries over unchanged.
+//! Settings, read once from the environment and checked into typed values: one struct per party
+//! (NL3, ipinfo, hook authentication, secrets, policy, observability). Names are kept from NL3's
+//! reference handler so an existing deployment's configuration carries over (docs/contract.md §5).
+//!
+//! A leaf: imports nothing from the crate.
 
 use std::time::Duration;
+
+use http::HeaderName;
+use reqwest::Url;
 
 /// `errorSummary` shown to the user when NL3 says the account is locked and `LOCKED_MESSAGE` is unset.
 pub const DEFAULT_LOCKED_MESSAGE: &str =
@@ -11,6 +17,13 @@ pub const DEFAULT_HOOK_TIMEOUT_MS: u64 = 2500;
 /// Okta waits 3 s; a budget above this would let Okta give up first.
 pub const MAX_HOOK_TIMEOUT_MS: u64 = 2900;
 pub const MIN_HOOK_TIMEOUT_MS: u64 = 50;
+/// CloudWatch namespace of the EMF metrics unless `POWERTOOLS_METRICS_NAMESPACE` or
+/// `METRICS_NAMESPACE` says otherwise.
+pub const DEFAULT_NAMESPACE: &str = "NL3OktaHook";
+/// The `service` metric dimension unless `POWERTOOLS_SERVICE_NAME` says otherwise.
+pub const DEFAULT_SERVICE: &str = "nl3-okta-hook";
+/// How long the previous `API_KEY` stays accepted after a new one is put in the secret.
+pub const DEFAULT_API_KEY_GRACE_SECONDS: u64 = 3600;
 
 /// A missing or invalid setting, always naming the variable (never its value: it may be a secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,63 +31,174 @@ pub enum ConfigError {
     #[error("{0} is not set")]
     Missing(&'static str),
     #[error("{name} is invalid: {why}")]
-    Invalid { name: &'static str, why: String },
+    Invalid {
+        name: &'static str,
+        why: &'static str,
+    },
     #[error("start-up failed: {0}")]
     Startup(String),
 }
 
-/// Where the three secrets come from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum SecretsConfig {
-    /// `SECRET_ID`: a Secrets Manager secret holding `API_KEY`, `SIGNING_KEY`, `IPINFO_TOKEN`.
-    SecretsManager { secret_id: String, ttl: Duration },
-    /// No `SECRET_ID`: the raw values from the environment (local runs, the reference's way).
-    Environment { raw_json: String },
+/// Where NL3 is and who the hook is to it (docs/contract.md §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nl3Settings {
+    /// `API_URI` + `API_PATH`, as the reference joins them.
+    pub check_url: Url,
+    /// `API_URI`: the JWT `aud`, and where the connection is warmed.
+    pub audience: String,
+    /// `APP_URI`: the JWT `iss`.
+    pub issuer: String,
 }
 
-impl std::fmt::Debug for SecretsConfig {
+/// ipinfo (docs/contract.md §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpinfoSettings {
+    pub base_url: String,
+    /// ipinfo's slice of the budget.
+    pub timeout: Duration,
+    pub cache_ttl: Duration,
+}
+
+/// Okta OAuth 2.0 hook authentication, enabled by `OAUTH_ISSUER`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub scope: String,
+    pub client_id: Option<String>,
+    pub jwks_url: String,
+}
+
+/// How Okta's call is authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// The header carrying the hook secret (Okta's `authScheme.key`).
+    pub api_key_header: HeaderName,
+    pub oauth: Option<OAuthSettings>,
+    /// Whether the `API_KEY` header secret is accepted: always without OAuth, with it only during
+    /// a migration (`OAUTH_ACCEPT_API_KEY`).
+    pub accept_api_key: bool,
+}
+
+/// Where the secrets come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretsSettings {
+    /// `SECRET_ID`: a Secrets Manager secret holding `API_KEY`, `SIGNING_KEY`, `IPINFO_TOKEN`.
+    SecretsManager {
+        secret_id: String,
+        ttl: Duration,
+        /// How long after a new version is created the previous version's `API_KEY` still works.
+        api_key_grace: Duration,
+    },
+    /// No `SECRET_ID`: the values from the environment (local runs, the reference's way), as the
+    /// JSON object the secret would hold.
+    Environment { json: String },
+}
+
+impl std::fmt::Debug for SecretsSettings {
     // Never print the environment secrets.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::SecretsManager { secret_id, ttl } => f
+            Self::SecretsManager {
+                secret_id,
+                ttl,
+                api_key_grace,
+            } => f
                 .debug_struct("SecretsManager")
                 .field("secret_id", secret_id)
                 .field("ttl", ttl)
+                .field("api_key_grace", api_key_grace)
                 .finish(),
             Self::Environment { .. } => f.write_str("Environment"),
         }
     }
 }
 
-/// Okta OAuth 2.0 hook authentication (CONTRACT §1), enabled by `OAUTH_ISSUER`.
+/// What the hook decides when it cannot ask NL3, and what it tells users.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthConfig {
-    pub issuer: String,
-    pub audience: String,
-    pub scope: String,
-    pub client_id: Option<String>,
-    pub jwks_url: String,
-    /// Also accept the `API_KEY` header secret (migration window), see the README.
-    pub accept_api_key: bool,
+pub struct Policy {
+    pub fail_open: bool,
+    pub locked_message: String,
+    /// The whole answer's budget.
+    pub hook_timeout: Duration,
+}
+
+/// Metric and log naming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observability {
+    pub metrics_namespace: String,
+    pub service: String,
+}
+
+impl Default for Observability {
+    fn default() -> Self {
+        Self {
+            metrics_namespace: DEFAULT_NAMESPACE.into(),
+            service: DEFAULT_SERVICE.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub app_uri: String,
-    pub api_uri: String,
-    pub api_path: String,
-    pub locked_message: String,
-    pub secrets: SecretsConfig,
-    pub ipinfo_url: String,
-    pub fail_open: bool,
-    pub hook_timeout: Duration,
-    pub ipinfo_timeout: Duration,
-    pub ipinfo_cache_ttl: Duration,
-    /// Name of the header carrying the hook secret (Okta's `authScheme.key`).
-    pub api_key_header: String,
-    pub oauth: Option<OAuthConfig>,
-    /// CloudWatch namespace of the EMF metrics.
-    pub metrics_namespace: String,
+    pub nl3: Nl3Settings,
+    pub ipinfo: IpinfoSettings,
+    pub auth: AuthSettings,
+    pub secrets: SecretsSettings,
+    pub policy: Policy,
+    pub observability: Observability,
+}
+
+/// The environment as the settings read it: an empty variable counts as unset (SAM and
+/// Terraform pass "" for optional parameters).
+struct Env<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+
+    fn bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => parse_bool(&v).ok_or(ConfigError::Invalid {
+                name,
+                why: "expected true or false",
+            }),
+        }
+    }
+
+    fn number(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        let Some(value) = self.get(name) else {
+            return Ok(default);
+        };
+        match value.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ConfigError::Invalid {
+                name,
+                why: "expected a whole number in the documented range",
+            }),
+        }
+    }
+
+    fn url(&self, name: &'static str, value: &str) -> Result<Url, ConfigError> {
+        match Url::parse(value) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+            _ => Err(ConfigError::Invalid {
+                name,
+                why: "expected an http(s) URL",
+            }),
+        }
+    }
 }
 
 impl Settings {
@@ -85,134 +209,140 @@ impl Settings {
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        // An empty variable counts as unset: SAM and Terraform pass "" for optional parameters.
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-
-        let app_uri = required("APP_URI")?;
-        let api_uri = required("API_URI")?;
-        check_http_url("API_URI", &api_uri)?;
-        let api_path = required("API_PATH")?;
-        let ipinfo_url = get("IPINFO_URL").unwrap_or_else(|| DEFAULT_IPINFO_URL.to_string());
-        check_http_url("IPINFO_URL", &ipinfo_url)?;
-
-        let fail_open = match get("FAIL_OPEN") {
-            None => true,
-            Some(v) => parse_bool(&v).ok_or_else(|| ConfigError::Invalid {
-                name: "FAIL_OPEN",
-                why: "expected true or false".into(),
-            })?,
+        let env = Env(lookup);
+        let policy = Policy {
+            fail_open: fail_open(&env.0)?,
+            locked_message: env
+                .get("LOCKED_MESSAGE")
+                .unwrap_or_else(|| DEFAULT_LOCKED_MESSAGE.into()),
+            hook_timeout: Duration::from_millis(env.number(
+                "HOOK_TIMEOUT_MS",
+                DEFAULT_HOOK_TIMEOUT_MS,
+                MIN_HOOK_TIMEOUT_MS..=MAX_HOOK_TIMEOUT_MS,
+            )?),
         };
-        let hook_timeout_ms = parse_ms(
-            get("HOOK_TIMEOUT_MS"),
-            "HOOK_TIMEOUT_MS",
-            DEFAULT_HOOK_TIMEOUT_MS,
-            MIN_HOOK_TIMEOUT_MS..=MAX_HOOK_TIMEOUT_MS,
-        )?;
-        // ipinfo is enrichment: by default a fifth of the budget, so NL3 keeps the rest.
-        let ipinfo_timeout_ms = parse_ms(
-            get("IPINFO_TIMEOUT_MS"),
-            "IPINFO_TIMEOUT_MS",
-            hook_timeout_ms / 5,
-            0..=hook_timeout_ms,
-        )?;
-        let ipinfo_cache_ttl_s = parse_ms(
-            get("IPINFO_CACHE_TTL_SECONDS"),
-            "IPINFO_CACHE_TTL_SECONDS",
-            3600,
-            0..=86_400,
-        )?;
-
-        let secrets = match get("SECRET_ID") {
-            Some(secret_id) => SecretsConfig::SecretsManager {
-                secret_id,
-                ttl: Duration::from_secs(parse_ms(
-                    get("SECRET_TTL_SECONDS"),
-                    "SECRET_TTL_SECONDS",
-                    900,
-                    1..=86_400,
-                )?),
-            },
-            None => SecretsConfig::Environment {
-                raw_json: serde_json::json!({
-                    "API_KEY": get("API_KEY"),
-                    "SIGNING_KEY": get("SIGNING_KEY"),
-                    "IPINFO_TOKEN": get("IPINFO_TOKEN"),
-                })
-                .to_string(),
-            },
-        };
-
-        let api_key_header = get("API_KEY_HEADER").unwrap_or_else(|| "Authorization".into());
-        if http::HeaderName::from_bytes(api_key_header.as_bytes()).is_err() {
-            return Err(ConfigError::Invalid {
-                name: "API_KEY_HEADER",
-                why: "not a valid HTTP header name".into(),
-            });
-        }
-
-        let oauth = match get("OAUTH_ISSUER") {
-            None => None,
-            Some(issuer) => {
-                let issuer = issuer.trim_end_matches('/').to_string();
-                check_http_url("OAUTH_ISSUER", &issuer)?;
-                let jwks_url = get("OAUTH_JWKS_URL").unwrap_or_else(|| format!("{issuer}/v1/keys"));
-                check_http_url("OAUTH_JWKS_URL", &jwks_url)?;
-                let accept_api_key = match get("OAUTH_ACCEPT_API_KEY") {
-                    None => false,
-                    Some(v) => parse_bool(&v).ok_or_else(|| ConfigError::Invalid {
-                        name: "OAUTH_ACCEPT_API_KEY",
-                        why: "expected true or false".into(),
-                    })?,
-                };
-                Some(OAuthConfig {
-                    issuer,
-                    audience: required("OAUTH_AUDIENCE")?,
-                    scope: required("OAUTH_SCOPE")?,
-                    client_id: get("OAUTH_CLIENT_ID"),
-                    jwks_url,
-                    accept_api_key,
-                })
-            }
-        };
-
         Ok(Self {
-            app_uri,
-            api_uri,
-            api_path,
-            locked_message: get("LOCKED_MESSAGE").unwrap_or_else(|| DEFAULT_LOCKED_MESSAGE.into()),
-            secrets,
-            ipinfo_url: ipinfo_url.trim_end_matches('/').to_string(),
-            fail_open,
-            hook_timeout: Duration::from_millis(hook_timeout_ms),
-            ipinfo_timeout: Duration::from_millis(ipinfo_timeout_ms),
-            ipinfo_cache_ttl: Duration::from_secs(ipinfo_cache_ttl_s),
-            api_key_header,
-            oauth,
-            metrics_namespace: get("METRICS_NAMESPACE")
-                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.into()),
+            nl3: nl3_settings(&env)?,
+            ipinfo: ipinfo_settings(&env, policy.hook_timeout)?,
+            auth: auth_settings(&env)?,
+            secrets: secrets_settings(&env)?,
+            observability: observability(&env.0),
+            policy,
         })
-    }
-
-    /// Whether Okta's call may carry the `API_KEY` header secret (so the secret must hold one):
-    /// always without OAuth, and with it only during a migration (`OAUTH_ACCEPT_API_KEY`).
-    pub fn accepts_api_key(&self) -> bool {
-        self.oauth.as_ref().is_none_or(|oauth| oauth.accept_api_key)
-    }
-
-    /// The NL3 lock-check URL: `API_URI` + `API_PATH`, as the reference joins them.
-    pub fn nl3_url(&self) -> String {
-        format!("{}{}", self.api_uri, self.api_path)
     }
 }
 
-/// `FAIL_OPEN` as the hook would read it even when other settings are broken, so that a
-/// misconfigured deployment still follows the operator's fail-open choice. An unreadable value
-/// fails closed: someone set it, and `FAIL_OPEN=flase` most likely meant false.
-pub fn fail_open_from_env() -> bool {
-    match std::env::var("FAIL_OPEN") {
-        Ok(v) if !v.trim().is_empty() => parse_bool(&v).unwrap_or(false),
-        _ => true,
+fn nl3_settings<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Nl3Settings, ConfigError> {
+    let issuer = env.required("APP_URI")?;
+    let audience = env.required("API_URI")?;
+    env.url("API_URI", &audience)?;
+    let path = env.required("API_PATH")?;
+    Ok(Nl3Settings {
+        check_url: env.url("API_PATH", &format!("{audience}{path}"))?,
+        audience,
+        issuer,
+    })
+}
+
+fn ipinfo_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    budget: Duration,
+) -> Result<IpinfoSettings, ConfigError> {
+    let base_url = env
+        .get("IPINFO_URL")
+        .unwrap_or_else(|| DEFAULT_IPINFO_URL.into());
+    env.url("IPINFO_URL", &base_url)?;
+    let budget_ms = budget.as_millis() as u64;
+    Ok(IpinfoSettings {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        // Enrichment: by default a fifth of the budget, so NL3 keeps the rest.
+        timeout: Duration::from_millis(env.number(
+            "IPINFO_TIMEOUT_MS",
+            budget_ms / 5,
+            0..=budget_ms,
+        )?),
+        cache_ttl: Duration::from_secs(env.number("IPINFO_CACHE_TTL_SECONDS", 3600, 0..=86_400)?),
+    })
+}
+
+fn auth_settings<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthSettings, ConfigError> {
+    let header = env
+        .get("API_KEY_HEADER")
+        .unwrap_or_else(|| "Authorization".into());
+    let api_key_header =
+        HeaderName::from_bytes(header.trim().as_bytes()).map_err(|_| ConfigError::Invalid {
+            name: "API_KEY_HEADER",
+            why: "not a valid HTTP header name",
+        })?;
+    let Some(issuer) = env.get("OAUTH_ISSUER") else {
+        return Ok(AuthSettings {
+            api_key_header,
+            oauth: None,
+            accept_api_key: true,
+        });
+    };
+    let issuer = issuer.trim_end_matches('/').to_string();
+    env.url("OAUTH_ISSUER", &issuer)?;
+    let jwks_url = env
+        .get("OAUTH_JWKS_URL")
+        .unwrap_or_else(|| format!("{issuer}/v1/keys"));
+    env.url("OAUTH_JWKS_URL", &jwks_url)?;
+    Ok(AuthSettings {
+        api_key_header,
+        accept_api_key: env.bool("OAUTH_ACCEPT_API_KEY", false)?,
+        oauth: Some(OAuthSettings {
+            issuer,
+            audience: env.required("OAUTH_AUDIENCE")?,
+            scope: env.required("OAUTH_SCOPE")?,
+            client_id: env.get("OAUTH_CLIENT_ID"),
+            jwks_url,
+        }),
+    })
+}
+
+fn secrets_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<SecretsSettings, ConfigError> {
+    Ok(match env.get("SECRET_ID") {
+        Some(secret_id) => SecretsSettings::SecretsManager {
+            secret_id,
+            ttl: Duration::from_secs(env.number("SECRET_TTL_SECONDS", 900, 0..=86_400)?),
+            api_key_grace: Duration::from_secs(env.number(
+                "API_KEY_GRACE_SECONDS",
+                DEFAULT_API_KEY_GRACE_SECONDS,
+                0..=7 * 86_400,
+            )?),
+        },
+        None => SecretsSettings::Environment {
+            json: serde_json::json!({
+                "API_KEY": env.get("API_KEY"),
+                "SIGNING_KEY": env.get("SIGNING_KEY"),
+                "IPINFO_TOKEN": env.get("IPINFO_TOKEN"),
+            })
+            .to_string(),
+        },
+    })
+}
+
+/// `FAIL_OPEN`, by the one rule the hook has: unset means true; set, it must read as a boolean.
+/// A misconfigured deployment uses the same function and fails closed on an unreadable value
+/// (someone set it, and `FAIL_OPEN=flase` most likely meant false).
+pub fn fail_open(lookup: &impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
+    Env(lookup).bool("FAIL_OPEN", true)
+}
+
+/// Metric naming, with Lambda Powertools' variables first; readable even when other settings
+/// are broken, so a misconfigured hook still reports under the right names.
+pub fn observability(lookup: &impl Fn(&str) -> Option<String>) -> Observability {
+    let env = Env(lookup);
+    Observability {
+        metrics_namespace: env
+            .get("POWERTOOLS_METRICS_NAMESPACE")
+            .or_else(|| env.get("METRICS_NAMESPACE"))
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
+        service: env
+            .get("POWERTOOLS_SERVICE_NAME")
+            .unwrap_or_else(|| DEFAULT_SERVICE.into()),
     }
 }
 
@@ -221,38 +351,6 @@ pub fn parse_bool(value: &str) -> Option<bool> {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" => Some(false),
         _ => None,
-    }
-}
-
-fn parse_ms(
-    value: Option<String>,
-    name: &'static str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    let Some(value) = value else {
-        return Ok(default);
-    };
-    match value.trim().parse::<u64>() {
-        Ok(n) if range.contains(&n) => Ok(n),
-        _ => Err(ConfigError::Invalid {
-            name,
-            why: format!(
-                "expected a whole number from {} to {}",
-                range.start(),
-                range.end()
-            ),
-        }),
-    }
-}
-
-fn check_http_url(name: &'static str, value: &str) -> Result<(), ConfigError> {
-    match reqwest::Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
-        _ => Err(ConfigError::Invalid {
-            name,
-            why: "expected an http(s) URL".into(),
-        }),
     }
 }
 
@@ -278,18 +376,20 @@ mod tests {
     #[test]
     fn defaults_follow_the_contract() {
         let s = settings(&BASE).unwrap();
-        assert!(s.fail_open);
-        assert_eq!(s.hook_timeout, Duration::from_millis(2500));
-        assert_eq!(s.ipinfo_timeout, Duration::from_millis(500));
-        assert_eq!(s.ipinfo_url, "https://ipinfo.io");
-        assert_eq!(s.api_key_header, "Authorization");
-        assert_eq!(s.locked_message, DEFAULT_LOCKED_MESSAGE);
+        assert!(s.policy.fail_open);
+        assert_eq!(s.policy.hook_timeout, Duration::from_millis(2500));
+        assert_eq!(s.ipinfo.timeout, Duration::from_millis(500));
+        assert_eq!(s.ipinfo.base_url, "https://ipinfo.io");
+        assert_eq!(s.auth.api_key_header, http::header::AUTHORIZATION);
+        assert!(s.auth.accept_api_key);
+        assert_eq!(s.policy.locked_message, DEFAULT_LOCKED_MESSAGE);
         assert_eq!(
-            s.nl3_url(),
+            s.nl3.check_url.as_str(),
             "https://api.nextlevel3.com/nl3/api/v1/accountProtectionCheck"
         );
-        assert!(matches!(s.secrets, SecretsConfig::Environment { .. }));
-        assert!(s.oauth.is_none());
+        assert!(matches!(s.secrets, SecretsSettings::Environment { .. }));
+        assert!(s.auth.oauth.is_none());
+        assert_eq!(s.observability, Observability::default());
     }
 
     #[test]
@@ -298,26 +398,20 @@ mod tests {
         assert_eq!(err, ConfigError::Missing("API_PATH"));
         assert_eq!(err.to_string(), "API_PATH is not set");
 
-        let mut with_bad = BASE.to_vec();
-        with_bad.push(("FAIL_OPEN", "maybe"));
-        assert!(settings(&with_bad)
-            .unwrap_err()
-            .to_string()
-            .starts_with("FAIL_OPEN is invalid"));
-
-        let mut with_bad = BASE.to_vec();
-        with_bad.push(("HOOK_TIMEOUT_MS", "5000"));
-        assert!(settings(&with_bad)
-            .unwrap_err()
-            .to_string()
-            .starts_with("HOOK_TIMEOUT_MS is invalid"));
-
-        let mut with_bad = BASE.to_vec();
-        with_bad[1] = ("API_URI", "not a url");
-        assert!(settings(&with_bad)
-            .unwrap_err()
-            .to_string()
-            .starts_with("API_URI is invalid"));
+        for (name, value) in [
+            ("FAIL_OPEN", "maybe"),
+            ("HOOK_TIMEOUT_MS", "5000"),
+            ("API_URI", "not a url"),
+            ("API_KEY_HEADER", "bad header"),
+            ("IPINFO_TIMEOUT_MS", "99999"),
+        ] {
+            let mut with_bad = BASE.to_vec();
+            with_bad.retain(|(k, _)| *k != name);
+            with_bad.push((name, value));
+            let err = settings(&with_bad).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("{name} is invalid")), "{err}");
+            assert!(!err.contains(value), "{err}");
+        }
     }
 
     #[test]
@@ -326,8 +420,8 @@ mod tests {
         pairs.push(("SECRET_ID", ""));
         pairs.push(("FAIL_OPEN", " "));
         let s = settings(&pairs).unwrap();
-        assert!(s.fail_open);
-        assert!(matches!(s.secrets, SecretsConfig::Environment { .. }));
+        assert!(s.policy.fail_open);
+        assert!(matches!(s.secrets, SecretsSettings::Environment { .. }));
     }
 
     #[test]
@@ -337,9 +431,15 @@ mod tests {
         let s = settings(&pairs).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
         pairs.push(("SECRET_ID", "nl3/okta-hook"));
+        pairs.push(("API_KEY_GRACE_SECONDS", "0"));
         let s = settings(&pairs).unwrap();
-        assert!(
-            matches!(s.secrets, SecretsConfig::SecretsManager { ref secret_id, .. } if secret_id == "nl3/okta-hook")
+        assert_eq!(
+            s.secrets,
+            SecretsSettings::SecretsManager {
+                secret_id: "nl3/okta-hook".into(),
+                ttl: Duration::from_secs(900),
+                api_key_grace: Duration::ZERO,
+            }
         );
     }
 
@@ -353,21 +453,48 @@ mod tests {
         );
         pairs.push(("OAUTH_AUDIENCE", "api://nl3-hook"));
         pairs.push(("OAUTH_SCOPE", "nl3.hook"));
-        let oauth = settings(&pairs).unwrap().oauth.unwrap();
+        let auth = settings(&pairs).unwrap().auth;
+        let oauth = auth.oauth.unwrap();
         assert_eq!(oauth.issuer, "https://example.okta.com/oauth2/default");
         assert_eq!(
             oauth.jwks_url,
             "https://example.okta.com/oauth2/default/v1/keys"
         );
-        assert!(!oauth.accept_api_key);
+        assert!(!auth.accept_api_key);
     }
 
     #[test]
-    fn booleans_accept_common_spellings() {
-        for t in ["true", "TRUE", "1", "yes", " on "] {
+    fn fail_open_has_one_rule_and_powertools_names_win() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(fail_open(&env(&[])), Ok(true));
+        assert_eq!(fail_open(&env(&[("FAIL_OPEN", "off")])), Ok(false));
+        assert!(fail_open(&env(&[("FAIL_OPEN", "flase")])).is_err());
+        let o = observability(&env(&[
+            ("METRICS_NAMESPACE", "Old"),
+            ("POWERTOOLS_METRICS_NAMESPACE", "New"),
+            ("POWERTOOLS_SERVICE_NAME", "okta-hook-prod"),
+        ]));
+        assert_eq!(o.metrics_namespace, "New");
+        assert_eq!(o.service, "okta-hook-prod");
+        assert_eq!(
+            observability(&env(&[("METRICS_NAMESPACE", "Old")])).metrics_namespace,
+            "Old"
+        );
+    }
+
+    #[test]
+    fn parse_bool_reads_common_spellings() {
+        for t in ["true", "TRUE", " 1 ", "yes", "on"] {
             assert_eq!(parse_bool(t), Some(true), "{t}");
         }
-        for f in ["false", "False", "0", "no", "off"] {
+        for f in ["false", "0", "no", "Off"] {
             assert_eq!(parse_bool(f), Some(false), "{f}");
         }
         assert_eq!(parse_bool("flase"), None);

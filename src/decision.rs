@@ -1,83 +1,164 @@
-//! The decision: from Okta's request to Okta's answer. A plain async function over plain inputs,
-//! so tests drive it without Lambda.
+//! The decision as data: what the hook found ([`Verdict`], typed, with the causes' sources), the
+//! [`Outcome`] it maps to under the policy, and Okta's [`Answer`], all in one place
+//! ([`Decision::conclude`]). No I/O here: the hook service produces verdicts, the observers
+//! (logs, metrics) and the Lambda glue read decisions.
 //!
-//! Order: secrets → authenticate the call → read the event → ipinfo → NL3. Everything that can
-//! wait on the network runs inside one budget (`HOOK_TIMEOUT_MS`, or less when Lambda's own
-//! deadline is nearer); when the budget runs out the answer is an NL3 failure, which `FAIL_OPEN`
-//! decides.
+//! Layer 3: imports the adapters' error types and leaves.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use http::HeaderMap;
 use serde_json::{json, Value};
 
-use crate::config::{ConfigError, Settings};
-use crate::geo::{self, GeoError, IpinfoClient, Location, Origin};
-use crate::hook_auth::HookAuthenticator;
-use crate::nl3::{CheckRequest, LockStatus, Nl3Client};
-use crate::oauth::OAuthVerifier;
-use crate::okta::{self, Answer, HookType};
-use crate::secrets::{HookSecrets, SecretSource};
+use crate::auth::AuthFailure;
+use crate::config::{ConfigError, Policy};
+use crate::event::EventError;
+use crate::nl3::Nl3Error;
+use crate::okta::{Answer, BadRequest, HookType};
+use crate::secrets::SecretsError;
 
 /// Shown to the user when the check could not be done and `FAIL_OPEN=false`.
 pub const FAIL_CLOSED_MESSAGE: &str =
     "Sign-in is paused because the account protection check is unavailable. Please try again in a few minutes.";
 /// Shown when the hook call is not authenticated (as NL3's reference handler).
 pub const FORBIDDEN_MESSAGE: &str = "Okta Hook Forbidden";
-/// Time kept back at the end of the budget so a slow credential check ends as "forbidden".
-const AUTH_MARGIN: Duration = Duration::from_millis(30);
-/// Time kept back from Lambda's deadline so the answer still gets out.
-const LAMBDA_DEADLINE_MARGIN: Duration = Duration::from_millis(100);
 
-/// What was decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// NL3 says the account is not locked.
-    Allowed,
-    /// Nobody to check (client-credentials token request).
-    NoUser,
-    /// NL3 says the account is locked: the sign-in is refused.
-    Locked,
-    /// The hook call did not carry valid credentials.
-    Forbidden,
-    /// The check failed and `FAIL_OPEN=true` let the sign-in through.
-    FailOpen,
-    /// The check failed and `FAIL_OPEN=false` refused the sign-in.
-    FailClosed,
-    /// The request is not an Okta inline hook event.
-    BadRequest,
+/// Every outcome with its name (logs, `debugContext`) and its metric, listed once.
+macro_rules! outcomes {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal, $metric:literal;)*) => {
+        /// What was decided.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Outcome {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Outcome {
+            pub const ALL: &'static [Outcome] = &[$(Self::$variant,)*];
+
+            /// The name in logs and Okta's System Log (`debugContext.decision`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+
+            /// The CloudWatch metric counting this outcome.
+            pub fn metric(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $metric,)*
+                }
+            }
+        }
+    };
 }
 
-impl Outcome {
+outcomes! {
+    /// NL3 says the account is not locked.
+    Allowed => "allowed", "Allowed";
+    /// Nobody to check (client-credentials token request).
+    NoUser => "no_user", "NoUser";
+    /// NL3 says the account is locked: the sign-in is refused.
+    Locked => "locked", "Locked";
+    /// The hook call did not carry valid credentials.
+    Forbidden => "forbidden", "Forbidden";
+    /// The check failed and `FAIL_OPEN=true` let the sign-in through.
+    FailOpen => "fail_open", "FailOpen";
+    /// The check failed and `FAIL_OPEN=false` refused the sign-in.
+    FailClosed => "fail_closed", "FailClosed";
+    /// The request is not an Okta inline hook event the hook can read.
+    BadRequest => "bad_request", "BadRequest";
+}
+
+/// Where a call was when its budget ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stage {
+    #[default]
+    Secrets,
+    Authentication,
+    Ipinfo,
+    Nl3,
+}
+
+impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Allowed => "allowed",
-            Self::NoUser => "no_user",
-            Self::Locked => "locked",
-            Self::Forbidden => "forbidden",
-            Self::FailOpen => "fail_open",
-            Self::FailClosed => "fail_closed",
-            Self::BadRequest => "bad_request",
+            Self::Secrets => "secrets",
+            Self::Authentication => "authentication",
+            Self::Ipinfo => "ipinfo lookup",
+            Self::Nl3 => "NL3 check",
+        }
+    }
+}
+
+/// Why the lock check could not be done: `FAIL_OPEN` decides.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("hook misconfigured: {0}")]
+    Misconfigured(#[source] ConfigError),
+    #[error("hook secrets unavailable: {0}")]
+    Secrets(#[source] SecretsError),
+    #[error("{0}")]
+    Nl3(#[source] Nl3Error),
+    #[error("budget of {} ms ran out during {}", budget.as_millis(), stage.as_str())]
+    OutOfTime { stage: Stage, budget: Duration },
+}
+
+/// Why a request could not be read: answered 400.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    #[error("{0}")]
+    Event(#[source] EventError),
+    #[error("{0}")]
+    Body(#[source] BadRequest),
+}
+
+/// What the hook found.
+#[derive(Debug)]
+pub enum Verdict {
+    NotLocked,
+    Locked,
+    NoUser,
+    Forbidden(AuthFailure),
+    Unreadable(Unreadable),
+    CheckFailed(Failure),
+}
+
+impl Verdict {
+    /// The outcome under `fail_open`.
+    pub fn outcome(&self, fail_open: bool) -> Outcome {
+        match self {
+            Self::NotLocked => Outcome::Allowed,
+            Self::Locked => Outcome::Locked,
+            Self::NoUser => Outcome::NoUser,
+            Self::Forbidden(_) => Outcome::Forbidden,
+            Self::Unreadable(_) => Outcome::BadRequest,
+            Self::CheckFailed(_) if fail_open => Outcome::FailOpen,
+            Self::CheckFailed(_) => Outcome::FailClosed,
         }
     }
 
-    pub const ALL: [Outcome; 7] = [
-        Self::Allowed,
-        Self::NoUser,
-        Self::Locked,
-        Self::Forbidden,
-        Self::FailOpen,
-        Self::FailClosed,
-        Self::BadRequest,
-    ];
+    /// Why, in words for the Okta admin and the logs. Never a secret.
+    fn reason(&self, fail_open: bool) -> String {
+        match self {
+            Self::NotLocked => "NL3: account is not locked".into(),
+            Self::Locked => "NL3: account is locked".into(),
+            Self::NoUser => "no user in the request (client credentials): nothing to check".into(),
+            Self::Forbidden(why) => format!("hook call not authenticated: {why}"),
+            Self::Unreadable(why) => why.to_string(),
+            Self::CheckFailed(failure) if fail_open => {
+                format!("{failure}; FAIL_OPEN=true lets the sign-in through")
+            }
+            Self::CheckFailed(failure) => format!("{failure}; FAIL_OPEN=false refuses the sign-in"),
+        }
+    }
 }
 
-/// Where the time went and what the upstreams did, for logs and metrics.
+/// Where the time went and what the upstreams did in this call, for logs and metrics.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trace {
     pub hook_type: Option<HookType>,
     pub event_id: Option<String>,
+    /// The stage running now (when the budget ran out: the one it ran out in).
+    pub stage: Stage,
     pub secrets: Option<Duration>,
     pub auth: Option<Duration>,
     pub ipinfo: Option<Duration>,
@@ -85,15 +166,18 @@ pub struct Trace {
     pub ipinfo_cached: bool,
     pub nl3: Option<Duration>,
     pub nl3_error: Option<String>,
-    /// Secrets Manager calls made while this call ran.
-    pub secrets_fetches: u64,
-    /// The stage running when the budget ran out.
-    stage: &'static str,
+    /// Secrets Manager reads this call made (not other invocations').
+    pub secrets_fetches: u32,
+    /// This call read the OAuth issuer's JWKS.
+    pub jwks_fetched: bool,
+    /// The first call of this execution environment.
+    pub cold_start: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Decision {
     pub outcome: Outcome,
+    pub verdict: Verdict,
     /// Why, in words for the Okta admin and the logs. Never a secret.
     pub reason: String,
     pub answer: Answer,
@@ -101,282 +185,27 @@ pub struct Decision {
     pub trace: Trace,
 }
 
-/// One inline hook call, as the decision needs it.
-pub struct HookRequest<'a> {
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
-    /// Lambda's deadline for this invocation, when known.
-    pub lambda_deadline: Option<Instant>,
-}
-
-/// Everything the decision uses, built once per process and shared by concurrent invocations.
-pub struct Hook {
-    pub settings: Settings,
-    pub secrets: SecretSource,
-    pub authenticator: HookAuthenticator,
-    pub nl3: Nl3Client,
-    pub geo: IpinfoClient,
-}
-
-enum Stop {
-    Answer(Outcome, String),
-    CheckFailed(String),
-}
-
-impl Hook {
-    /// Wires the parts: one HTTP client for NL3 and ipinfo, reused across invocations so warm
-    /// calls skip the TCP and TLS handshakes.
-    pub fn new(settings: Settings, secrets: SecretSource) -> Result<Self, ConfigError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(settings.hook_timeout)
-            .pool_idle_timeout(Duration::from_secs(50))
-            .tcp_nodelay(true)
-            .user_agent(concat!("nl3-okta-hook/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
-        let oauth = settings
-            .oauth
-            .clone()
-            .map(|config| OAuthVerifier::new(config, http.clone()));
-        Ok(Self {
-            authenticator: HookAuthenticator::new(
-                &settings.api_key_header,
-                oauth,
-                settings.accepts_api_key(),
-            ),
-            nl3: Nl3Client::new(
-                http.clone(),
-                settings.nl3_url(),
-                settings.app_uri.clone(),
-                settings.api_uri.clone(),
-            ),
-            geo: IpinfoClient::new(http, settings.ipinfo_url.clone(), settings.ipinfo_cache_ttl),
-            secrets,
-            settings,
-        })
-    }
-
-    /// Decides one call. Never panics on input and never outlives the budget.
-    pub async fn decide(&self, request: HookRequest<'_>) -> Decision {
-        let started = Instant::now();
-        let mut deadline = started + self.settings.hook_timeout;
-        if let Some(lambda) = request.lambda_deadline {
-            deadline = deadline.min(lambda.checked_sub(LAMBDA_DEADLINE_MARGIN).unwrap_or(lambda));
-        }
-        let mut trace = Trace::default();
-        let fetches_before = self.secrets.fetch_count();
-        let result = tokio::time::timeout_at(
-            deadline.into(),
-            self.decide_within(&request, deadline, &mut trace),
-        )
-        .await;
-        let (outcome, reason) = match result {
-            Ok(Ok((outcome, reason))) => (outcome, reason),
-            Ok(Err(Stop::Answer(outcome, reason))) => (outcome, reason),
-            Ok(Err(Stop::CheckFailed(reason))) => self.check_failed(reason),
-            Err(_) => self.check_failed(format!(
-                "budget of {} ms ran out during {}",
-                deadline.saturating_duration_since(started).as_millis(),
-                trace.stage
-            )),
-        };
-        trace.secrets_fetches = self.secrets.fetch_count() - fetches_before;
-        self.finish(outcome, reason, started.elapsed(), trace)
-    }
-
-    async fn decide_within(
-        &self,
-        request: &HookRequest<'_>,
-        deadline: Instant,
-        trace: &mut Trace,
-    ) -> Result<(Outcome, String), Stop> {
-        trace.stage = "secrets";
-        let at = Instant::now();
-        let secrets = self.secrets.get().await;
-        trace.secrets = Some(at.elapsed());
-        let secrets = secrets.map_err(|e| {
-            tracing::error!(error = %e, "hook secrets unavailable");
-            Stop::CheckFailed(format!("hook secrets unavailable: {e}"))
-        })?;
-
-        trace.stage = "authentication";
-        let at = Instant::now();
-        // Credentials that cannot be verified in time (a hanging JWKS) are not credentials:
-        // stop just short of the budget and refuse, rather than let the budget decide.
-        let verify_until = deadline
-            .checked_sub(AUTH_MARGIN)
-            .unwrap_or(deadline)
-            .max(Instant::now());
-        let secrets = tokio::time::timeout_at(
-            verify_until.into(),
-            self.authenticate(request.headers, secrets),
-        )
-        .await
-        .unwrap_or_else(|_| Err("credentials could not be verified within the budget".into()));
-        trace.auth = Some(at.elapsed());
-        let secrets = secrets.map_err(|why| {
-            tracing::warn!(reason = %why, "hook call not authenticated");
-            Stop::Answer(
-                Outcome::Forbidden,
-                format!("hook call not authenticated: {why}"),
-            )
-        })?;
-
-        let event = okta::parse_event(request.body)
-            .map_err(|e| Stop::Answer(Outcome::BadRequest, e.to_string()))?;
-        trace.hook_type = Some(event.hook_type);
-        trace.event_id = event.event_id.clone();
-        let Some(username) = event.username.as_deref() else {
-            return Ok((
-                Outcome::NoUser,
-                "no user in the request (client credentials): nothing to check".into(),
-            ));
-        };
-
-        let client_ip = event.client_ip.as_deref().unwrap_or("");
-        let location = self
-            .locate(client_ip, secrets.ipinfo_token.as_deref(), deadline, trace)
-            .await;
-
-        trace.stage = "NL3 check";
-        let at = Instant::now();
-        let shown_ip: String = client_ip.chars().take(100).collect();
-        let check = CheckRequest {
-            username,
-            hook_type: event.hook_type,
-            client_ip: &shown_ip,
-            parsed_ip: client_ip.trim().parse().ok(),
-            location: location.as_deref(),
-        };
-        let status = self.nl3.check(&check, &secrets.signing_key).await;
-        trace.nl3 = Some(at.elapsed());
-        match status {
-            Ok(LockStatus::Locked) => Ok((Outcome::Locked, "NL3: account is locked".into())),
-            Ok(LockStatus::NotLocked) => {
-                Ok((Outcome::Allowed, "NL3: account is not locked".into()))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "NL3 check failed");
-                trace.nl3_error = Some(e.to_string());
-                Err(Stop::CheckFailed(e.to_string()))
-            }
-        }
-    }
-
-    /// Checks the call's credentials; on failure refreshes the secrets once (rate-limited) in
-    /// case `API_KEY` was rotated, and checks again.
-    async fn authenticate(
-        &self,
-        headers: &HeaderMap,
-        secrets: Arc<HookSecrets>,
-    ) -> Result<Arc<HookSecrets>, String> {
-        let why = match self.authenticator.authenticate(headers, &secrets).await {
-            Ok(()) => return Ok(secrets),
-            Err(why) => why,
-        };
-        if !why.may_be_rotation() {
-            return Err(why.to_string());
-        }
-        match self.secrets.refresh_after_auth_failure().await {
-            Some(fresh) => match self.authenticator.authenticate(headers, &fresh).await {
-                Ok(()) => {
-                    tracing::info!("hook call authenticated after refreshing the secret");
-                    Ok(fresh)
-                }
-                Err(why) => Err(why.to_string()),
-            },
-            None => Err(why.to_string()),
-        }
-    }
-
-    /// ipinfo, within its slice of the budget; any failure means no location.
-    async fn locate(
-        &self,
-        client_ip: &str,
-        token: Option<&str>,
-        deadline: Instant,
-        trace: &mut Trace,
-    ) -> Option<Arc<Location>> {
-        let ip = geo::lookup_address(client_ip)?;
-        trace.stage = "ipinfo lookup";
-        let at = Instant::now();
-        let slice = self
-            .settings
-            .ipinfo_timeout
-            .min(deadline.saturating_duration_since(at));
-        let result = self.geo.locate(ip, token, slice).await;
-        trace.ipinfo = Some(at.elapsed());
-        // Read from this call's own result: a counter would also see concurrent invocations.
-        trace.ipinfo_cached = matches!(result, Ok((_, Origin::Cache)) | Err(GeoError::Paused));
-        match result {
-            Ok((location, _)) => Some(location),
-            Err(e) => {
-                tracing::warn!(error = %e, "no location from ipinfo; the check goes on without it");
-                trace.ipinfo_error = Some(e.to_string());
-                None
-            }
-        }
-    }
-
-    fn check_failed(&self, reason: String) -> (Outcome, String) {
-        check_failed(self.settings.fail_open, reason)
-    }
-
-    fn finish(
-        &self,
-        outcome: Outcome,
-        reason: String,
-        elapsed: Duration,
-        trace: Trace,
-    ) -> Decision {
+impl Decision {
+    /// The one mapping from what was found to what Okta is told.
+    pub fn conclude(verdict: Verdict, policy: &Policy, elapsed: Duration, trace: Trace) -> Self {
+        let outcome = verdict.outcome(policy.fail_open);
+        let reason = verdict.reason(policy.fail_open);
         let debug = debug_context(outcome, &reason, elapsed, &trace);
         let answer = match outcome {
             Outcome::Allowed | Outcome::NoUser | Outcome::FailOpen => Answer::allow(debug),
-            Outcome::Locked => Answer::refuse(&self.settings.locked_message, debug),
+            Outcome::Locked => Answer::refuse(&policy.locked_message, debug),
             Outcome::Forbidden => Answer::refuse(FORBIDDEN_MESSAGE, debug),
             Outcome::FailClosed => Answer::refuse(FAIL_CLOSED_MESSAGE, debug),
             Outcome::BadRequest => Answer::bad_request(&reason),
         };
-        Decision {
+        Self {
             outcome,
+            verdict,
             reason,
             answer,
             elapsed,
             trace,
         }
-    }
-}
-
-fn check_failed(fail_open: bool, reason: String) -> (Outcome, String) {
-    if fail_open {
-        (
-            Outcome::FailOpen,
-            format!("{reason}; FAIL_OPEN=true lets the sign-in through"),
-        )
-    } else {
-        (
-            Outcome::FailClosed,
-            format!("{reason}; FAIL_OPEN=false refuses the sign-in"),
-        )
-    }
-}
-
-/// The answer for every call when the hook could not start (a missing or invalid setting): the
-/// check cannot be done, so `FAIL_OPEN` decides, and the reason names the setting.
-pub fn misconfigured(error: &ConfigError, fail_open: bool) -> Decision {
-    let started = Instant::now();
-    let (outcome, reason) = check_failed(fail_open, format!("hook misconfigured: {error}"));
-    let debug = debug_context(outcome, &reason, Duration::ZERO, &Trace::default());
-    let answer = match outcome {
-        Outcome::FailOpen => Answer::allow(debug),
-        _ => Answer::refuse(FAIL_CLOSED_MESSAGE, debug),
-    };
-    Decision {
-        outcome,
-        reason,
-        answer,
-        elapsed: started.elapsed(),
-        trace: Trace::default(),
     }
 }
 
@@ -400,4 +229,100 @@ fn debug_context(outcome: Outcome, reason: &str, elapsed: Duration, trace: &Trac
         debug["location"] = format!("unavailable: {e}").into();
     }
     debug
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(fail_open: bool) -> Policy {
+        Policy {
+            fail_open,
+            locked_message: "Locked.".into(),
+            hook_timeout: Duration::from_millis(2500),
+        }
+    }
+
+    #[test]
+    fn outcome_names_and_metrics_are_distinct() {
+        let names: std::collections::HashSet<_> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        let metrics: std::collections::HashSet<_> =
+            Outcome::ALL.iter().map(|o| o.metric()).collect();
+        assert_eq!(names.len(), Outcome::ALL.len());
+        assert_eq!(metrics.len(), Outcome::ALL.len());
+    }
+
+    #[test]
+    fn every_verdict_maps_to_one_answer() {
+        let failed = || {
+            Verdict::CheckFailed(Failure::OutOfTime {
+                stage: Stage::Nl3,
+                budget: Duration::from_millis(400),
+            })
+        };
+        let cases = [
+            (Verdict::NotLocked, true, Outcome::Allowed, 200, None),
+            (Verdict::Locked, true, Outcome::Locked, 200, Some("Locked.")),
+            (Verdict::NoUser, false, Outcome::NoUser, 200, None),
+            (
+                Verdict::Forbidden(AuthFailure::NoApiKey),
+                true,
+                Outcome::Forbidden,
+                200,
+                Some(FORBIDDEN_MESSAGE),
+            ),
+            (failed(), true, Outcome::FailOpen, 200, None),
+            (
+                failed(),
+                false,
+                Outcome::FailClosed,
+                200,
+                Some(FAIL_CLOSED_MESSAGE),
+            ),
+            (
+                Verdict::Unreadable(Unreadable::Body(BadRequest::EmptyBody)),
+                false,
+                Outcome::BadRequest,
+                400,
+                Some("request body is empty"),
+            ),
+        ];
+        for (verdict, fail_open, outcome, status, summary) in cases {
+            let d = Decision::conclude(
+                verdict,
+                &policy(fail_open),
+                Duration::ZERO,
+                Trace::default(),
+            );
+            assert_eq!(d.outcome, outcome);
+            assert_eq!(d.answer.status, status);
+            assert_eq!(
+                d.answer.body["error"]["errorSummary"].as_str(),
+                summary,
+                "{outcome:?}"
+            );
+            if status == 200 {
+                assert_eq!(d.answer.body["debugContext"]["decision"], outcome.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn failures_keep_their_cause_and_say_what_fail_open_did() {
+        let d = Decision::conclude(
+            Verdict::CheckFailed(Failure::Misconfigured(ConfigError::Missing("APP_URI"))),
+            &policy(false),
+            Duration::ZERO,
+            Trace::default(),
+        );
+        assert_eq!(
+            d.reason,
+            "hook misconfigured: APP_URI is not set; FAIL_OPEN=false refuses the sign-in"
+        );
+        let Verdict::CheckFailed(failure) = &d.verdict else {
+            panic!("{:?}", d.verdict)
+        };
+        let source = std::error::Error::source(failure).expect("the cause is kept");
+        assert_eq!(source.to_string(), "APP_URI is not set");
+    }
 }

@@ -1,5 +1,5 @@
-//! The client's location from ipinfo (CONTRACT §4). Enrichment only: every failure gives no
-//! location and the lock check goes on.
+//! The client's location from ipinfo (docs/contract.md §4). Enrichment only: every failure gives
+//! no location and the lock check goes on. An adapter: imports only leaves.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::upstream::{describe, read_capped, BodyError};
+use crate::config::IpinfoSettings;
+use crate::http_client::{describe, read_capped, redirect, BodyError};
 
 /// ipinfo's answer is under 1 KiB; cap what we read.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
@@ -38,6 +39,8 @@ pub enum GeoError {
     Paused,
     #[error("ipinfo answered HTTP {0}")]
     Status(u16),
+    #[error("ipinfo answered {0}")]
+    Redirect(String),
     #[error("ipinfo request failed: {0}")]
     Request(String),
     #[error("ipinfo answer is not a JSON object")]
@@ -134,17 +137,19 @@ pub struct IpinfoClient {
     http: reqwest::Client,
     base_url: String,
     cache_ttl: Duration,
+    timeout: Duration,
     cache: Mutex<HashMap<IpAddr, (Instant, Arc<Location>)>>,
     paused_until: Mutex<Option<Instant>>,
     lookups: AtomicU64,
 }
 
 impl IpinfoClient {
-    pub fn new(http: reqwest::Client, base_url: String, cache_ttl: Duration) -> Self {
+    pub fn new(http: reqwest::Client, settings: IpinfoSettings) -> Self {
         Self {
             http,
-            base_url,
-            cache_ttl,
+            base_url: settings.base_url,
+            cache_ttl: settings.cache_ttl,
+            timeout: settings.timeout,
             cache: Mutex::new(HashMap::new()),
             paused_until: Mutex::new(None),
             lookups: AtomicU64::new(0),
@@ -159,6 +164,11 @@ impl IpinfoClient {
     /// How many requests went to ipinfo (for metrics and benchmarks).
     pub fn lookup_count(&self) -> u64 {
         self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// ipinfo's slice of the budget (`IPINFO_TIMEOUT_MS`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The location of `ip`, from the cache or ipinfo, within `timeout`, and which it came from.
@@ -223,6 +233,9 @@ impl IpinfoClient {
             .send()
             .await
             .map_err(|e| GeoError::Request(describe(&e)))?;
+        if let Some(redirect) = redirect(&response) {
+            return Err(GeoError::Redirect(redirect));
+        }
         match response.status().as_u16() {
             200..=299 => {}
             429 => {

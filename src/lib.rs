@@ -1,19 +1,34 @@
 //! nl3-okta-hook: an Okta token / SAML assertion inline hook that asks Next Level3 whether the
 //! account signing in is locked, and tells Okta to refuse the sign-in when it is.
 //!
-//! One module per party: [`okta`] (requests and answers), [`hook_auth`] (Okta's credentials),
-//! [`secrets`], [`nl3`], [`geo`] (ipinfo); [`decision`] ties them together as a plain async
-//! function; [`lambda_handler`] adapts it to API Gateway events; `main.rs` only wires.
+//! Layers, each importing only from the layers below it (`ARCHITECTURE.md` has the map):
+//!
+//! 0. leaves: [`config`] (typed settings), [`okta`] (Okta's request and answer), [`event`] (the
+//!    Lambda event edge), [`api_key`], [`http_client`], [`cache`] (the refreshing cache);
+//! 1. adapters: [`secrets`], [`oauth`] (JWKS), [`nl3`], [`geo`] (ipinfo);
+//! 2. [`auth`]: Okta's credentials;
+//! 3. [`decision`]: the decision as data;
+//! 4. [`hook`]: the service that decides; the observers [`logging`] and [`metrics`];
+//! 5. [`app`]: the Lambda glue. `main.rs` only wires.
 
+pub mod api_key;
+pub mod cache;
 pub mod config;
-pub mod decision;
+pub mod event;
+pub mod http_client;
+pub mod okta;
+
 pub mod geo;
-pub mod hook_auth;
-pub mod lambda_handler;
-pub mod logging;
-pub mod metrics;
 pub mod nl3;
 pub mod oauth;
-pub mod okta;
 pub mod secrets;
-pub mod upstream;
+
+pub mod auth;
+
+pub mod decision;
+
+pub mod hook;
+pub mod logging;
+pub mod metrics;
+
+pub mod app;

@@ -1,48 +1,34 @@
 //! CloudWatch metrics in Embedded Metric Format: one JSON log line per call, which CloudWatch
-//! turns into metrics with no API call and no extra latency.
+//! turns into metrics with no API call and no extra latency. Named as Lambda Powertools names
+//! them: a `service` dimension, a `ColdStart` metric, `POWERTOOLS_SERVICE_NAME` and
+//! `POWERTOOLS_METRICS_NAMESPACE` honoured.
 //! Format: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+//!
+//! An observer: reads the decision's data only.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
+use crate::config::Observability;
 use crate::decision::{Decision, Outcome};
 
-pub const DEFAULT_NAMESPACE: &str = "NL3OktaHook";
-
-/// The metric name counting one outcome (1 for this call's outcome, 0 for the others, so that
-/// rates such as fail-open per call are plain averages).
-pub fn outcome_metric(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Allowed => "Allowed",
-        Outcome::NoUser => "NoUser",
-        Outcome::Locked => "Locked",
-        Outcome::Forbidden => "Forbidden",
-        Outcome::FailOpen => "FailOpen",
-        Outcome::FailClosed => "FailClosed",
-        Outcome::BadRequest => "BadRequest",
-    }
-}
-
-/// The EMF object for one call. Metrics are published twice: per `HookType` and in total.
-pub fn emf(decision: &Decision, namespace: &str, timestamp_ms: u64) -> Value {
+/// The EMF object for one call. Metrics are published per `service` and per `service` and
+/// `HookType`.
+pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Value {
     let trace = &decision.trace;
+    let count = |hit: bool| if hit { 1.0 } else { 0.0 };
+    // 1 for this call's outcome, 0 for the others, so rates such as fail-open per call are plain
+    // averages.
     let mut values: Vec<(&str, &str, f64)> = Outcome::ALL
         .iter()
-        .map(|o| {
-            let hit = if *o == decision.outcome { 1.0 } else { 0.0 };
-            (outcome_metric(*o), "Count", hit)
-        })
+        .map(|o| (o.metric(), "Count", count(*o == decision.outcome)))
         .collect();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     values.push(("HookDuration", "Milliseconds", ms(decision.elapsed)));
     if let Some(nl3) = trace.nl3 {
         values.push(("Nl3Latency", "Milliseconds", ms(nl3)));
-        values.push((
-            "Nl3Failure",
-            "Count",
-            f64::from(u8::from(trace.nl3_error.is_some())),
-        ));
+        values.push(("Nl3Failure", "Count", count(trace.nl3_error.is_some())));
     }
     if let (Some(ipinfo), false) = (trace.ipinfo, trace.ipinfo_cached) {
         values.push(("IpinfoLatency", "Milliseconds", ms(ipinfo)));
@@ -51,10 +37,11 @@ pub fn emf(decision: &Decision, namespace: &str, timestamp_ms: u64) -> Value {
         values.push((
             "IpinfoFailure",
             "Count",
-            f64::from(u8::from(trace.ipinfo_error.is_some())),
+            count(trace.ipinfo_error.is_some()),
         ));
     }
-    values.push(("SecretsRefresh", "Count", trace.secrets_fetches as f64));
+    values.push(("SecretsRefresh", "Count", f64::from(trace.secrets_fetches)));
+    values.push(("ColdStart", "Count", count(trace.cold_start)));
 
     let mut root = Map::new();
     root.insert(
@@ -62,12 +49,13 @@ pub fn emf(decision: &Decision, namespace: &str, timestamp_ms: u64) -> Value {
         json!({
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [["HookType"], []],
+                "Namespace": names.metrics_namespace,
+                "Dimensions": [["service"], ["service", "HookType"]],
                 "Metrics": values.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
         }),
     );
+    root.insert("service".into(), names.service.clone().into());
     root.insert(
         "HookType".into(),
         trace.hook_type.map_or("unknown", |h| h.as_str()).into(),
@@ -81,9 +69,9 @@ pub fn emf(decision: &Decision, namespace: &str, timestamp_ms: u64) -> Value {
 }
 
 /// Prints the call's EMF line to stdout, where Lambda sends it to CloudWatch Logs.
-pub fn emit(decision: &Decision, namespace: &str) {
+pub fn emit(decision: &Decision, names: &Observability) {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    println!("{}", emf(decision, namespace, now_ms));
+    println!("{}", emf(decision, names, now_ms));
 }

@@ -1,14 +1,15 @@
-//! The NL3 account protection check (CONTRACT §3).
+//! The NL3 account protection check (docs/contract.md §3). An adapter: imports only leaves.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{EncodingKey, Header};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::geo::Location;
+use crate::config::Nl3Settings;
+use crate::http_client::{describe, read_capped, redirect, BodyError};
 use crate::okta::HookType;
-use crate::upstream::{describe, read_capped, BodyError};
 
 /// NL3 answers with a small JSON object; a larger body is not a lock-check answer.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -20,19 +21,25 @@ pub enum LockStatus {
 }
 
 /// Why the check gave no answer. Messages carry no token and no key.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Nl3Error {
     #[error("could not sign the NL3 token: {0}")]
-    Sign(String),
-    #[error("NL3 request failed: {0}")]
-    Request(String),
+    Sign(#[source] jsonwebtoken::errors::Error),
+    #[error("NL3 request failed: {text}")]
+    Request {
+        text: String,
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    #[error("NL3 answer could not be read: {0}")]
+    Body(#[source] BodyError),
+    #[error("NL3 answered {0}")]
+    Redirect(String),
     #[error("NL3 answered HTTP {status}: {excerpt}")]
     Status { status: u16, excerpt: String },
-    #[error("NL3 answer is larger than {MAX_ANSWER_BYTES} bytes")]
-    TooLarge,
     #[error("NL3 answer is not JSON: {0}")]
     NotJson(String),
-    #[error("NL3 answer has an unrecognised locked value: {0}")]
+    #[error("NL3 answer has no readable locked value: {0}")]
     BadLocked(String),
 }
 
@@ -80,30 +87,33 @@ pub struct CheckRequest<'a> {
     /// The client IP as Okta sent it (for `userIP`) and, when it parsed, its canonical form.
     pub client_ip: &'a str,
     pub parsed_ip: Option<std::net::IpAddr>,
-    pub location: Option<&'a Location>,
+    /// `"City, Region"` from ipinfo, or `""`.
+    pub user_location: &'a str,
+    /// ipinfo's `loc` (`"lat,long"`), when it is safe in a header.
+    pub lat_long: Option<&'a str>,
+    /// The ipinfo answer, or `{}`.
+    pub integration_data: &'a Value,
 }
 
 pub struct Nl3Client {
     http: reqwest::Client,
-    url: String,
-    app_uri: String,
-    api_uri: String,
+    settings: Nl3Settings,
 }
 
 impl Nl3Client {
-    pub fn new(http: reqwest::Client, url: String, app_uri: String, api_uri: String) -> Self {
-        Self {
-            http,
-            url,
-            app_uri,
-            api_uri,
-        }
+    pub fn new(http: reqwest::Client, settings: Nl3Settings) -> Self {
+        Self { http, settings }
     }
 
     /// Opens the connection to NL3 (TCP, TLS, HTTP/2) ahead of the first call: Lambda's init
     /// phase runs at full CPU and does not count against Okta's 3 s. The answer is ignored.
     pub async fn warm_up(&self, timeout: std::time::Duration) {
-        let _ = self.http.head(&self.api_uri).timeout(timeout).send().await;
+        let _ = self
+            .http
+            .head(&self.settings.audience)
+            .timeout(timeout)
+            .send()
+            .await;
     }
 
     /// Asks NL3 whether the account is locked. The caller bounds the time (its deadline).
@@ -116,41 +126,45 @@ impl Nl3Client {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let claims = Nl3Claims::new(&self.app_uri, &self.api_uri, request.username, now_s);
+        let claims = Nl3Claims::new(
+            &self.settings.issuer,
+            &self.settings.audience,
+            request.username,
+            now_s,
+        );
         let token = jsonwebtoken::encode(&Header::default(), &claims, signing_key)
-            .map_err(|e| Nl3Error::Sign(e.to_string()))?;
+            .map_err(Nl3Error::Sign)?;
 
-        let empty = Value::Object(Default::default());
         let body = CheckBody {
             user_ip: request.client_ip,
             user_device: "N/A", // Okta sends no user agent
-            user_location: request.location.map_or("", |l| l.city_region.as_str()),
+            user_location: request.user_location,
             integration_type: request.hook_type.integration_type(),
-            integration_data: request.location.map_or(&empty, |l| &l.raw),
+            integration_data: request.integration_data,
         };
         let mut call = self
             .http
-            .post(&self.url)
+            .post(self.settings.check_url.clone())
             .header("x-nl3-authorization-token", token)
             .json(&body);
         // The extra headers NL3's other integrations send; only values that are safe in a header.
         if let Some(ip) = request.parsed_ip {
             call = call.header("x-forwarded-for", ip.to_string());
         }
-        if let Some(loc) = request.location.and_then(|l| l.lat_long.as_deref()) {
+        if let Some(loc) = request.lat_long {
             call = call.header("x-nl3-device-location", loc);
         }
-        let mut response = call
-            .send()
-            .await
-            .map_err(|e| Nl3Error::Request(describe(&e)))?;
+        let mut response = call.send().await.map_err(|e| Nl3Error::Request {
+            text: describe(&e),
+            source: Arc::new(e),
+        })?;
+        if let Some(redirect) = redirect(&response) {
+            return Err(Nl3Error::Redirect(redirect));
+        }
         let status = response.status();
         let body = read_capped(&mut response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| match e {
-                BodyError::TooLarge(_) => Nl3Error::TooLarge,
-                BodyError::Read(why) => Nl3Error::Request(why),
-            })?;
+            .map_err(Nl3Error::Body)?;
         if !status.is_success() {
             // NL3's error text (e.g. an invalid-token message) tells the operator what is wrong;
             // a token it might echo back is cut out, as it goes to the logs.
@@ -169,8 +183,10 @@ impl Nl3Client {
     }
 }
 
-/// Reads NL3's answer. `locked` may be a boolean or a string (NL3's API docs show `"true"`), in any
-/// case; absent or null means not locked. Anything else is a failure, not a guess.
+/// Reads NL3's answer (docs/contract.md §3). `locked` must be a boolean or the string
+/// `"true"`/`"false"` (NL3's API docs show a string), in any case. Anything else — missing, null,
+/// a number, an object, another string — means the check did not happen: a failure, which
+/// `FAIL_OPEN` decides, never a guess.
 pub fn parse_answer(body: &[u8]) -> Result<LockStatus, Nl3Error> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| Nl3Error::NotJson(e.to_string()))?;
@@ -178,14 +194,14 @@ pub fn parse_answer(body: &[u8]) -> Result<LockStatus, Nl3Error> {
         .as_object()
         .ok_or_else(|| Nl3Error::NotJson("not a JSON object".into()))?;
     let locked = match object.get("locked") {
-        None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => true,
         Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => false,
+        None => return Err(Nl3Error::BadLocked("locked is missing".into())),
         Some(other) => {
-            let mut shown = other.to_string();
-            shown.truncate(40);
-            return Err(Nl3Error::BadLocked(shown));
+            let mut shown: String = other.to_string().chars().take(40).collect();
+            shown = redact_jwts(&shown);
+            return Err(Nl3Error::BadLocked(format!("locked is {shown}")));
         }
     };
     Ok(if locked {
@@ -226,8 +242,6 @@ mod tests {
             // The reference handler's bug: a non-empty string is truthy in Python.
             (r#"{"locked":"false"}"#, LockStatus::NotLocked),
             (r#"{"locked":"False"}"#, LockStatus::NotLocked),
-            (r#"{"message":"ok"}"#, LockStatus::NotLocked),
-            (r#"{"locked":null}"#, LockStatus::NotLocked),
         ] {
             assert_eq!(parse_answer(body.as_bytes()).unwrap(), expected, "{body}");
         }
@@ -238,6 +252,11 @@ mod tests {
         for body in [
             r#"{"locked":"yes"}"#,
             r#"{"locked":1}"#,
+            r#"{"message":"ok"}"#,
+            r#"{}"#,
+            r#"{"locked":null}"#,
+            r#"{"data":{"locked":true}}"#,
+            r#"{"locked":{"value":true}}"#,
             r#"[true]"#,
             "<html>",
             "",

@@ -1,23 +1,25 @@
-//! Okta's OAuth 2.0 hook authentication (CONTRACT §1): the call carries `Authorization: Bearer
+//! Okta's OAuth 2.0 hook authentication (docs/contract.md §1): the call carries `Authorization: Bearer
 //! <access token>`, an RS256 JWT from the authorization server at the hook's `tokenUrl`.
 //!
 //! Verified: the signature with a key from the issuer's JWKS (RS256 only; the key must be RSA and
 //! not declare another algorithm), `iss`, `aud`, `exp`/`nbf` with a small leeway, the scope in
-//! `scp`, and `cid` when configured. The JWKS is fetched once and cached; a token signed with an
-//! unknown `kid` triggers one refetch, at most every [`UNKNOWN_KID_REFETCH_INTERVAL`] (Okta
-//! rotates keys, and a flood of made-up `kid`s must not become a flood of JWKS requests).
+//! `scp`, and `cid` when configured. The JWKS goes through the [`Refreshing`] cache
+//! ([`JWKS_POLICY`]); a token signed with an unknown `kid` triggers one re-read, at most every
+//! [`UNKNOWN_KID_REFETCH_INTERVAL`] (Okta rotates keys, and a flood of made-up `kid`s must not
+//! become a flood of JWKS requests).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use crate::config::OAuthConfig;
-use crate::upstream::{describe, read_capped, AtMostEvery};
+use crate::cache::{CachePolicy, Refreshing, Stale, WhenLimited};
+use crate::config::OAuthSettings;
+use crate::http_client::{describe, read_capped, redirect};
 
 pub const UNKNOWN_KID_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Keys are re-read this often even without an unknown `kid`, so a revoked key stops working.
@@ -47,11 +49,23 @@ pub enum TokenError {
     MissingScope(String),
     #[error("token client id does not match OAUTH_CLIENT_ID")]
     WrongClient,
+    #[error("JWKS did not arrive in time")]
+    JwksTimedOut,
+}
+
+impl From<Stale> for TokenError {
+    fn from(_: Stale) -> Self {
+        Self::JwksTimedOut
+    }
 }
 
 /// The access-token claims the hook checks beyond what `Validation` does.
 #[derive(Debug, Deserialize)]
 struct AccessClaims {
+    /// Validation checks its value; this makes sure it is one string (an array holding the
+    /// right issuer among others is not Okta's token).
+    #[allow(dead_code)]
+    iss: String,
     /// Okta puts granted scopes in `scp`, an array.
     #[serde(default)]
     scp: Option<ScopeClaim>,
@@ -85,44 +99,98 @@ struct Jwks {
     keys: HashMap<String, Arc<DecodingKey>>,
     /// `kid`s present in the set but unusable for RS256 (another algorithm or key type).
     rejected: Vec<String>,
-    fetched_at: Instant,
+}
+
+impl Jwks {
+    fn key(&self, kid: &str) -> Option<Result<Arc<DecodingKey>, TokenError>> {
+        if let Some(key) = self.keys.get(kid) {
+            return Some(Ok(key.clone()));
+        }
+        self.rejected
+            .iter()
+            .any(|k| k == kid)
+            .then(|| Err(TokenError::KeyNotRs256(kid.to_string())))
+    }
+}
+
+/// The JWKS cache: fresh for [`JWKS_TTL`]; while the issuer is slow or down, cached keys keep
+/// verifying for up to [`JWKS_MAX_STALE`] more (one caller waits at most [`JWKS_STALE_WAIT`]
+/// for a re-read); a failed read is remembered for [`JWKS_RETRY_AFTER_FAILURE`].
+pub const JWKS_POLICY: CachePolicy = CachePolicy {
+    ttl: JWKS_TTL,
+    max_stale: JWKS_MAX_STALE,
+    stale_wait: JWKS_STALE_WAIT,
+    retry_after_failure: JWKS_RETRY_AFTER_FAILURE,
+    forced_interval: UNKNOWN_KID_REFETCH_INTERVAL,
+};
+pub const JWKS_MAX_STALE: Duration = Duration::from_secs(6 * 3600);
+pub const JWKS_STALE_WAIT: Duration = Duration::from_millis(200);
+pub const JWKS_RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
+/// A verified (or refused) token, and whether this call read the JWKS to decide.
+#[derive(Debug)]
+pub struct Verification {
+    pub result: Result<(), TokenError>,
+    pub jwks_fetched: bool,
 }
 
 pub struct OAuthVerifier {
-    config: OAuthConfig,
+    config: OAuthSettings,
     http: reqwest::Client,
-    jwks: Mutex<Option<Arc<Jwks>>>,
-    fetching: tokio::sync::Mutex<()>,
-    unknown_kid_refetch: AtMostEvery,
+    jwks: Refreshing<Jwks, TokenError>,
     fetches: AtomicU64,
 }
 
 impl OAuthVerifier {
-    pub fn new(config: OAuthConfig, http: reqwest::Client) -> Self {
+    pub fn new(config: OAuthSettings, http: reqwest::Client) -> Self {
         Self {
             config,
             http,
-            jwks: Mutex::new(None),
-            fetching: tokio::sync::Mutex::new(()),
-            unknown_kid_refetch: AtMostEvery::new(UNKNOWN_KID_REFETCH_INTERVAL),
+            jwks: Refreshing::new(JWKS_POLICY),
             fetches: AtomicU64::new(0),
         }
     }
 
-    /// How many times the JWKS was fetched.
+    /// How many times the JWKS was fetched by this process.
     pub fn jwks_fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
     }
 
     /// Verifies a bearer token. The caller bounds the time (its budget).
-    pub async fn verify(&self, token: &str) -> Result<(), TokenError> {
+    pub async fn verify(&self, token: &str) -> Verification {
+        let mut jwks_fetched = false;
+        let result = self.verify_inner(token, &mut jwks_fetched).await;
+        Verification {
+            result,
+            jwks_fetched,
+        }
+    }
+
+    async fn verify_inner(&self, token: &str, fetched: &mut bool) -> Result<(), TokenError> {
+        let asked = tokio::time::Instant::now();
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
         if header.alg != Algorithm::RS256 {
             return Err(TokenError::Algorithm(format!("{:?}", header.alg)));
         }
         let kid = header.kid.ok_or(TokenError::NoKid)?;
-        let key = self.key(&kid).await?;
+        let got = self.jwks.get(|| self.fetch()).await;
+        *fetched |= got.fetched;
+        let key = match got.result?.key(&kid) {
+            Some(key) => key?,
+            None => {
+                // Okta rotated its keys, or someone made up a kid: one re-read for everyone
+                // asking, at most every UNKNOWN_KID_REFETCH_INTERVAL.
+                let got = self
+                    .jwks
+                    .refresh(asked, WhenLimited::Cached, || self.fetch())
+                    .await;
+                *fetched |= got.fetched;
+                got.result?
+                    .key(&kid)
+                    .unwrap_or_else(|| Err(TokenError::UnknownKid(kid.clone())))?
+            }
+        };
 
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&self.config.issuer]);
@@ -144,48 +212,21 @@ impl OAuthVerifier {
         Ok(())
     }
 
-    /// The key for `kid`: cached, or after a (rate-limited) refetch.
-    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, TokenError> {
-        let cached = self.jwks.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let jwks = match cached {
-            Some(jwks) if jwks.fetched_at.elapsed() < JWKS_TTL => jwks,
-            stale => match self.refetch().await {
-                Ok(fresh) => fresh,
-                // Keep using keys we already have while the issuer is unreachable.
-                Err(e) => stale.ok_or(e)?,
-            },
-        };
-        if let Some(key) = jwks.keys.get(kid) {
-            return Ok(key.clone());
-        }
-        if jwks.rejected.iter().any(|k| k == kid) {
-            return Err(TokenError::KeyNotRs256(kid.to_string()));
-        }
-        if !self.unknown_kid_refetch.try_now() {
-            return Err(TokenError::UnknownKid(kid.to_string()));
-        }
-        let jwks = self.refetch().await?;
-        match jwks.keys.get(kid) {
-            Some(key) => Ok(key.clone()),
-            None if jwks.rejected.iter().any(|k| k == kid) => {
-                Err(TokenError::KeyNotRs256(kid.to_string()))
-            }
-            None => Err(TokenError::UnknownKid(kid.to_string())),
-        }
-    }
-
-    async fn refetch(&self) -> Result<Arc<Jwks>, TokenError> {
-        let _one_fetch = self.fetching.lock().await;
-        self.fetches.fetch_add(1, Ordering::Relaxed);
-        let jwks = Arc::new(self.fetch().await.inspect_err(|e| {
-            tracing::error!(error = %e, url = %self.config.jwks_url, "JWKS fetch failed: bearer tokens cannot be verified");
-        })?);
-        tracing::info!(keys = jwks.keys.len(), url = %self.config.jwks_url, "JWKS fetched");
-        *self.jwks.lock().unwrap_or_else(|e| e.into_inner()) = Some(jwks.clone());
-        Ok(jwks)
-    }
-
     async fn fetch(&self) -> Result<Jwks, TokenError> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let result = self.read_jwks().await;
+        match &result {
+            Ok(jwks) => {
+                tracing::info!(keys = jwks.keys.len(), url = %self.config.jwks_url, "JWKS fetched")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, url = %self.config.jwks_url, "JWKS fetch failed: bearer tokens cannot be verified with new keys")
+            }
+        }
+        result
+    }
+
+    async fn read_jwks(&self) -> Result<Jwks, TokenError> {
         let mut response = self
             .http
             .get(&self.config.jwks_url)
@@ -193,6 +234,9 @@ impl OAuthVerifier {
             .send()
             .await
             .map_err(|e| TokenError::Jwks(describe(&e)))?;
+        if let Some(redirect) = redirect(&response) {
+            return Err(TokenError::Jwks(redirect));
+        }
         if !response.status().is_success() {
             return Err(TokenError::Jwks(format!(
                 "HTTP {}",
@@ -221,10 +265,6 @@ impl OAuthVerifier {
                 _ => rejected.push(kid),
             }
         }
-        Ok(Jwks {
-            keys,
-            rejected,
-            fetched_at: Instant::now(),
-        })
+        Ok(Jwks { keys, rejected })
     }
 }

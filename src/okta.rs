@@ -1,10 +1,12 @@
-//! Okta's side: reading an inline hook request (CONTRACT §1) and writing the answer (CONTRACT §2).
-//! Reading is pure and never touches the network, so it can be fuzzed on its own.
+//! Okta's side: reading an inline hook request (docs/contract.md §1) and writing the answer
+//! (§2). Reading is pure and never touches the network, so it can be fuzzed on its own.
+//!
+//! A leaf: imports nothing from the crate.
 
 use serde_json::{json, Map, Value};
 
 /// Okta inline hook bodies are a few KiB; anything far larger is not from Okta.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Okta logins are at most 100 characters; a much longer "username" is not from Okta.
 pub const MAX_USERNAME_BYTES: usize = 1024;
 
@@ -20,7 +22,7 @@ pub enum HookType {
 }
 
 impl HookType {
-    /// The `integrationType` NL3 expects (CONTRACT §3).
+    /// The `integrationType` NL3 expects (docs/contract.md §3).
     pub fn integration_type(self) -> &'static str {
         match self {
             Self::Token => "okta-oidc",
@@ -118,7 +120,7 @@ pub fn parse_event(body: &[u8]) -> Result<HookEvent, BadRequest> {
     })
 }
 
-/// Who signs in, in the order CONTRACT §1 gives. Okta's admin Preview sends no `identity`, so a
+/// Who signs in, in the order docs/contract.md §1 gives. Okta's admin Preview sends no `identity`, so a
 /// token hook falls back to the user profile, then the session.
 fn username(hook_type: HookType, data: &Map<String, Value>) -> Option<String> {
     let candidates: &[&[&str]] = match hook_type {
@@ -147,7 +149,7 @@ fn text_at(data: &Map<String, Value>, path: &[&str]) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
-/// An answer for Okta: HTTP status and JSON body (CONTRACT §2).
+/// An answer for Okta: HTTP status and JSON body (docs/contract.md §2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
     pub status: u16,

@@ -1,44 +1,56 @@
 //! The hook's three secrets (`API_KEY`, `SIGNING_KEY`, `IPINFO_TOKEN`): from AWS Secrets Manager
-//! when `SECRET_ID` is set, from the environment otherwise (CONTRACT §5).
+//! when `SECRET_ID` is set, from the environment otherwise (docs/contract.md §5).
 //!
-//! Fetched once and cached across invocations. A cached value past its TTL is refetched; if that
-//! fetch fails or is slow, the stale value keeps serving (Secrets Manager being down must not
-//! break sign-ins that worked a minute ago, nor eat their budget). A hook call that fails authentication may force one early refresh,
-//! at most once per [`FORCED_REFRESH_INTERVAL`], so a rotated `API_KEY` works without a redeploy.
+//! Secrets Manager is read through the [`Refreshing`] cache: fetched once, refreshed after
+//! `SECRET_TTL_SECONDS`, a stale secret keeps serving while Secrets Manager is down (up to
+//! [`MAX_STALE`]), and a failed authentication may force a refresh, at most once per
+//! [`FORCED_REFRESH_INTERVAL`].
+//!
+//! Rotation with no refusal window: the secret's `AWSCURRENT` version gives the keys, and for
+//! `API_KEY_GRACE_SECONDS` after that version was created the `AWSPREVIOUS` version's `API_KEY`
+//! is accepted too. Rotating is `put-secret-value` and updating Okta, in either order.
 //!
 //! (Why not `aws_secretsmanager_caching`: it depends on the SDK with default features, which pulls
-//! a second, legacy TLS stack into the binary. The cache the hook needs is the few lines below.)
+//! a second, legacy TLS stack into the binary, and its cache has no single flight or forced
+//! refresh rate limit.)
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
-use crate::hook_auth::{decode_base64, ApiKey};
-use crate::upstream::AtMostEvery;
+use crate::api_key::{decode_base64, ApiKey};
+use crate::cache::{CachePolicy, Got, Refreshing, Stale, WhenLimited};
 
-/// The shortest time between two forced refreshes (after failed authentications).
-pub const FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// The shortest time between two forced refreshes: under a flood of wrong keys, Secrets Manager
+/// is asked at most this often per execution environment.
+pub const FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a call waits for a refresh when it could serve the cached (expired) secret instead.
 pub const STALE_REFRESH_WAIT: Duration = Duration::from_millis(300);
-/// After a failed refresh, the cached secret is served this long before the next attempt.
-pub const STALE_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// How long past its TTL a secret keeps serving while Secrets Manager cannot be read.
+pub const MAX_STALE: Duration = Duration::from_secs(24 * 3600);
+/// A failed read is remembered this long (or the TTL, if shorter) before the next attempt.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
-/// Secrets ready for use: the API key as a digest, the signing key decoded and ready to sign.
+/// Secrets ready for use: API keys as digests, the signing key decoded and ready to sign.
 pub struct HookSecrets {
     /// `None` only when OAuth authenticates Okta's calls and no `API_KEY` is configured.
-    pub api_key: Option<ApiKey>,
-    pub signing_key: EncodingKey,
-    pub ipinfo_token: Option<String>,
+    api_key: Option<ApiKey>,
+    /// The previous version's key and when it stops being accepted.
+    previous_api_key: Option<(ApiKey, SystemTime)>,
+    signing_key: EncodingKey,
+    ipinfo_token: Option<String>,
 }
 
 impl std::fmt::Debug for HookSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HookSecrets")
             .field("api_key", &self.api_key.as_ref().map(|_| ".."))
+            .field(
+                "previous_api_key_until",
+                &self.previous_api_key.as_ref().map(|(_, until)| until),
+            )
             .field("signing_key", &"..")
             .field("ipinfo_token", &self.ipinfo_token.as_ref().map(|_| ".."))
             .finish()
@@ -46,12 +58,24 @@ impl std::fmt::Debug for HookSecrets {
 }
 
 /// Why the secrets are not available. Messages name fields, never values.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SecretsError {
     #[error("secret is malformed: {0}")]
     Malformed(String),
-    #[error("Secrets Manager call failed: {0}")]
-    Fetch(String),
+    #[error("Secrets Manager call failed: {text}")]
+    Fetch {
+        text: String,
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("Secrets Manager did not answer in time")]
+    TimedOut,
+}
+
+impl From<Stale> for SecretsError {
+    fn from(_: Stale) -> Self {
+        Self::TimedOut
+    }
 }
 
 #[derive(Deserialize)]
@@ -64,19 +88,28 @@ struct SecretFields {
     ipinfo_token: Option<String>,
 }
 
+fn non_empty(value: Option<String>) -> Option<String> {
+    value
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn fields(raw: &str) -> Result<SecretFields, SecretsError> {
+    serde_json::from_str(raw).map_err(|e| {
+        // serde's message can quote a value ("invalid type: string \"…\""): keep only the class.
+        SecretsError::Malformed(format!(
+            "not a JSON object with string fields ({:?} error)",
+            e.classify()
+        ))
+    })
+}
+
 impl HookSecrets {
     /// Parses the secret's JSON. `API_KEY` may be absent only when `api_key_required` is false.
     pub fn from_json(raw: &str, api_key_required: bool) -> Result<Self, SecretsError> {
-        let fields: SecretFields = serde_json::from_str(raw).map_err(|e| {
-            // serde's message can quote a value ("invalid type: string \"…\""): keep only the class.
-            SecretsError::Malformed(format!(
-                "not a JSON object with string fields ({:?} error)",
-                e.classify()
-            ))
-        })?;
-        let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let fields = fields(raw)?;
         let api_key = match non_empty(fields.api_key) {
-            Some(key) => Some(ApiKey::new(key.trim())),
+            Some(key) => Some(ApiKey::new(&key)),
             None if api_key_required => {
                 return Err(SecretsError::Malformed("API_KEY is missing".into()))
             }
@@ -84,44 +117,64 @@ impl HookSecrets {
         };
         let signing_key = non_empty(fields.signing_key)
             .ok_or_else(|| SecretsError::Malformed("SIGNING_KEY is missing".into()))?;
-        // NL3 signs with the base64-decoded key from its company portal (CONTRACT §3).
-        let decoded = decode_base64(signing_key.trim().as_bytes())
+        // NL3 signs with the base64-decoded key from its company portal (docs/contract.md §3).
+        let decoded = decode_base64(signing_key.as_bytes())
             .filter(|k| !k.is_empty())
             .ok_or_else(|| SecretsError::Malformed("SIGNING_KEY is not base64".into()))?;
         Ok(Self {
             api_key,
+            previous_api_key: None,
             signing_key: EncodingKey::from_secret(&decoded),
-            ipinfo_token: non_empty(fields.ipinfo_token).map(|t| t.trim().to_string()),
+            ipinfo_token: non_empty(fields.ipinfo_token),
         })
+    }
+
+    /// Accepts the previous version's `API_KEY` too, until `until`.
+    fn with_previous(mut self, previous_raw: &str, until: SystemTime) -> Self {
+        let previous = fields(previous_raw).ok().and_then(|f| non_empty(f.api_key));
+        self.previous_api_key = previous.map(|key| (ApiKey::new(&key), until));
+        self
+    }
+
+    pub fn has_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    /// Whether `presented` carries the current `API_KEY`, or the previous one within its grace
+    /// period. Both are compared whatever the first gave (constant time per call).
+    pub fn accepts_api_key(&self, presented: &[u8]) -> bool {
+        let current = self.api_key.as_ref().is_some_and(|k| k.matches(presented));
+        let previous = self
+            .previous_api_key
+            .as_ref()
+            .is_some_and(|(k, until)| k.matches(presented) & (SystemTime::now() < *until));
+        current | previous
+    }
+
+    pub fn signing_key(&self) -> &EncodingKey {
+        &self.signing_key
+    }
+
+    pub fn ipinfo_token(&self) -> Option<&str> {
+        self.ipinfo_token.as_deref()
     }
 }
 
 /// Where secrets come from, with the cache in front of Secrets Manager.
-pub enum SecretSource {
+pub struct SecretSource(Source);
+
+enum Source {
     /// Parsed once from the environment (or a malformed environment, reported on every call).
     Fixed(Result<Arc<HookSecrets>, SecretsError>),
-    SecretsManager(Box<SecretsManagerCache>),
+    SecretsManager(Box<SecretsManager>),
 }
 
-pub struct SecretsManagerCache {
+struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
-    ttl: Duration,
+    api_key_grace: Duration,
     api_key_required: bool,
-    cached: Mutex<Option<Cached>>,
-    /// One fetch at a time: concurrent invocations wait for it instead of stampeding.
-    fetching: tokio::sync::Mutex<()>,
-    forced_refresh: AtMostEvery,
-    fetches: AtomicU64,
-}
-
-#[derive(Clone)]
-struct Cached {
-    secrets: Arc<HookSecrets>,
-    fetched_at: Instant,
-    /// SHA-256 of the secret's text: an unchanged secret keeps its `Arc`, so a forced refresh
-    /// can tell a real rotation from a re-read.
-    text_digest: [u8; 32],
+    cache: Refreshing<HookSecrets, SecretsError>,
 }
 
 /// A Secrets Manager client tuned for a call with a 3 s deadline: short connect timeout and
@@ -149,151 +202,127 @@ pub fn secrets_manager_client(
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
+/// How Secrets Manager is read.
+pub struct SecretsManagerSettings {
+    pub secret_id: String,
+    pub ttl: Duration,
+    pub api_key_grace: Duration,
+    pub api_key_required: bool,
+}
+
 impl SecretSource {
-    pub fn from_environment(raw_json: &str, api_key_required: bool) -> Self {
-        Self::Fixed(HookSecrets::from_json(raw_json, api_key_required).map(Arc::new))
+    pub fn from_environment(json: &str, api_key_required: bool) -> Self {
+        Self(Source::Fixed(
+            HookSecrets::from_json(json, api_key_required).map(Arc::new),
+        ))
     }
 
     pub fn secrets_manager(
         client: aws_sdk_secretsmanager::Client,
-        secret_id: String,
-        ttl: Duration,
-        api_key_required: bool,
+        settings: SecretsManagerSettings,
     ) -> Self {
-        Self::SecretsManager(Box::new(SecretsManagerCache {
+        let policy = CachePolicy {
+            ttl: settings.ttl,
+            max_stale: MAX_STALE,
+            stale_wait: STALE_REFRESH_WAIT,
+            // Never remember a failure longer than a success would be.
+            retry_after_failure: RETRY_AFTER_FAILURE.min(settings.ttl),
+            forced_interval: FORCED_REFRESH_INTERVAL,
+        };
+        Self(Source::SecretsManager(Box::new(SecretsManager {
             client,
-            secret_id,
-            ttl,
-            api_key_required,
-            cached: Mutex::new(None),
-            fetching: tokio::sync::Mutex::new(()),
-            forced_refresh: AtMostEvery::new(FORCED_REFRESH_INTERVAL),
-            fetches: AtomicU64::new(0),
-        }))
+            secret_id: settings.secret_id,
+            api_key_grace: settings.api_key_grace,
+            api_key_required: settings.api_key_required,
+            cache: Refreshing::new(policy),
+        })))
     }
 
     /// The current secrets, from the cache when fresh. Callers bound this with their deadline.
-    pub async fn get(&self) -> Result<Arc<HookSecrets>, SecretsError> {
-        match self {
-            Self::Fixed(result) => result.clone(),
-            Self::SecretsManager(cache) => cache.get().await,
+    pub async fn get(&self) -> Got<HookSecrets, SecretsError> {
+        match &self.0 {
+            Source::Fixed(result) => Got {
+                result: result.clone(),
+                fetched: false,
+            },
+            Source::SecretsManager(sm) => sm.cache.get(|| sm.fetch()).await,
         }
     }
 
-    /// After a failed authentication: fetch again unless that was done recently. Returns the new
-    /// secrets when a refresh happened and gave different ones, `None` otherwise.
-    pub async fn refresh_after_auth_failure(&self) -> Option<Arc<HookSecrets>> {
-        match self {
-            Self::Fixed(_) => None,
-            Self::SecretsManager(cache) => cache.forced_refresh().await,
-        }
-    }
-
-    /// How many times Secrets Manager was called (for metrics and benchmarks).
-    pub fn fetch_count(&self) -> u64 {
-        match self {
-            Self::Fixed(_) => 0,
-            Self::SecretsManager(cache) => cache.fetches.load(Ordering::Relaxed),
+    /// After a failed authentication: secrets read no earlier than `since` (the call's start),
+    /// waiting for the rate limit's next slot if need be. `None` when the source cannot change.
+    pub async fn refresh_since(
+        &self,
+        since: tokio::time::Instant,
+    ) -> Option<Got<HookSecrets, SecretsError>> {
+        match &self.0 {
+            Source::Fixed(_) => None,
+            Source::SecretsManager(sm) => Some(
+                sm.cache
+                    .refresh(since, WhenLimited::Wait, || sm.fetch())
+                    .await,
+            ),
         }
     }
 }
 
-impl SecretsManagerCache {
-    fn cached(&self) -> Option<Cached> {
-        self.cached
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+fn fetch_error(
+    e: aws_sdk_secretsmanager::error::SdkError<
+        impl std::error::Error + Send + Sync + 'static,
+        impl std::fmt::Debug + Send + Sync + 'static,
+    >,
+) -> SecretsError {
+    use aws_sdk_secretsmanager::error::DisplayErrorContext;
+    SecretsError::Fetch {
+        text: DisplayErrorContext(&e).to_string(),
+        source: Arc::new(e),
     }
+}
 
-    async fn get(&self) -> Result<Arc<HookSecrets>, SecretsError> {
-        if let Some(c) = self.cached().filter(|c| c.fetched_at.elapsed() < self.ttl) {
-            return Ok(c.secrets);
-        }
-        let _one_fetch = self.fetching.lock().await;
-        // Someone else may have fetched while we waited.
-        let stale = match self.cached() {
-            Some(c) if c.fetched_at.elapsed() < self.ttl => return Ok(c.secrets),
-            other => other,
-        };
-        let Some(stale) = stale else {
-            return self.fetch().await;
-        };
-        // A stale secret still works: wait briefly for a fresh one, then carry on with the stale
-        // one and leave Secrets Manager alone for a while, so an outage costs each call nothing.
-        match tokio::time::timeout(STALE_REFRESH_WAIT, self.fetch()).await {
-            Ok(Ok(secrets)) => Ok(secrets),
-            outcome => {
-                let why = match outcome {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => "timed out".to_string(),
-                };
-                tracing::warn!(error = %why, "secret refresh failed; serving the cached secret");
-                self.keep_stale(stale.clone());
-                Ok(stale.secrets)
-            }
-        }
-    }
-
-    /// Marks a stale entry fresh until [`STALE_RETRY_AFTER`] from now.
-    fn keep_stale(&self, stale: Cached) {
-        let fetched_at = Instant::now()
-            .checked_sub(self.ttl.saturating_sub(STALE_RETRY_AFTER))
-            .unwrap_or_else(Instant::now);
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
-            fetched_at,
-            ..stale
-        });
-    }
-
-    async fn forced_refresh(&self) -> Option<Arc<HookSecrets>> {
-        if !self.forced_refresh.try_now() {
-            return None;
-        }
-        let before = self.cached().map(|c| c.secrets);
-        let _one_fetch = self.fetching.lock().await;
-        match self.fetch().await {
-            Ok(fresh) if before.as_ref().is_none_or(|b| !Arc::ptr_eq(b, &fresh)) => Some(fresh),
-            Ok(_) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "forced secret refresh failed");
-                None
-            }
-        }
-    }
-
-    /// One GetSecretValue call; on success the cache holds the result.
-    async fn fetch(&self) -> Result<Arc<HookSecrets>, SecretsError> {
-        self.fetches.fetch_add(1, Ordering::Relaxed);
+impl SecretsManager {
+    /// Reads `AWSCURRENT` and, when a grace period is set, `AWSPREVIOUS` in parallel.
+    async fn fetch(&self) -> Result<HookSecrets, SecretsError> {
         let started = Instant::now();
-        let output = self
+        let current = self
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
-            .send()
-            .await
-            .map_err(|e| {
-                use aws_sdk_secretsmanager::error::DisplayErrorContext;
-                SecretsError::Fetch(DisplayErrorContext(&e).to_string())
-            })?;
-        let raw = output.secret_string().ok_or_else(|| {
+            .send();
+        let previous = async {
+            if self.api_key_grace.is_zero() {
+                return None;
+            }
+            let call = self
+                .client
+                .get_secret_value()
+                .secret_id(&self.secret_id)
+                .version_stage("AWSPREVIOUS")
+                .send();
+            // No previous version (a new secret) is the usual case, not an error.
+            call.await.ok()
+        };
+        let (current, previous) = tokio::join!(current, previous);
+        let current = current.map_err(fetch_error)?;
+        let raw = current.secret_string().ok_or_else(|| {
             SecretsError::Malformed(
                 "secret has no SecretString (binary secrets are not supported)".into(),
             )
         })?;
-        let text_digest: [u8; 32] = Sha256::digest(raw.as_bytes()).into();
-        let secrets = match self.cached() {
-            Some(c) if c.text_digest == text_digest => c.secrets,
-            _ => Arc::new(HookSecrets::from_json(raw, self.api_key_required)?),
-        };
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
-            secrets: secrets.clone(),
-            fetched_at: Instant::now(),
-            text_digest,
-        });
+        let mut secrets = HookSecrets::from_json(raw, self.api_key_required)?;
+        let created = current
+            .created_date()
+            .and_then(|d| u64::try_from(d.secs()).ok())
+            .map(|s| UNIX_EPOCH + Duration::from_secs(s));
+        if let (Some(created), Some(previous)) = (created, previous) {
+            let until = created + self.api_key_grace;
+            if let (Some(raw), true) = (previous.secret_string(), SystemTime::now() < until) {
+                secrets = secrets.with_previous(raw, until);
+            }
+        }
         tracing::info!(
             secret_id = %self.secret_id,
-            version = output.version_id().unwrap_or(""),
+            version = current.version_id().unwrap_or(""),
+            previous_api_key_accepted = secrets.previous_api_key.is_some(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "secret fetched from Secrets Manager"
         );
@@ -312,8 +341,8 @@ mod tests {
             true,
         )
         .unwrap();
-        assert!(s.api_key.unwrap().matches(b"k"));
-        assert_eq!(s.ipinfo_token.as_deref(), Some("t"));
+        assert!(s.accepts_api_key(b"k"));
+        assert_eq!(s.ipinfo_token(), Some("t"));
     }
 
     #[test]
@@ -341,8 +370,26 @@ mod tests {
     #[test]
     fn api_key_is_optional_when_not_required() {
         let s = HookSecrets::from_json(r#"{"SIGNING_KEY":"c2s="}"#, false).unwrap();
-        assert!(s.api_key.is_none());
-        assert!(s.ipinfo_token.is_none());
+        assert!(!s.has_api_key());
+        assert!(!s.accepts_api_key(b""));
+        assert!(s.ipinfo_token().is_none());
+    }
+
+    #[test]
+    fn previous_key_is_accepted_only_within_its_grace() {
+        let current = r#"{"API_KEY":"new","SIGNING_KEY":"c2s="}"#;
+        let previous = r#"{"API_KEY":"old","SIGNING_KEY":"c2s="}"#;
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let s = HookSecrets::from_json(current, true)
+            .unwrap()
+            .with_previous(previous, later);
+        assert!(s.accepts_api_key(b"new") && s.accepts_api_key(b"old"));
+        assert!(!s.accepts_api_key(b"other"));
+        let past = SystemTime::now() - Duration::from_secs(1);
+        let s = HookSecrets::from_json(current, true)
+            .unwrap()
+            .with_previous(previous, past);
+        assert!(s.accepts_api_key(b"new") && !s.accepts_api_key(b"old"));
     }
 
     #[test]

@@ -2,20 +2,19 @@
 //! hook makes a network call: reading the event, the client IP, the header secret.
 #![allow(dead_code)] // each target uses its own subset
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
-use std::future::Future;
 use std::net::IpAddr;
-use std::panic::{self, AssertUnwindSafe};
-use std::pin::pin;
-use std::sync::{Mutex, OnceLock};
-use std::task::{Context, Poll, Waker};
+use std::sync::OnceLock;
 
 use base64::Engine;
 use http::HeaderMap;
-use nl3_okta_hook::hook_auth::{AuthFailure, HookAuthenticator};
+use nl3_okta_hook::api_key::ApiKey;
+use nl3_okta_hook::app::{App, Invocation};
+use nl3_okta_hook::config::{Observability, Settings};
+use nl3_okta_hook::event::{EventKind, HttpEvent};
+use nl3_okta_hook::hook::Hook;
 use nl3_okta_hook::secrets::HookSecrets;
 use nl3_okta_hook::{geo, okta};
+use serde_json::Value;
 
 /// The `API_KEY` of `local/local.env`: the events in `events/` carry its base64 form, so the seed
 /// corpus starts with accepted credentials and the fuzzer mutates them into near misses.
@@ -23,118 +22,101 @@ pub const API_KEY: &str = "local-dev-api-key";
 /// Okta's answers must stay under 256 KB; a 400 answer's summary is far smaller than that.
 const MAX_SUMMARY_BYTES: usize = 1024;
 
-struct Auth {
-    /// Header secret only, the default: `Authorization`.
-    authenticator: HookAuthenticator,
-    secrets: HookSecrets,
-}
-
-fn auth() -> &'static Auth {
-    static AUTH: OnceLock<Auth> = OnceLock::new();
-    AUTH.get_or_init(|| Auth {
-        authenticator: HookAuthenticator::new("Authorization", None, true),
-        secrets: HookSecrets::from_json(
+fn secrets() -> &'static HookSecrets {
+    static SECRETS: OnceLock<HookSecrets> = OnceLock::new();
+    SECRETS.get_or_init(|| {
+        HookSecrets::from_json(
             &serde_json::json!({"API_KEY": API_KEY, "SIGNING_KEY": "c2lnbmluZy1rZXk="}).to_string(),
             true,
         )
-        .expect("fuzz secrets"),
+        .expect("fuzz secrets")
     })
 }
 
-/// The event as the Lambda runtime turns it into a request, `None` when it is not an event.
-///
-/// lambda_http 1.3 / aws_lambda_events 1.2 panic on some events API Gateway never sends (a body
-/// flagged `isBase64Encoded` that is not base64; a `Host` header that makes no URL). In the
-/// function, lambda_runtime's `CatchPanicService` turns such a panic into an invocation error,
-/// before the hook's code runs. The target does the same for panics raised inside those two
-/// crates (reported once per place on stderr, see fuzz/README.md); any other panic is a crash.
-pub fn lambda_request(text: &str) -> Option<lambda_http::Request> {
-    let event: lambda_http::request::LambdaRequest = serde_json::from_str(text).ok()?;
-    thread_local!(static PANICKED_AT: RefCell<Option<(String, String)>> = const { RefCell::new(None) });
-    let fuzzer_hook = panic::take_hook();
-    panic::set_hook(Box::new(|info| {
-        let at = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()));
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        PANICKED_AT.with(|p| *p.borrow_mut() = at.map(|at| (at, message)));
-    }));
-    let converted = panic::catch_unwind(AssertUnwindSafe(|| lambda_http::Request::from(event)));
-    panic::set_hook(fuzzer_hook);
-    match converted {
-        Ok(request) => Some(request),
-        Err(payload) => {
-            drop(payload);
-            let (at, message) = PANICKED_AT
-                .with(|p| p.borrow_mut().take())
-                .unwrap_or_default();
-            let upstream = ["/lambda_http-", "/aws_lambda_events-"]
-                .iter()
-                .any(|krate| at.contains(krate));
-            if !upstream {
-                panic!("panic while converting the event, outside lambda_http: {at}: {message}");
-            }
-            // Once per place: the fuzzer finds thousands of inputs for each.
-            static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-            if SEEN.lock().unwrap().insert(at.clone()) {
-                eprintln!("upstream panic, tolerated (the runtime answers an invocation error): {at}: {message}");
-            }
-            None
+/// The app the binary runs, on one current-thread runtime, with NL3 and ipinfo on a closed
+/// loopback port: a call that gets as far as asking them fails at once (FAIL_OPEN decides), so
+/// every input runs the whole event → answer path in microseconds.
+fn app() -> &'static (tokio::runtime::Runtime, App) {
+    static APP: OnceLock<(tokio::runtime::Runtime, App)> = OnceLock::new();
+    APP.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let env = [
+            ("APP_URI", "https://app.example.com"),
+            ("API_URI", "http://127.0.0.1:9"),
+            ("API_PATH", "/nl3/api/v1/accountProtectionCheck"),
+            ("IPINFO_URL", "http://127.0.0.1:9"),
+            ("API_KEY", API_KEY),
+            ("SIGNING_KEY", "c2lnbmluZy1rZXk="),
+            ("HOOK_TIMEOUT_MS", "200"),
+        ];
+        let settings = Settings::from_lookup(|k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .expect("fuzz settings");
+        let hook = runtime.block_on(Hook::from_settings(settings));
+        let app = App::new(hook, Observability::default(), || true);
+        (runtime, app)
+    })
+}
+
+/// Every JSON value Lambda can deliver is an event, and every event gets a well-formed answer
+/// in its own shape: status 200 or 400, a JSON body of the contract's shapes, no panic.
+pub fn check_event(data: &[u8]) {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(data).is_err() {
+        return; // Lambda only ever delivers JSON
+    }
+    let event: HttpEvent = serde_json::from_slice(data).expect("every JSON value is an event");
+    let kind = event.kind;
+    let (runtime, app) = app();
+    let response = runtime.block_on(app.handle(event, &Invocation::default()));
+    let shown = serde_json::to_value(&response).expect("the answer serialises");
+    assert!(
+        matches!(response.status_code, 200 | 400),
+        "status {}",
+        response.status_code
+    );
+    let body: Value = serde_json::from_str(&response.body).expect("the body is JSON");
+    let summary = &body["error"]["errorSummary"];
+    match response.status_code {
+        200 => assert!(body.get("error").is_none() || summary.is_string(), "{body}"),
+        _ => assert!(summary.is_string(), "{body}"),
+    }
+    match kind {
+        EventKind::Alb { multi_value: true } => {
+            assert!(shown["multiValueHeaders"].is_object(), "{shown}")
         }
+        EventKind::Alb { .. } => assert!(shown["statusDescription"].is_string(), "{shown}"),
+        _ => assert!(shown["headers"].is_object(), "{shown}"),
     }
 }
 
-/// The request path of one hook call, before any network call: headers through the header-secret
-/// check, body through Okta's event reader, client IP through the ipinfo address filter.
-pub fn check_request(headers: &HeaderMap, body: &[u8]) {
-    check_authentication(headers);
-    check_body(body);
-}
-
-/// `HookAuthenticator::authenticate` (header lookup, any case) and `ApiKey::matches` agree with
-/// a plain reference model of CONTRACT §5.
+/// The header secret, as the hook checks it, agrees with a plain reference model of the
+/// contract (§5) for every header value presented.
 pub fn check_authentication(headers: &HeaderMap) {
-    let auth = auth();
-    let api_key = auth.secrets.api_key.as_ref().expect("API_KEY is set");
     for value in headers.values() {
         check_credential(value.as_bytes());
-    }
-    // No OAuth verifier: nothing in `authenticate` waits on the network, so one poll decides.
-    let result = poll_once(auth.authenticator.authenticate(headers, &auth.secrets))
-        .expect("header-secret authentication never waits");
-    match headers.get(http::header::AUTHORIZATION) {
-        None => assert!(
-            matches!(result, Err(AuthFailure::MissingHeader(_))),
-            "{result:?}"
-        ),
-        Some(value) => {
-            let expected = reference_matches(API_KEY.as_bytes(), value.as_bytes());
-            assert_eq!(api_key.matches(value.as_bytes()), expected);
-            match result {
-                Ok(()) => assert!(expected, "accepted {value:?}"),
-                Err(AuthFailure::Mismatch(_)) => assert!(!expected, "refused {value:?}"),
-                Err(other) => panic!("unexpected failure {other:?}"),
-            }
-        }
+        assert_eq!(
+            secrets().accepts_api_key(value.as_bytes()),
+            reference_matches(API_KEY.as_bytes(), value.as_bytes())
+        );
     }
 }
 
 /// One presented header value: `matches` agrees with the reference model, for the fixed key and
 /// for a key equal to the value itself.
 pub fn check_credential(presented: &[u8]) {
-    let api_key = auth().secrets.api_key.as_ref().expect("API_KEY is set");
     assert_eq!(
-        api_key.matches(presented),
+        ApiKey::new(API_KEY).matches(presented),
         reference_matches(API_KEY.as_bytes(), presented),
         "presented {presented:?}"
     );
     if let Ok(text) = std::str::from_utf8(presented.trim_ascii()) {
-        let own = nl3_okta_hook::hook_auth::ApiKey::new(text);
+        let own = ApiKey::new(text);
         assert!(own.matches(presented), "a key must accept itself: {text:?}");
     }
 }
@@ -149,13 +131,13 @@ pub fn check_key_pair(key: &[u8], presented: &[u8]) {
         return;
     }
     assert_eq!(
-        nl3_okta_hook::hook_auth::ApiKey::new(key).matches(presented),
+        ApiKey::new(key).matches(presented),
         reference_matches(key.as_bytes(), presented),
         "key {key:?}, presented {presented:?}"
     );
 }
 
-/// CONTRACT §5, written out plainly (not in constant time): the value, without an optional
+/// docs/contract.md §5, written out plainly (not in constant time): the value, without an optional
 /// `Basic ` scheme, equals the key or is its base64 (standard or URL-safe, padded or not).
 pub fn reference_matches(key: &[u8], presented: &[u8]) -> bool {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -239,13 +221,4 @@ pub fn check_client_ip(text: &str) {
     );
     // It is what Okta sent, give or take surrounding whitespace.
     assert_eq!(text.trim().parse::<IpAddr>().ok(), Some(ip));
-}
-
-/// Polls a future once; `None` if it would wait.
-pub fn poll_once<F: Future>(future: F) -> Option<F::Output> {
-    let mut context = Context::from_waker(Waker::noop());
-    match pin!(future).poll(&mut context) {
-        Poll::Ready(output) => Some(output),
-        Poll::Pending => None,
-    }
 }

@@ -1,10 +1,9 @@
 //! The EMF lines are valid Embedded Metric Format and carry the right counts.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
+use nl3_okta_hook::config::Observability;
 use nl3_okta_hook::decision::Outcome;
-use nl3_okta_hook::metrics::{emf, outcome_metric};
+use nl3_okta_hook::metrics::emf;
 use serde_json::Value;
 
 /// Checks the documented `_aws` structure: a millisecond timestamp, and for each metric
@@ -59,12 +58,17 @@ async fn locked_and_allowed_calls_emit_valid_emf_with_their_counts() {
     )
     .await;
     assert_eq!(locked.outcome, Outcome::Locked, "{}", locked.reason);
-    let line = emf(&locked, "NL3OktaHook", 1_700_000_000_000);
+    let line = emf(&locked, &Observability::default(), 1_700_000_000_000);
     assert_valid_emf(&line);
     assert_eq!(line["HookType"], "token");
+    assert_eq!(line["service"], "nl3-okta-hook");
+    assert_eq!(
+        line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["service"], ["service", "HookType"]])
+    );
     assert_eq!(value(&line, "Locked"), 1.0);
     for other in Outcome::ALL.iter().filter(|o| **o != Outcome::Locked) {
-        assert_eq!(value(&line, outcome_metric(*other)), 0.0);
+        assert_eq!(value(&line, other.metric()), 0.0);
     }
     assert_eq!(value(&line, "Nl3Failure"), 0.0);
     assert!(value(&line, "Nl3Latency") > 0.0);
@@ -73,7 +77,7 @@ async fn locked_and_allowed_calls_emit_valid_emf_with_their_counts() {
 
     let allowed = decide(&hook, &okta_headers(), &saml_event()).await;
     assert_eq!(allowed.outcome, Outcome::Allowed, "{}", allowed.reason);
-    let line = emf(&allowed, "NL3OktaHook", 1_700_000_000_000);
+    let line = emf(&allowed, &Observability::default(), 1_700_000_000_000);
     assert_valid_emf(&line);
     assert_eq!(line["HookType"], "saml");
     assert_eq!(value(&line, "Allowed"), 1.0);
@@ -81,7 +85,7 @@ async fn locked_and_allowed_calls_emit_valid_emf_with_their_counts() {
 
     // A repeated IP comes from the cache: no ipinfo latency is reported for it.
     let again = decide(&hook, &okta_headers(), &saml_event()).await;
-    let line = emf(&again, "NL3OktaHook", 1_700_000_000_000);
+    let line = emf(&again, &Observability::default(), 1_700_000_000_000);
     assert!(line.get("IpinfoLatency").is_none(), "{line}");
 }
 
@@ -90,12 +94,20 @@ async fn failures_are_counted() {
     let up = Upstreams::start_empty().await; // NL3 answers 404 to everything
     let hook = up.hook(&[]).await;
     let d = decide(&hook, &okta_headers(), &token_event()).await;
-    let line = emf(&d, "Custom/Namespace", 1);
+    let line = emf(
+        &d,
+        &Observability {
+            metrics_namespace: "Custom/Namespace".into(),
+            service: "okta-hook-prod".into(),
+        },
+        1,
+    );
     assert_valid_emf(&line);
     assert_eq!(
         line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
         "Custom/Namespace"
     );
+    assert_eq!(line["service"], "okta-hook-prod");
     assert_eq!(value(&line, "FailOpen"), 1.0);
     assert_eq!(value(&line, "Nl3Failure"), 1.0);
     assert_eq!(value(&line, "IpinfoFailure"), 1.0);
@@ -106,7 +118,7 @@ async fn failures_are_counted() {
         &token_event(),
     )
     .await;
-    let line = emf(&d, "NL3OktaHook", 1);
+    let line = emf(&d, &Observability::default(), 1);
     assert_valid_emf(&line);
     assert_eq!(line["HookType"], "unknown");
     assert_eq!(value(&line, "Forbidden"), 1.0);

@@ -1,88 +1,16 @@
-//! Authenticating Okta's call with the shared header secret (CONTRACT §5).
+//! The hook secret Okta presents (`API_KEY`), kept only as its SHA-256 digest and compared in
+//! constant time (docs/contract.md §5).
 //!
 //! Accepted: the header value equal to `API_KEY`, or whose base64 decoding equals it (NL3's
 //! documented setup stores base64(API_KEY) in Okta), each with an optional `Basic ` prefix
-//! (Okta's Basic-auth guide). Every candidate is compared, in constant time, as a SHA-256 digest:
-//! digests have one length, so neither the key's length nor the first differing byte leaks.
+//! (Okta's Basic-auth guide). Every candidate is compared as a whole digest: digests have one
+//! length, so neither the key's length nor the first differing byte leaks.
+//!
+//! A leaf: imports nothing from the crate.
 
 use base64::Engine;
-use http::{HeaderMap, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
-
-use crate::oauth::{OAuthVerifier, TokenError};
-use crate::secrets::HookSecrets;
-
-/// Why a hook call is refused. Shown in logs and Okta's System Log: never a presented value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthFailure {
-    #[error("no {0} header")]
-    MissingHeader(String),
-    #[error("{0} header does not carry the API key")]
-    Mismatch(String),
-    #[error("no API_KEY is configured")]
-    NoApiKey,
-    #[error("OAuth is configured: a bearer token is required")]
-    BearerRequired,
-    #[error("bearer token: {0}")]
-    Token(#[from] TokenError),
-}
-
-impl AuthFailure {
-    /// Whether a freshly fetched secret could change the verdict (the key was rotated).
-    pub fn may_be_rotation(&self) -> bool {
-        matches!(self, Self::Mismatch(_) | Self::NoApiKey)
-    }
-}
-
-/// Checks Okta's credentials on each call: the header secret, an OAuth bearer token, or (during
-/// a migration, `OAUTH_ACCEPT_API_KEY=true`) either.
-pub struct HookAuthenticator {
-    header: HeaderName,
-    oauth: Option<OAuthVerifier>,
-    accept_api_key: bool,
-}
-
-impl HookAuthenticator {
-    /// `header` was validated with the settings; an invalid one falls back to `Authorization`.
-    pub fn new(header: &str, oauth: Option<OAuthVerifier>, accept_api_key: bool) -> Self {
-        Self {
-            header: HeaderName::from_bytes(header.as_bytes())
-                .unwrap_or(http::header::AUTHORIZATION),
-            accept_api_key: oauth.is_none() || accept_api_key,
-            oauth,
-        }
-    }
-
-    pub fn oauth(&self) -> Option<&OAuthVerifier> {
-        self.oauth.as_ref()
-    }
-
-    pub async fn authenticate(
-        &self,
-        headers: &HeaderMap,
-        secrets: &HookSecrets,
-    ) -> Result<(), AuthFailure> {
-        if let Some(verifier) = &self.oauth {
-            if let Some(token) = bearer_token(headers) {
-                return Ok(verifier.verify(token).await?);
-            }
-            if !self.accept_api_key {
-                return Err(AuthFailure::BearerRequired);
-            }
-        }
-        // HeaderMap lookups ignore case: HTTP API events arrive lower-cased, REST API ones not.
-        let presented = headers
-            .get(&self.header)
-            .ok_or_else(|| AuthFailure::MissingHeader(self.header.to_string()))?;
-        let api_key = secrets.api_key.as_ref().ok_or(AuthFailure::NoApiKey)?;
-        if api_key.matches(presented.as_bytes()) {
-            Ok(())
-        } else {
-            Err(AuthFailure::Mismatch(self.header.to_string()))
-        }
-    }
-}
 
 /// The expected hook secret, kept only as its digest.
 #[derive(Clone)]
@@ -131,18 +59,6 @@ impl ApiKey {
         }
         accepted.into()
     }
-}
-
-/// The token of an `Authorization: Bearer …` header.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .trim();
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 fn strip_basic(value: &[u8]) -> &[u8] {

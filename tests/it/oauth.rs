@@ -1,17 +1,16 @@
 //! OAuth 2.0 hook authentication: access tokens minted here with generated RSA keys, served as a
 //! JWKS by a stand-in for the Okta authorization server.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::helpers::*;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::*;
-use nl3_okta_hook::decision::{Decision, Hook, Outcome};
+use nl3_okta_hook::decision::{Decision, Outcome};
+use nl3_okta_hook::hook::Hook;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -103,19 +102,16 @@ impl OAuthSetup {
         })
     }
 
-    fn hook(&self, extra: &[(&str, &str)]) -> Hook {
+    async fn hook(&self, extra: &[(&str, &str)]) -> Hook {
         let mut overrides = vec![
             ("OAUTH_ISSUER", self.issuer.as_str()),
             ("OAUTH_AUDIENCE", AUDIENCE),
             ("OAUTH_SCOPE", SCOPE),
         ];
         overrides.extend_from_slice(extra);
-        let settings = self.up.settings(&overrides);
-        let secrets = nl3_okta_hook::secrets::SecretSource::from_environment(
-            &json!({"SIGNING_KEY": b64(SIGNING_KEY), "API_KEY": API_KEY, "IPINFO_TOKEN": IPINFO_TOKEN}).to_string(),
-            false,
-        );
-        Hook::new(settings, secrets).unwrap()
+        Hook::from_settings(self.up.settings(&overrides))
+            .await
+            .unwrap()
     }
 }
 
@@ -145,12 +141,12 @@ fn assert_forbidden(d: &Decision, cause: &str) {
 async fn valid_token_is_accepted_and_jwks_fetched_once() {
     let signer = Signer::new("key-1");
     let setup = OAuthSetup::start(json!({"keys": [signer.jwk()]})).await;
-    let hook = setup.hook(&[("OAUTH_CLIENT_ID", CLIENT_ID)]);
+    let hook = setup.hook(&[("OAUTH_CLIENT_ID", CLIENT_ID)]).await;
     for _ in 0..3 {
         let d = call_with_token(&hook, &signer.token(&setup.claims())).await;
         assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
     }
-    assert_eq!(hook.authenticator.oauth().unwrap().jwks_fetch_count(), 1);
+    assert_eq!(hook.upstream_calls().jwks, 1);
     assert_eq!(setup.up.nl3_requests().await.len(), 3);
 }
 
@@ -158,7 +154,7 @@ async fn valid_token_is_accepted_and_jwks_fetched_once() {
 async fn invalid_tokens_are_forbidden() {
     let signer = Signer::new("key-1");
     let setup = OAuthSetup::start(json!({"keys": [signer.jwk()]})).await;
-    let hook = setup.hook(&[("OAUTH_CLIENT_ID", CLIENT_ID)]);
+    let hook = setup.hook(&[("OAUTH_CLIENT_ID", CLIENT_ID)]).await;
     let with = |edit: &dyn Fn(&mut Value)| {
         let mut claims = setup.claims();
         edit(&mut claims);
@@ -209,7 +205,7 @@ async fn invalid_tokens_are_forbidden() {
 async fn clock_skew_within_the_leeway_is_tolerated() {
     let signer = Signer::new("key-1");
     let setup = OAuthSetup::start(json!({"keys": [signer.jwk()]})).await;
-    let hook = setup.hook(&[]);
+    let hook = setup.hook(&[]).await;
     let mut claims = setup.claims();
     claims["exp"] = json!(now_s() - 10);
     let d = call_with_token(&hook, &signer.token(&claims)).await;
@@ -220,7 +216,7 @@ async fn clock_skew_within_the_leeway_is_tolerated() {
 async fn forged_tokens_are_forbidden() {
     let signer = Signer::new("key-1");
     let setup = OAuthSetup::start(json!({"keys": [signer.jwk()]})).await;
-    let hook = setup.hook(&[]);
+    let hook = setup.hook(&[]).await;
     let claims = setup.claims();
 
     // Tampered payload: the signature no longer matches.
@@ -277,7 +273,7 @@ async fn keys_that_are_not_rs256_are_not_used() {
     jwk["alg"] = json!("RS512");
     let hmac = json!({"kty": "oct", "kid": "hmac", "k": b64url("secret")});
     let setup = OAuthSetup::start(json!({"keys": [jwk, hmac]})).await;
-    let hook = setup.hook(&[]);
+    let hook = setup.hook(&[]).await;
     assert_forbidden(
         &call_with_token(&hook, &signer.token(&setup.claims())).await,
         "not an RS256 RSA key",
@@ -289,7 +285,7 @@ async fn unknown_kid_triggers_one_rate_limited_refetch_for_rotation() {
     let old = Signer::new("key-old");
     let new = Signer::new("key-new");
     let setup = OAuthSetup::start(json!({"keys": [old.jwk()]})).await;
-    let hook = setup.hook(&[]);
+    let hook = setup.hook(&[]).await;
     let d = call_with_token(&hook, &old.token(&setup.claims())).await;
     assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
 
@@ -304,8 +300,7 @@ async fn unknown_kid_triggers_one_rate_limited_refetch_for_rotation() {
         .await;
     let d = call_with_token(&hook, &new.token(&setup.claims())).await;
     assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
-    let verifier = hook.authenticator.oauth().unwrap();
-    assert_eq!(verifier.jwks_fetch_count(), 2);
+    assert_eq!(hook.upstream_calls().jwks, 2);
 
     // Made-up kids do not turn into JWKS requests.
     for i in 0..5 {
@@ -313,7 +308,7 @@ async fn unknown_kid_triggers_one_rate_limited_refetch_for_rotation() {
         let d = call_with_token(&hook, &stranger.token(&setup.claims())).await;
         assert_forbidden(&d, "no key");
     }
-    assert_eq!(verifier.jwks_fetch_count(), 2);
+    assert_eq!(hook.upstream_calls().jwks, 2);
 }
 
 #[tokio::test]
@@ -335,7 +330,7 @@ async fn jwks_down_is_an_authentication_failure_within_the_budget() {
             issuer: format!("{}{AS_PATH}", server.uri()),
             server,
         };
-        let hook = setup.hook(&[("HOOK_TIMEOUT_MS", "400")]);
+        let hook = setup.hook(&[("HOOK_TIMEOUT_MS", "400")]).await;
         let started = Instant::now();
         let d = call_with_token(&hook, &signer.token(&setup.claims())).await;
         assert!(started.elapsed() < Duration::from_millis(400) + SLACK);
@@ -354,11 +349,11 @@ async fn jwks_down_is_an_authentication_failure_within_the_budget() {
 async fn header_secret_is_refused_with_oauth_unless_accepted_for_migration() {
     let signer = Signer::new("key-1");
     let setup = OAuthSetup::start(json!({"keys": [signer.jwk()]})).await;
-    let hook = setup.hook(&[]);
+    let hook = setup.hook(&[]).await;
     let d = decide(&hook, &okta_headers(), &token_event()).await;
     assert_forbidden(&d, "bearer token is required");
 
-    let hook = setup.hook(&[("OAUTH_ACCEPT_API_KEY", "true")]);
+    let hook = setup.hook(&[("OAUTH_ACCEPT_API_KEY", "true")]).await;
     let d = decide(&hook, &okta_headers(), &token_event()).await;
     assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
     let d = call_with_token(&hook, &signer.token(&setup.claims())).await;

@@ -1,8 +1,6 @@
 //! The decision path against NL3 and ipinfo stand-ins that verify what they receive.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use nl3_okta_hook::decision::{Outcome, FORBIDDEN_MESSAGE};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -212,7 +210,7 @@ async fn repeated_ip_is_looked_up_once() {
         assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
     }
     assert_eq!(up.ipinfo_requests().await.len(), 1);
-    assert_eq!(hook.geo.lookup_count(), 1);
+    assert_eq!(hook.upstream_calls().ipinfo, 1);
     // and the location still reaches NL3 from the cache
     let sent = up.nl3_requests().await;
     assert_eq!(nl3_body(&sent[4])["userLocation"], "Miami, Florida");
@@ -225,7 +223,8 @@ async fn locked_as_boolean_and_false_as_string_are_read_right() {
         (json!({"locked": false}), Outcome::Allowed),
         (json!({"locked": "false"}), Outcome::Allowed),
         (json!({"locked": "FALSE"}), Outcome::Allowed),
-        (json!({"message": "no lock field"}), Outcome::Allowed),
+        // docs/contract.md §3 (2026-11-23): no readable `locked` is a failed check.
+        (json!({"message": "no lock field"}), Outcome::FailOpen),
     ] {
         let up = Upstreams::start_empty().await;
         Mock::given(method("POST"))

@@ -1,21 +1,20 @@
-//! Properties over generated input: every request gets an answer of the CONTRACT §2 shapes, and
+//! Properties over generated input: every request gets an answer of the docs/contract.md §2 shapes, and
 //! no log line ever carries a secret. (The constant-time property of the header-secret check is
-//! a unit property test in `src/hook_auth.rs`, next to the code it watches.)
+//! a unit property test in `src/api_key.rs`, next to the code it watches.)
 //!
 //! Logs are captured by one global subscriber for the whole test binary, not a per-thread
 //! default: with a single dispatcher, tracing caches each callsite's interest from the first
 //! thread that hits it, so a thread-local capture loses every event the other (parallel) test
 //! reached first (it saw no decision line at all under `cargo test`'s default threads).
 
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use common::*;
+use crate::helpers::*;
 use http::{HeaderMap, HeaderValue};
-use nl3_okta_hook::decision::Hook;
-use nl3_okta_hook::lambda_handler::log_decision;
+use nl3_okta_hook::decision::{Failure, Outcome, Verdict};
+use nl3_okta_hook::hook::Hook;
+use nl3_okta_hook::logging::log_decision;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
@@ -71,7 +70,7 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Okta's OAuth hook authentication (CONTRACT §1), for the hooks configured with it.
+/// Okta's OAuth hook authentication (docs/contract.md §1), for the hooks configured with it.
 const OAUTH_PATH: &str = "/oauth2/default";
 const OAUTH_AUDIENCE: &str = "api://nl3-hook";
 const OAUTH_SCOPE: &str = "nl3.hook";
@@ -138,7 +137,7 @@ fn headers() -> impl Strategy<Value = HeaderMap> {
         })
 }
 
-/// CONTRACT §2: 200 with no `error` or a string `errorSummary`, or 400 with one; under 256 KB.
+/// docs/contract.md §2: 200 with no `error` or a string `errorSummary`, or 400 with one; under 256 KB.
 fn assert_contract_shape(status: u16, body: &Value) -> Result<(), TestCaseError> {
     let summary_is_text = body["error"]["errorSummary"].is_string();
     match status {
@@ -169,9 +168,39 @@ fn run_cases_with(
         .run(&input, |(headers, body)| {
             let d = runtime.block_on(decide_raw(hook, &headers, &body));
             log_decision(&d, "property-test");
-            assert_contract_shape(d.answer.status, &d.answer.body)
+            assert_contract_shape(d.answer.status, &d.answer.body)?;
+            // Who gets through: only a call carrying the API key (no generated bearer token is
+            // validly signed), unless the secrets themselves failed first.
+            let secrets_failed = matches!(d.verdict, Verdict::CheckFailed(Failure::Secrets(_)));
+            if secrets_failed {
+                return Ok(());
+            }
+            if carries_api_key(&headers) {
+                prop_assert_ne!(d.outcome, Outcome::Forbidden, "{}", d.reason);
+            } else {
+                prop_assert_eq!(d.outcome, Outcome::Forbidden, "{}", d.reason);
+            }
+            Ok(())
         })
         .unwrap();
+}
+
+/// The contract's rule (§5), written out plainly: the `Authorization` value, without an
+/// optional `Basic ` scheme, is the key or its base64 (padded or not).
+fn carries_api_key(headers: &HeaderMap) -> bool {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+    use base64::Engine;
+    let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let value = value.trim();
+    let forms = [value, value.strip_prefix("Basic ").unwrap_or(value).trim()];
+    forms.iter().any(|form| {
+        *form == API_KEY
+            || [STANDARD, STANDARD_NO_PAD]
+                .iter()
+                .any(|e| e.decode(form).is_ok_and(|d| d == API_KEY.as_bytes()))
+    })
 }
 
 /// Okta's samples with a secret where the user's name goes (never logged either).
@@ -233,7 +262,7 @@ impl Captured {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 
-    /// Decision lines so far (`lambda_handler::log_decision`).
+    /// Decision lines so far (`logging::log_decision`).
     fn decisions(&self) -> usize {
         self.text().matches(r#""message":"decision""#).count()
     }

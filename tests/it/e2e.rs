@@ -2,14 +2,12 @@
 //! --only-lambda-apis`, which serves the Lambda Runtime API and the invoke / function-URL
 //! endpoints), driven with `cargo lambda invoke --data-file events/…` and plain HTTP.
 
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

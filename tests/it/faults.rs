@@ -1,11 +1,10 @@
 //! Upstream failures: each answer arrives within the budget, and FAIL_OPEN decides.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
-use nl3_okta_hook::decision::{HookRequest, Outcome, FAIL_CLOSED_MESSAGE};
+use crate::helpers::*;
+use nl3_okta_hook::decision::{Outcome, FAIL_CLOSED_MESSAGE};
+use nl3_okta_hook::hook::HookRequest;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -229,4 +228,51 @@ async fn lambda_deadline_nearer_than_the_budget_wins() {
         took < Duration::from_millis(400),
         "took {took:?}: past Lambda's deadline"
     );
+}
+
+/// docs/contract.md §3: a 2xx answer without a readable `locked` means the check did not happen.
+#[tokio::test]
+async fn nl3_answering_without_a_readable_locked() {
+    for body in [
+        json!({}),
+        json!({"data": {"locked": true}}),
+        json!({"locked": null}),
+        json!({"locked": 1}),
+        json!({"locked": "maybe"}),
+    ] {
+        let up = Upstreams::start_empty().await;
+        mount_nl3(&up, ResponseTemplate::new(200).set_body_json(body)).await;
+        assert_check_fails(&up, &[], "no readable locked value").await;
+    }
+}
+
+/// A redirect is never followed: NL3's signed token must not travel to another host, and that
+/// host's answer must not decide.
+#[tokio::test]
+async fn nl3_redirecting_elsewhere() {
+    for status in [301, 302, 307, 308] {
+        let up = Upstreams::start_empty().await;
+        // The other host would say "not locked" to anything.
+        let elsewhere = wiremock::MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"locked": false})))
+            .mount(&elsewhere)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"locked": false})))
+            .mount(&elsewhere)
+            .await;
+        let location = format!("{}/steal?x=1", elsewhere.uri());
+        mount_nl3(
+            &up,
+            ResponseTemplate::new(status).insert_header("location", location.as_str()),
+        )
+        .await;
+        assert_check_fails(&up, &[], "redirect to 127.0.0.1 (not followed)").await;
+        let received = elsewhere.received_requests().await.unwrap();
+        assert!(
+            received.is_empty(),
+            "HTTP {status}: the redirect was followed"
+        );
+    }
 }

@@ -1,18 +1,17 @@
-//! Shared test parts: Okta's published payloads, and stand-ins for NL3 and ipinfo that check
-//! what the hook sends them (the JWT's signature and claims, the body, the ipinfo token).
-#![allow(dead_code)] // each test binary uses its own subset
+//! Shared test parts: Okta's published payloads, the NL3 and ipinfo stand-ins on loopback
+//! (`standins.rs`), a real Secrets Manager API (moto's server), and hooks built from settings.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use http::{HeaderMap, HeaderValue};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use nl3_okta_hook::config::Settings;
-use nl3_okta_hook::decision::{Decision, Hook, HookRequest};
-use nl3_okta_hook::nl3::Nl3Claims;
+use nl3_okta_hook::decision::Decision;
+use nl3_okta_hook::hook::{Hook, HookRequest};
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, Request};
+
+use crate::standins::{self, Expect};
 
 pub const API_KEY: &str = "test-api-key-7f3a";
 pub const SIGNING_KEY: &[u8] = b"test-signing-key-0123456789abcdef";
@@ -74,120 +73,6 @@ pub fn headers_with(name: &str, value: &str) -> HeaderMap {
     h
 }
 
-/// NL3 stand-in: verifies the `x-nl3-authorization-token` JWT (HS256 with the decoded signing
-/// key, iss/aud/sub/iat/nbf/exp) and the body. Anything wrong is answered 400 with the reason,
-/// which the hook reports as an NL3 failure, so a test expecting `Allowed` or `Locked` fails.
-/// Users whose name starts with "locked" are locked (answered as NL3's docs show: a string).
-pub struct Nl3StandIn {
-    pub audience: String,
-}
-
-impl Nl3StandIn {
-    fn violation(&self, request: &Request) -> Result<String, String> {
-        let token = request
-            .headers
-            .get("x-nl3-authorization-token")
-            .ok_or("no x-nl3-authorization-token header")?
-            .to_str()
-            .map_err(|e| e.to_string())?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[&self.audience]);
-        validation.set_issuer(&[APP_URI]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "aud", "iss"]);
-        validation.validate_nbf = true;
-        let claims = jsonwebtoken::decode::<Nl3Claims>(
-            token,
-            &DecodingKey::from_secret(SIGNING_KEY),
-            &validation,
-        )
-        .map_err(|e| format!("JWT rejected: {e}"))?
-        .claims;
-        let now = now_s();
-        if claims.iat.abs_diff(now - 60) > 5 || claims.exp.abs_diff(now + 300) > 5 {
-            return Err(format!("iat/exp not now-60/now+300: {claims:?}"));
-        }
-        if claims.nbf != claims.iat {
-            return Err("nbf differs from iat".into());
-        }
-        let content_type = request.headers.get("content-type").map(|v| v.as_bytes());
-        if content_type != Some(b"application/json") {
-            return Err(format!("content-type {content_type:?}"));
-        }
-        let body: Value = serde_json::from_slice(&request.body).map_err(|e| e.to_string())?;
-        let keys: Vec<&str> = body
-            .as_object()
-            .ok_or("body not an object")?
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        if sorted
-            != [
-                "integrationData",
-                "integrationType",
-                "userDevice",
-                "userIP",
-                "userLocation",
-            ]
-        {
-            return Err(format!("body fields {keys:?}"));
-        }
-        if body["userDevice"] != "N/A"
-            || !body["userLocation"].is_string()
-            || !body["integrationData"].is_object()
-            || !matches!(
-                body["integrationType"].as_str(),
-                Some("okta-oidc" | "okta-saml")
-            )
-        {
-            return Err(format!("body values {body}"));
-        }
-        Ok(claims.sub)
-    }
-}
-
-impl Respond for Nl3StandIn {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        match self.violation(request) {
-            Ok(sub) => {
-                let locked = if sub.starts_with("locked") {
-                    "true"
-                } else {
-                    "false"
-                };
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"locked": locked, "message": "string", "status": "ok"}))
-            }
-            Err(violation) => {
-                ResponseTemplate::new(400).set_body_json(json!({ "violation": violation }))
-            }
-        }
-    }
-}
-
-/// ipinfo stand-in: the token must come as a bearer header (never in the URL).
-pub struct IpinfoStandIn;
-
-impl Respond for IpinfoStandIn {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let bearer = format!("Bearer {IPINFO_TOKEN}");
-        let authorized =
-            request.headers.get("authorization").map(|v| v.as_bytes()) == Some(bearer.as_bytes());
-        if !authorized || request.url.query().is_some() {
-            return ResponseTemplate::new(403).set_body_json(json!({"error": "bad token"}));
-        }
-        let ip = request.url.path().trim_start_matches('/');
-        let body = if ip == "1.1.1.1" {
-            serde_json::from_str(include_str!("../fixtures/ipinfo-1.1.1.1.json")).unwrap()
-        } else {
-            json!({"ip": ip, "city": "Mountain View", "region": "California", "country": "US",
-                   "loc": "37.4056,-122.0775", "org": "AS15169 Google LLC"})
-        };
-        ResponseTemplate::new(200).set_body_json(body)
-    }
-}
-
 /// NL3 and ipinfo stand-ins on loopback.
 pub struct Upstreams {
     pub nl3: MockServer,
@@ -199,12 +84,19 @@ impl Upstreams {
     pub async fn start() -> Self {
         let upstreams = Self::start_empty().await;
         upstreams.mount_nl3_stand_in().await;
-        Mock::given(method("GET"))
-            .and(path_regex("^/[0-9a-fA-F:.]+$"))
-            .respond_with(IpinfoStandIn)
-            .mount(&upstreams.ipinfo)
-            .await;
+        standins::mount_ipinfo(&upstreams.ipinfo, &upstreams.expect()).await;
         upstreams
+    }
+
+    /// What the stand-ins check, from the test secrets.
+    pub fn expect(&self) -> Expect {
+        Expect {
+            issuer: APP_URI.into(),
+            audience: self.nl3.uri(),
+            signing_key: SIGNING_KEY.to_vec(),
+            ipinfo_token: IPINFO_TOKEN.into(),
+            path: API_PATH.into(),
+        }
     }
 
     /// Servers with nothing mounted: each test mounts the behaviour it needs.
@@ -216,13 +108,7 @@ impl Upstreams {
     }
 
     pub async fn mount_nl3_stand_in(&self) {
-        Mock::given(method("POST"))
-            .and(path(API_PATH))
-            .respond_with(Nl3StandIn {
-                audience: self.nl3.uri(),
-            })
-            .mount(&self.nl3)
-            .await;
+        standins::mount_nl3(&self.nl3, &self.expect()).await;
     }
 
     /// The environment the hook reads, pointing at these stand-ins.
@@ -247,9 +133,7 @@ impl Upstreams {
 
     /// A hook with secrets from the environment and the given setting overrides.
     pub async fn hook(&self, overrides: &[(&str, &str)]) -> Hook {
-        nl3_okta_hook::lambda_handler::build_hook(self.settings(overrides))
-            .await
-            .unwrap()
+        Hook::from_settings(self.settings(overrides)).await.unwrap()
     }
 
     pub async fn nl3_requests(&self) -> Vec<Request> {
@@ -337,6 +221,15 @@ impl Moto {
     }
 }
 
+/// A free loopback port (nothing listens there once this returns).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The SDK client the hook would build, pointed at `endpoint` with test credentials.
 pub fn sdk_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     use aws_sdk_secretsmanager::config::{Credentials, Region};
@@ -355,7 +248,7 @@ pub fn secret_json(api_key: &str) -> String {
 }
 
 /// One row of the README's fault matrix (`make fault-matrix` collects them).
-pub fn report(fail_open: &str, d: &nl3_okta_hook::decision::Decision, took: Duration) {
+pub fn report(fail_open: &str, d: &Decision, took: Duration) {
     let test = std::thread::current().name().unwrap_or("?").to_string();
     let answer = d
         .answer

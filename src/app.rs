@@ -1,0 +1,177 @@
+//! Lambda glue: builds the hook from the environment once, and turns each Lambda event into a
+//! decision and back into a response in the event's own shape. Every event gets an answer: a
+//! bad setting, an unreadable event and a failed check all become well-formed responses.
+//!
+//! Top layer: imports everything below it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::config::{self, ConfigError, Observability, Policy, Settings};
+use crate::decision::{Decision, Failure, Trace, Unreadable, Verdict};
+use crate::event::{HttpEvent, HttpResponse};
+use crate::hook::{Hook, HookRequest};
+use crate::{logging, metrics};
+
+/// How long the init phase may spend fetching the secret before the first call.
+const WARM_UP_LIMIT: Duration = Duration::from_secs(3);
+
+/// Lambda's facts about one invocation.
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    pub request_id: String,
+    /// Lambda's deadline, in milliseconds since the epoch (0: unknown).
+    pub deadline_ms: u64,
+}
+
+enum State {
+    Ready(Box<Hook>),
+    /// A missing or invalid setting: every call is a failed check whose reason names it.
+    Misconfigured {
+        error: ConfigError,
+        policy: Policy,
+    },
+}
+
+/// The process's state.
+pub struct App {
+    state: State,
+    names: Observability,
+    cold: AtomicBool,
+}
+
+impl App {
+    /// Reads the environment and builds the hook. A bad setting is logged once, naming the
+    /// variable; the process keeps running and answers every call.
+    pub async fn from_env() -> Self {
+        let lookup = |name: &str| std::env::var(name).ok();
+        let built = match Settings::from_env() {
+            Ok(settings) => Hook::from_settings(settings).await,
+            Err(error) => Err(error),
+        };
+        Self::new(built, config::observability(&lookup), || {
+            config::fail_open(&lookup).unwrap_or(false)
+        })
+    }
+
+    /// From a built hook (or the setting that stopped it), for tests and benchmarks too.
+    pub fn new(
+        built: Result<Hook, ConfigError>,
+        names: Observability,
+        fail_open: impl FnOnce() -> bool,
+    ) -> Self {
+        let state = match built {
+            Ok(hook) => State::Ready(Box::new(hook)),
+            Err(error) => {
+                let fail_open = fail_open();
+                tracing::error!(error = %error, fail_open, "hook misconfigured: every call will be answered as a failed check");
+                State::Misconfigured {
+                    error,
+                    policy: Policy {
+                        fail_open,
+                        locked_message: config::DEFAULT_LOCKED_MESSAGE.into(),
+                        hook_timeout: Duration::from_millis(config::DEFAULT_HOOK_TIMEOUT_MS),
+                    },
+                }
+            }
+        };
+        Self {
+            state,
+            names,
+            cold: AtomicBool::new(true),
+        }
+    }
+
+    /// Fetches the secret and opens the NL3 and ipinfo connections during Lambda's init phase,
+    /// so the first sign-in after a cold start waits for none of them.
+    pub async fn warm_up(&self) {
+        let State::Ready(hook) = &self.state else {
+            return;
+        };
+        let (secrets, connections) = hook.warm_up(WARM_UP_LIMIT).await;
+        tracing::info!(
+            secrets_ms = secrets.as_millis() as u64,
+            connections_ms = connections.as_millis() as u64,
+            "warmed up during init"
+        );
+    }
+
+    /// Answers one event, logs the decision and prints its metrics.
+    pub async fn handle(&self, event: HttpEvent, invocation: &Invocation) -> HttpResponse {
+        let decision = self.decide(&event, invocation).await;
+        logging::log_decision(&decision, &invocation.request_id);
+        metrics::emit(&decision, &self.names);
+        HttpResponse::json(
+            event.kind,
+            decision.answer.status,
+            decision.answer.body.to_string(),
+        )
+    }
+
+    /// The decision for one event, without logging it.
+    pub async fn decide(&self, event: &HttpEvent, invocation: &Invocation) -> Decision {
+        let trace = Trace {
+            cold_start: self.cold.swap(false, Ordering::Relaxed),
+            ..Trace::default()
+        };
+        let started = Instant::now();
+        let (hook, policy) = match &self.state {
+            State::Ready(hook) => (hook, hook.policy()),
+            State::Misconfigured { error, policy } => {
+                let verdict = Verdict::CheckFailed(Failure::Misconfigured(error.clone()));
+                return Decision::conclude(verdict, policy, started.elapsed(), trace);
+            }
+        };
+        let body = match event.body() {
+            Ok(body) => body,
+            Err(e) => {
+                let verdict = Verdict::Unreadable(Unreadable::Event(e));
+                return Decision::conclude(verdict, policy, started.elapsed(), trace);
+            }
+        };
+        let mut decision = hook
+            .decide(HookRequest {
+                headers: &event.headers,
+                body: &body,
+                lambda_deadline: deadline_instant(invocation.deadline_ms),
+            })
+            .await;
+        decision.trace.cold_start = trace.cold_start;
+        decision
+    }
+}
+
+/// Anything earlier is not a deadline in milliseconds since the epoch (cargo-lambda's emulator
+/// sends its timeout, `600000`): unknown, not past.
+const EARLIEST_DEADLINE_MS: u64 = 1_000_000_000_000;
+
+/// Lambda gives its deadline in milliseconds since the epoch; one already past is now (no time
+/// left at all, rather than the whole budget).
+fn deadline_instant(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms < EARLIEST_DEADLINE_MS {
+        return None;
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    Some(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_in_the_past_leaves_no_time() {
+        let past = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+            - 5_000;
+        let at = deadline_instant(past).unwrap();
+        assert!(at <= Instant::now());
+        assert_eq!(deadline_instant(0), None);
+        assert_eq!(deadline_instant(600_000), None, "cargo-lambda's emulator");
+    }
+}

@@ -1,0 +1,312 @@
+//! The hook service: from Okta's request to a [`Decision`]. Built once per process from the
+//! settings and shared by concurrent invocations; no Lambda types, so tests drive it directly.
+//!
+//! Order: secrets → authenticate the call → read the event → ipinfo → NL3. Everything that can
+//! wait on the network runs inside one budget (`HOOK_TIMEOUT_MS`, or less when Lambda's own
+//! deadline is nearer); when the budget runs out the check has failed, and `FAIL_OPEN` decides.
+//!
+//! Layer 4: imports authentication, the adapters, the decision data and leaves.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::HeaderMap;
+use serde_json::Value;
+
+use crate::auth::{AuthFailure, Authenticator};
+use crate::cache::Got;
+use crate::config::{ConfigError, Policy, SecretsSettings, Settings};
+use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
+use crate::geo::{self, GeoError, IpinfoClient, Location, Origin};
+use crate::http_client;
+use crate::nl3::{CheckRequest, LockStatus, Nl3Client};
+use crate::okta;
+use crate::secrets::{self, HookSecrets, SecretSource, SecretsManagerSettings};
+
+/// Time kept back at the end of the budget so a slow credential check ends as "forbidden".
+const AUTH_MARGIN: Duration = Duration::from_millis(30);
+/// Time kept back from Lambda's deadline so the answer still gets out.
+const LAMBDA_DEADLINE_MARGIN: Duration = Duration::from_millis(100);
+
+/// One inline hook call, as the hook needs it.
+pub struct HookRequest<'a> {
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    /// Lambda's deadline for this invocation, when known (already past: no time at all).
+    pub lambda_deadline: Option<Instant>,
+}
+
+/// Upstream calls this process made, for tests and benchmarks (per-call figures are in
+/// [`Trace`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamCalls {
+    pub ipinfo: u64,
+    pub jwks: u64,
+}
+
+/// Everything a decision uses.
+pub struct Hook {
+    policy: Policy,
+    secrets: SecretSource,
+    auth: Authenticator,
+    nl3: Nl3Client,
+    geo: IpinfoClient,
+}
+
+impl Hook {
+    /// Builds the hook; with `SECRET_ID`, the Secrets Manager client comes from the AWS SDK's
+    /// standard configuration (region, credentials, `AWS_ENDPOINT_URL`).
+    pub async fn from_settings(settings: Settings) -> Result<Self, ConfigError> {
+        let client = match &settings.secrets {
+            SecretsSettings::Environment { .. } => None,
+            SecretsSettings::SecretsManager { .. } => {
+                let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .load()
+                    .await;
+                Some(secrets::secrets_manager_client(
+                    (&aws).into(),
+                    settings.policy.hook_timeout,
+                ))
+            }
+        };
+        Self::build(settings, client)
+    }
+
+    /// Builds the hook with this Secrets Manager client (used when `SECRET_ID` is set).
+    pub fn with_secrets_client(
+        settings: Settings,
+        client: aws_sdk_secretsmanager::Client,
+    ) -> Result<Self, ConfigError> {
+        Self::build(settings, Some(client))
+    }
+
+    fn build(
+        settings: Settings,
+        client: Option<aws_sdk_secretsmanager::Client>,
+    ) -> Result<Self, ConfigError> {
+        let api_key_required = settings.auth.accept_api_key;
+        let secrets = match (settings.secrets, client) {
+            (SecretsSettings::Environment { json }, _) => {
+                SecretSource::from_environment(&json, api_key_required)
+            }
+            (
+                SecretsSettings::SecretsManager {
+                    secret_id,
+                    ttl,
+                    api_key_grace,
+                },
+                Some(client),
+            ) => SecretSource::secrets_manager(
+                client,
+                SecretsManagerSettings {
+                    secret_id,
+                    ttl,
+                    api_key_grace,
+                    api_key_required,
+                },
+            ),
+            (SecretsSettings::SecretsManager { .. }, None) => {
+                return Err(ConfigError::Startup(
+                    "SECRET_ID is set but there is no Secrets Manager client".into(),
+                ))
+            }
+        };
+        let http = http_client::build(settings.policy.hook_timeout)
+            .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            auth: Authenticator::new(&settings.auth, http.clone()),
+            nl3: Nl3Client::new(http.clone(), settings.nl3),
+            geo: IpinfoClient::new(http, settings.ipinfo),
+            secrets,
+            policy: settings.policy,
+        })
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn upstream_calls(&self) -> UpstreamCalls {
+        UpstreamCalls {
+            ipinfo: self.geo.lookup_count(),
+            jwks: self.auth.jwks_fetch_count(),
+        }
+    }
+
+    /// Fetches the secret and opens the NL3 and ipinfo connections, within `limit`: Lambda's
+    /// init phase runs at full CPU and is not billed against Okta's 3 s. Returns how long the
+    /// secret and the connections took.
+    pub async fn warm_up(&self, limit: Duration) -> (Duration, Duration) {
+        let started = Instant::now();
+        let secrets = async {
+            match tokio::time::timeout(limit, self.secrets.get()).await {
+                Ok(Got { result: Ok(_), .. }) => {}
+                Ok(Got { result: Err(e), .. }) => {
+                    tracing::warn!(error = %e, "secrets not loaded at start-up; will retry per call")
+                }
+                Err(_) => tracing::warn!(
+                    "secrets not loaded at start-up (timed out); will retry per call"
+                ),
+            }
+            started.elapsed()
+        };
+        let connect = async {
+            tokio::join!(self.nl3.warm_up(limit), self.geo.warm_up(limit));
+            started.elapsed()
+        };
+        tokio::join!(secrets, connect)
+    }
+
+    /// Decides one call. Never panics on input and never outlives the budget.
+    pub async fn decide(&self, request: HookRequest<'_>) -> Decision {
+        let started = Instant::now();
+        let mut deadline = started + self.policy.hook_timeout;
+        if let Some(lambda) = request.lambda_deadline {
+            let lambda = lambda.checked_sub(LAMBDA_DEADLINE_MARGIN).unwrap_or(lambda);
+            deadline = deadline.min(lambda.max(started));
+        }
+        let mut trace = Trace::default();
+        let found = tokio::time::timeout_at(
+            deadline.into(),
+            self.find(&request, started, deadline, &mut trace),
+        )
+        .await;
+        let verdict = found.unwrap_or_else(|_| {
+            Verdict::CheckFailed(Failure::OutOfTime {
+                stage: trace.stage,
+                budget: deadline.saturating_duration_since(started),
+            })
+        });
+        Decision::conclude(verdict, &self.policy, started.elapsed(), trace)
+    }
+
+    async fn find(
+        &self,
+        request: &HookRequest<'_>,
+        started: Instant,
+        deadline: Instant,
+        trace: &mut Trace,
+    ) -> Verdict {
+        trace.stage = Stage::Secrets;
+        let at = Instant::now();
+        let got = self.secrets.get().await;
+        trace.secrets = Some(at.elapsed());
+        trace.secrets_fetches += u32::from(got.fetched);
+        let secrets = match got.result {
+            Ok(secrets) => secrets,
+            Err(e) => {
+                tracing::error!(error = %e, "hook secrets unavailable");
+                return Verdict::CheckFailed(Failure::Secrets(e));
+            }
+        };
+
+        trace.stage = Stage::Authentication;
+        let secrets = match self
+            .authenticate(request, secrets, started, deadline, trace)
+            .await
+        {
+            Ok(secrets) => secrets,
+            Err(why) => {
+                tracing::warn!(reason = %why, "hook call not authenticated");
+                return Verdict::Forbidden(why);
+            }
+        };
+
+        let event = match okta::parse_event(request.body) {
+            Ok(event) => event,
+            Err(e) => return Verdict::Unreadable(Unreadable::Body(e)),
+        };
+        trace.hook_type = Some(event.hook_type);
+        trace.event_id = event.event_id.clone();
+        let Some(username) = event.username.as_deref() else {
+            return Verdict::NoUser;
+        };
+
+        let client_ip = event.client_ip.as_deref().unwrap_or("");
+        let location = self
+            .locate(client_ip, secrets.ipinfo_token(), deadline, trace)
+            .await;
+
+        trace.stage = Stage::Nl3;
+        let at = Instant::now();
+        let shown_ip: String = client_ip.chars().take(100).collect();
+        let empty = Value::Object(Default::default());
+        let check = CheckRequest {
+            username,
+            hook_type: event.hook_type,
+            client_ip: &shown_ip,
+            parsed_ip: client_ip.trim().parse().ok(),
+            user_location: location.as_ref().map_or("", |l| l.city_region.as_str()),
+            lat_long: location.as_ref().and_then(|l| l.lat_long.as_deref()),
+            integration_data: location.as_ref().map_or(&empty, |l| &l.raw),
+        };
+        let status = self.nl3.check(&check, secrets.signing_key()).await;
+        trace.nl3 = Some(at.elapsed());
+        match status {
+            Ok(LockStatus::Locked) => Verdict::Locked,
+            Ok(LockStatus::NotLocked) => Verdict::NotLocked,
+            Err(e) => {
+                tracing::error!(error = %e, "NL3 check failed");
+                trace.nl3_error = Some(e.to_string());
+                Verdict::CheckFailed(Failure::Nl3(e))
+            }
+        }
+    }
+
+    /// Credentials that cannot be verified in time (a hanging JWKS) are not credentials: stop
+    /// just short of the budget and refuse, rather than let the budget decide.
+    async fn authenticate(
+        &self,
+        request: &HookRequest<'_>,
+        secrets: Arc<HookSecrets>,
+        started: Instant,
+        deadline: Instant,
+        trace: &mut Trace,
+    ) -> Result<Arc<HookSecrets>, AuthFailure> {
+        let at = Instant::now();
+        let verify_until = deadline
+            .checked_sub(AUTH_MARGIN)
+            .unwrap_or(deadline)
+            .max(at);
+        let done = tokio::time::timeout_at(
+            verify_until.into(),
+            self.auth
+                .authenticate(request.headers, secrets, &self.secrets, started),
+        )
+        .await;
+        trace.auth = Some(at.elapsed());
+        let done = done.map_err(|_| AuthFailure::NotInTime)?;
+        trace.secrets_fetches += u32::from(done.secrets_fetched);
+        trace.jwks_fetched = done.jwks_fetched;
+        done.result
+    }
+
+    /// ipinfo, within its slice of the budget; any failure means no location.
+    async fn locate(
+        &self,
+        client_ip: &str,
+        token: Option<&str>,
+        deadline: Instant,
+        trace: &mut Trace,
+    ) -> Option<Arc<Location>> {
+        let ip = geo::lookup_address(client_ip)?;
+        trace.stage = Stage::Ipinfo;
+        let at = Instant::now();
+        let slice = self
+            .geo
+            .timeout()
+            .min(deadline.saturating_duration_since(at));
+        let result = self.geo.locate(ip, token, slice).await;
+        trace.ipinfo = Some(at.elapsed());
+        // Read from this call's own result: a counter would also see concurrent invocations.
+        trace.ipinfo_cached = matches!(result, Ok((_, Origin::Cache)) | Err(GeoError::Paused));
+        match result {
+            Ok((location, _)) => Some(location),
+            Err(e) => {
+                tracing::warn!(error = %e, "no location from ipinfo; the check goes on without it");
+                trace.ipinfo_error = Some(e.to_string());
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Secrets from a real Secrets Manager API (moto's server) through the real SDK client: caching,
+//! rotation, and Secrets Manager being down at cold start and later.
+
+use std::time::{Duration, Instant};
+
+use std::sync::Arc;
+
+use crate::helpers::*;
+use nl3_okta_hook::decision::{Decision, Outcome};
+use nl3_okta_hook::hook::Hook;
+use nl3_okta_hook::secrets::{FORCED_REFRESH_INTERVAL, RETRY_AFTER_FAILURE, STALE_REFRESH_WAIT};
+
+const SECRET_ID: &str = "nl3/okta-hook";
+
+async fn create_secret(moto: &Moto, text: &str) {
+    moto.client()
+        .create_secret()
+        .name(SECRET_ID)
+        .secret_string(text)
+        .send()
+        .await
+        .expect("create_secret on moto");
+}
+
+async fn rotate(moto: &Moto, api_key: &str) {
+    moto.client()
+        .put_secret_value()
+        .secret_id(SECRET_ID)
+        .secret_string(secret_json(api_key))
+        .send()
+        .await
+        .expect("put_secret_value on moto");
+}
+
+/// A hook reading `secret_id` from the Secrets Manager at `endpoint`, with the TTL in seconds.
+fn hook_for(
+    up: &Upstreams,
+    endpoint: &str,
+    secret_id: &str,
+    ttl_s: u64,
+    overrides: &[(&str, &str)],
+) -> Hook {
+    let ttl = ttl_s.to_string();
+    let mut all = vec![
+        ("SECRET_ID", secret_id),
+        ("SECRET_TTL_SECONDS", ttl.as_str()),
+    ];
+    all.extend_from_slice(overrides);
+    Hook::with_secrets_client(up.settings(&all), sdk_client(endpoint)).unwrap()
+}
+
+fn hook_with(up: &Upstreams, endpoint: &str, ttl_s: u64, overrides: &[(&str, &str)]) -> Hook {
+    hook_for(up, endpoint, SECRET_ID, ttl_s, overrides)
+}
+
+fn headers_for(api_key: &str) -> http::HeaderMap {
+    headers_with("Authorization", &b64(api_key))
+}
+
+/// Secrets Manager reads made by these decisions (each call reports its own).
+fn reads(decisions: &[&Decision]) -> u32 {
+    decisions.iter().map(|d| d.trace.secrets_fetches).sum()
+}
+
+#[tokio::test]
+async fn secret_is_fetched_once_and_served_from_the_cache() {
+    let moto = Moto::start(0).await;
+    create_secret(&moto, &secret_json(API_KEY)).await;
+    let up = Upstreams::start().await;
+    let hook = hook_with(&up, &moto.url, 900, &[]);
+    let mut fetches = 0;
+    for _ in 0..20 {
+        let d = decide(&hook, &okta_headers(), &token_event()).await;
+        assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+        fetches += reads(&[&d]);
+    }
+    assert_eq!(fetches, 1);
+}
+
+#[tokio::test]
+async fn rotated_api_key_works_from_its_first_call_and_the_old_one_within_the_grace() {
+    let moto = Moto::start(0).await;
+    create_secret(&moto, &secret_json("key-before-rotation")).await;
+    let up = Upstreams::start().await;
+    let hook = hook_with(&up, &moto.url, 900, &[]);
+    let d = decide(&hook, &headers_for("key-before-rotation"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+
+    // Wrong keys from anyone, just before the rotation: they must not delay the new key.
+    for _ in 0..3 {
+        let d = decide(&hook, &headers_for("wrong"), &token_event()).await;
+        assert_eq!(d.outcome, Outcome::Forbidden);
+    }
+    rotate(&moto, "key-after-rotation").await;
+    // Okta now sends the new key: its first call re-reads the secret and passes.
+    let started = Instant::now();
+    let d = decide(&hook, &headers_for("key-after-rotation"), &token_event()).await;
+    report("true", &d, started.elapsed());
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    assert_eq!(reads(&[&d]), 1);
+
+    // Okta switched later than the secret (the other order): the previous key still works
+    // within API_KEY_GRACE_SECONDS.
+    let d = decide(&hook, &headers_for("key-before-rotation"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    let d = decide(&hook, &headers_for("never-a-key"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Forbidden);
+
+    // With no grace, the old key is refused as soon as the new secret is read.
+    let strict = hook_with(&up, &moto.url, 900, &[("API_KEY_GRACE_SECONDS", "0")]);
+    let d = decide(&strict, &headers_for("key-before-rotation"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Forbidden, "{}", d.reason);
+    let d = decide(&strict, &headers_for("key-after-rotation"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+}
+
+#[tokio::test]
+async fn concurrent_first_calls_with_a_rotated_key_all_pass_on_one_read() {
+    let moto = Moto::start(0).await;
+    create_secret(&moto, &secret_json("key-one")).await;
+    let up = Upstreams::start().await;
+    let hook = Arc::new(hook_with(&up, &moto.url, 900, &[]));
+    let d = decide(&hook, &headers_for("key-one"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    rotate(&moto, "key-two").await;
+
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let hook = hook.clone();
+            tokio::spawn(
+                async move { decide(&hook, &headers_for("key-two"), &token_event()).await },
+            )
+        })
+        .collect();
+    let mut decisions = Vec::new();
+    for call in calls {
+        decisions.push(call.await.unwrap());
+    }
+    let refused = decisions
+        .iter()
+        .filter(|d| d.outcome != Outcome::Allowed)
+        .count();
+    assert_eq!(
+        refused,
+        0,
+        "{:?}",
+        decisions.iter().map(|d| &d.reason).collect::<Vec<_>>()
+    );
+    assert!(reads(&decisions.iter().collect::<Vec<_>>()) <= 2);
+}
+
+#[tokio::test]
+async fn a_flood_of_wrong_keys_reads_the_secret_about_once_a_second() {
+    let moto = Moto::start(0).await;
+    create_secret(&moto, &secret_json(API_KEY)).await;
+    let up = Upstreams::start().await;
+    let hook = Arc::new(hook_with(
+        &up,
+        &moto.url,
+        900,
+        &[("HOOK_TIMEOUT_MS", "400")],
+    ));
+    decide(&hook, &okta_headers(), &token_event()).await;
+
+    let started = Instant::now();
+    let mut decisions = Vec::new();
+    for _ in 0..6 {
+        let wave: Vec<_> = (0..8)
+            .map(|i| {
+                let hook = hook.clone();
+                tokio::spawn(async move {
+                    decide(&hook, &headers_for(&format!("guess-{i}")), &token_event()).await
+                })
+            })
+            .collect();
+        for call in wave {
+            decisions.push(call.await.unwrap());
+        }
+    }
+    let elapsed = started.elapsed();
+    assert!(decisions.iter().all(|d| d.outcome == Outcome::Forbidden));
+    let read = reads(&decisions.iter().collect::<Vec<_>>());
+    let bound = 1 + (elapsed.as_secs_f64() / FORCED_REFRESH_INTERVAL.as_secs_f64()).ceil() as u32;
+    eprintln!(
+        "FLOOD | {} wrong-key calls in {} ms | {read} Secrets Manager reads",
+        decisions.len(),
+        elapsed.as_millis()
+    );
+    assert!(read <= bound, "{read} reads in {elapsed:?}");
+    // And each wrong-key call still ends inside the budget.
+    assert!(decisions
+        .iter()
+        .all(|d| d.elapsed < Duration::from_millis(400) + SLACK));
+}
+
+#[tokio::test]
+async fn unreachable_at_cold_start_fails_within_budget_then_recovers() {
+    let up = Upstreams::start().await;
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for (fail_open, expected) in [("true", Outcome::FailOpen), ("false", Outcome::FailClosed)] {
+        let hook = hook_with(
+            &up,
+            &endpoint,
+            900,
+            &[("HOOK_TIMEOUT_MS", "400"), ("FAIL_OPEN", fail_open)],
+        );
+        let started = Instant::now();
+        let d = decide(&hook, &okta_headers(), &token_event()).await;
+        report(fail_open, &d, started.elapsed());
+        assert_eq!(d.outcome, expected, "{}", d.reason);
+        assert!(started.elapsed() < Duration::from_millis(400) + SLACK);
+        assert!(d.reason.contains("secrets"), "{}", d.reason);
+    }
+    assert!(up.nl3_requests().await.is_empty());
+
+    // A herd arriving while it is down shares the one failed read; the failure is remembered
+    // for RETRY_AFTER_FAILURE, so the calls right after it do not ask again.
+    let hook = Arc::new(hook_with(
+        &up,
+        &endpoint,
+        900,
+        &[("HOOK_TIMEOUT_MS", "400")],
+    ));
+    let herd: Vec<_> = (0..16)
+        .map(|_| {
+            let hook = hook.clone();
+            tokio::spawn(async move { decide(&hook, &okta_headers(), &token_event()).await })
+        })
+        .collect();
+    let mut decisions = Vec::new();
+    for call in herd {
+        decisions.push(call.await.unwrap());
+    }
+    let failed_at = Instant::now(); // the failure was remembered before this
+    assert!(decisions.iter().all(|d| d.outcome == Outcome::FailOpen));
+    assert_eq!(
+        reads(&decisions.iter().collect::<Vec<_>>()),
+        1,
+        "one read for the herd"
+    );
+
+    // Secrets Manager comes back: once the remembered failure expires, the same hook loads the
+    // secret on the next call. (Waiting out a documented interval, not synchronising.)
+    let moto = Moto::start(port).await;
+    create_secret(&moto, &secret_json(API_KEY)).await;
+    tokio::time::sleep_until((failed_at + RETRY_AFTER_FAILURE).into()).await;
+    let d = decide(&hook, &okta_headers(), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+}
+
+#[tokio::test]
+async fn unreachable_later_keeps_serving_the_cached_secret() {
+    let moto = Moto::start(0).await;
+    create_secret(&moto, &secret_json(API_KEY)).await;
+    let up = Upstreams::start().await;
+    // TTL zero: every call tries to refresh, so every call after the stop meets the outage.
+    let hook = hook_with(&up, &moto.url, 0, &[("HOOK_TIMEOUT_MS", "1500")]);
+    let d = decide(&hook, &okta_headers(), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    moto.stop().await;
+    let mut fetches = 0;
+    for _ in 0..2 {
+        let started = Instant::now();
+        let d = decide(&hook, &okta_headers(), &token_event()).await;
+        report("true", &d, started.elapsed());
+        assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+        fetches += reads(&[&d]);
+        // The outage costs a call at most the short wait for a refresh, not the budget.
+        assert!(
+            started.elapsed() < STALE_REFRESH_WAIT + SLACK,
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(fetches, 2, "with a zero TTL every call tries again");
+}
+
+#[tokio::test]
+async fn malformed_or_missing_secret_is_a_failed_check() {
+    let moto = Moto::start(0).await;
+    create_secret(&moto, "{\"API_KEY\": \"k\"}").await;
+    let up = Upstreams::start().await;
+    let hook = hook_with(&up, &moto.url, 900, &[("FAIL_OPEN", "false")]);
+    let d = decide(&hook, &okta_headers(), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::FailClosed);
+    assert!(d.reason.contains("SIGNING_KEY is missing"), "{}", d.reason);
+
+    let hook = hook_for(&up, &moto.url, "no/such/secret", 900, &[]);
+    let d = decide(&hook, &okta_headers(), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::FailOpen);
+    assert!(d.reason.contains("ResourceNotFound"), "{}", d.reason);
+    assert!(up.nl3_requests().await.is_empty());
+}
