@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run test lint unit-test template-check zip bench fuzz fault-matrix clean
+.PHONY: setup run try readme-check test lint unit-test template-check zip bench fuzz fault-matrix clean
 
 ## setup: Python tools (cargo-lambda, moto, cfn-lint …) into .venv
 setup: $(VENV)/.installed
@@ -17,8 +17,16 @@ $(VENV)/.installed: requirements-dev.txt
 run: setup
 	local/run.sh
 
-## test: formatting, lints, unit + integration + end-to-end tests, template checks
-test: setup lint unit-test template-check
+## try: every sample event sent to the local hook, one line each (starts it if need be)
+try: setup
+	local/try.sh
+
+## readme-check: the README's "Trying it locally" commands, run as written, answers as commented
+readme-check: setup
+	local/readme-check.sh
+
+## test: formatting, lints, unit + integration + end-to-end tests, template checks, README check
+test: setup lint unit-test template-check readme-check
 
 lint:
 	cargo fmt --check
@@ -51,7 +59,8 @@ bench: setup
 
 ## fault-matrix: the README's failure table, measured (one line per case)
 fault-matrix: setup
-	cargo test --test faults --test secrets_manager -- --nocapture --test-threads 1 2>&1 | grep -o 'FAULT-MATRIX.*'
+	set -o pipefail; cargo test --locked --test it -- faults:: secrets_manager:: oauth::jwks e2e::missing_setting \
+		--nocapture --test-threads 1 2>&1 | tee target/fault-matrix.log | grep -o 'FAULT-MATRIX.*'
 
 ## fuzz: the request path before any network call (FUZZ_SECONDS, default 60)
 fuzz: setup

@@ -362,3 +362,84 @@ async fn header_secret_is_refused_with_oauth_unless_accepted_for_migration() {
     let d = call_with_token(&hook, "garbage").await;
     assert_forbidden(&d, "not a JWT");
 }
+
+/// A herd of first calls (Lambda's `AWS_LAMBDA_MAX_CONCURRENCY`) against a JWKS that takes
+/// 100 ms: one fetch, shared by all, and every valid call passes.
+#[tokio::test]
+async fn a_cold_start_herd_shares_one_jwks_fetch() {
+    let signer = Signer::new("key-1");
+    let up = Upstreams::start().await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{AS_PATH}/v1/keys")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"keys": [signer.jwk()]}))
+                .set_delay(Duration::from_millis(100)),
+        )
+        .mount(&server)
+        .await;
+    let setup = OAuthSetup {
+        up,
+        issuer: format!("{}{AS_PATH}", server.uri()),
+        server,
+    };
+    let hook = std::sync::Arc::new(setup.hook(&[]).await);
+    let token = signer.token(&setup.claims());
+    let calls: Vec<_> = (0..32)
+        .map(|_| {
+            let (hook, token) = (hook.clone(), token.clone());
+            tokio::spawn(async move { call_with_token(&hook, &token).await })
+        })
+        .collect();
+    let mut fetched = 0;
+    for call in calls {
+        let d = call.await.unwrap();
+        assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+        fetched += usize::from(d.trace.jwks_fetched);
+    }
+    let requests = setup.server.received_requests().await.unwrap().len();
+    eprintln!("JWKS-HERD | 32 concurrent first calls | {requests} JWKS fetch(es) | 0 refused");
+    assert_eq!(requests, 1);
+    assert_eq!(fetched, 1, "exactly one call reports the fetch");
+    assert_eq!(hook.upstream_calls().jwks, 1);
+}
+
+/// A failing JWKS is remembered for a few seconds, not asked on every call.
+#[tokio::test]
+async fn a_failing_jwks_is_not_asked_on_every_call() {
+    let signer = Signer::new("key-1");
+    let up = Upstreams::start().await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let setup = OAuthSetup {
+        up,
+        issuer: format!("{}{AS_PATH}", server.uri()),
+        server,
+    };
+    let hook = setup.hook(&[]).await;
+    for _ in 0..10 {
+        let d = call_with_token(&hook, &signer.token(&setup.claims())).await;
+        assert_forbidden(&d, "JWKS unavailable: HTTP 500");
+    }
+    assert_eq!(setup.server.received_requests().await.unwrap().len(), 1);
+}
+
+/// `iss` must be the issuer, as one string: an array that holds it among others is not a token
+/// Okta's authorization server issued for this hook.
+#[tokio::test]
+async fn an_issuer_array_is_refused() {
+    let signer = Signer::new("key-1");
+    let setup = OAuthSetup::start(json!({"keys": [signer.jwk()]})).await;
+    let hook = setup.hook(&[]).await;
+    let mut claims = setup.claims();
+    claims["iss"] = json!([setup.issuer, "https://attacker.example"]);
+    let d = call_with_token(&hook, &signer.token(&claims)).await;
+    assert_forbidden(&d, "token rejected");
+    // The same token with the plain string passes.
+    let d = call_with_token(&hook, &signer.token(&setup.claims())).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+}
