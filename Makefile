@@ -29,6 +29,7 @@ readme-check: setup
 test: setup lint unit-test template-check readme-check
 
 lint:
+	python3 .ci/layers.py
 	cargo fmt --check
 	cargo clippy --all-targets --locked -- -D warnings
 

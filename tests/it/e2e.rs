@@ -375,9 +375,15 @@ async fn missing_setting_is_reported_once_and_every_call_still_answered() {
     env.push(("FAIL_OPEN".into(), "false".into()));
     let emulator = Emulator::start(env).await;
     for _ in 0..2 {
+        let started = std::time::Instant::now();
         let response = emulator
             .invoke_file("events/rest/token-unlocked.json")
             .await;
+        eprintln!(
+            "FAULT-MATRIX | e2e::missing_setting (APP_URI unset) | FAIL_OPEN=false | fail_closed | {} | {} ms with cargo lambda invoke",
+            response["statusCode"],
+            started.elapsed().as_millis()
+        );
         assert_eq!(response["statusCode"], 200);
         let body = body_of(&response);
         assert_eq!(body["debugContext"]["decision"], "fail_closed");
