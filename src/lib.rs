@@ -5,6 +5,7 @@
 //! [`secrets`], [`nl3`], [`geo`] (ipinfo); [`decision`] ties them together as a plain async
 //! function; [`lambda_handler`] adapts it to API Gateway events; `main.rs` only wires.
 
+pub mod admin;
 pub mod config;
 pub mod decision;
 pub mod geo;
