@@ -21,6 +21,7 @@ ENVIRONMENT:
   NL3_HOOK_URL           default for --hook-url
   SECRET_ID              setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY)
   API_KEY_HEADER         setup: the header Okta sends the secret in (default Authorization)
+  NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS  longest wait for Okta's rate limit per call (default 90)
 
 EXIT CODES:
   0  audit: everything that can be covered is; setup: done; preview: the hook allowed the sign-in

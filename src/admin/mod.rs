@@ -113,7 +113,15 @@ async fn run_command(
         })?;
     let base = client::parse_org_url(&org)?;
     let credentials = Credentials::from_env(&|name| env(name))?;
-    let client = OktaClient::new(base, credentials, scopes.to_vec())?;
+    let mut client = OktaClient::new(base, credentials, scopes.to_vec())?;
+    if let Some(secs) = env("NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS") {
+        let secs: u64 = secs.trim().parse().map_err(|_| {
+            AdminError::Config(format!(
+                "NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS {secs:?} is not a number of seconds"
+            ))
+        })?;
+        client.rate_limit.max_wait = std::time::Duration::from_secs(secs);
+    }
     match command {
         Command::Audit { hook_url, json } => {
             let hook_url = hook_url.map(|u| validate_hook_url(&u)).transpose()?;

@@ -394,6 +394,7 @@ const APP_READ_ONLY: &[&[&str]] = &[
     &["_embedded"],
     &["features"],
     &["orn"],
+    &["status"],
     &["name"],
     &["credentials", "signing", "lastRotated"],
     &["credentials", "signing", "nextRotation"],
