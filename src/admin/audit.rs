@@ -303,7 +303,10 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
                 } else if missing.is_empty() {
                     (
                         Verdict::Covered,
-                        format!("all {} rule(s) that can mint its tokens call the hook", live.len()),
+                        format!(
+                            "all {} rule(s) that can mint its tokens call the hook",
+                            live.len()
+                        ),
                     )
                 } else {
                     (
@@ -328,24 +331,25 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
     let mut summary = Summary::default();
     let mut not_covered = Vec::new();
     let mut warnings = Vec::new();
-    let mut count = |verdict: Verdict, name: String, reason: &str| {
-        match verdict {
-            Verdict::Covered => summary.covered += 1,
-            Verdict::NotCovered => {
-                summary.not_covered += 1;
-                not_covered.push(format!("{name}: {reason}"));
-            }
-            Verdict::CannotBeCovered => {
-                summary.cannot_be_covered += 1;
-                warnings.push(format!("{name}: {reason}"));
-            }
-            Verdict::NotApplicable => summary.not_applicable += 1,
+    let mut count = |verdict: Verdict, name: String, reason: &str| match verdict {
+        Verdict::Covered => summary.covered += 1,
+        Verdict::NotCovered => {
+            summary.not_covered += 1;
+            not_covered.push(format!("{name}: {reason}"));
         }
+        Verdict::CannotBeCovered => {
+            summary.cannot_be_covered += 1;
+            warnings.push(format!("{name}: {reason}"));
+        }
+        Verdict::NotApplicable => summary.not_applicable += 1,
     };
     for r in &rules {
         count(
             r.verdict,
-            format!("rule {:?} ({} › {}, {})", r.rule, r.server, r.policy, r.rule_id),
+            format!(
+                "rule {:?} ({} › {}, {})",
+                r.rule, r.server, r.policy, r.rule_id
+            ),
             &r.reason,
         );
     }

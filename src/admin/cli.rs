@@ -70,7 +70,9 @@ impl fmt::Display for UsageError {
 /// Parses the arguments after the program name. `default_hook_url` is `NL3_HOOK_URL`.
 pub fn parse(args: &[String], default_hook_url: Option<String>) -> Result<Command, UsageError> {
     let Some((sub, rest)) = args.split_first() else {
-        return Err(UsageError("a subcommand is required: audit, setup or preview".into()));
+        return Err(UsageError(
+            "a subcommand is required: audit, setup or preview".into(),
+        ));
     };
     let mut flags = Flags::new(rest);
     let command = match sub.as_str() {

@@ -111,7 +111,9 @@ pub fn rsa_pkcs1_der(pem: &str) -> Option<Vec<u8>> {
             let (t2, algorithm, rest) = der_item(rest)?;
             let (t3, key, _) = der_item(rest)?;
             // rsaEncryption OID 1.2.840.113549.1.1.1
-            const RSA_OID: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+            const RSA_OID: &[u8] = &[
+                0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+            ];
             (t1 == 0x02 && t2 == 0x30 && algorithm.starts_with(RSA_OID) && t3 == 0x04)
                 .then(|| key.to_vec())
         }
@@ -130,7 +132,9 @@ fn der_item(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
         (len, &rest[n..])
     };
     (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
@@ -150,7 +154,9 @@ pub fn parse_org_url(raw: &str) -> Result<Url, AdminError> {
                     .parse::<IpAddr>()
                     .is_ok_and(|ip| ip.is_loopback());
             if !loopback {
-                return Err(bad("must use https (plain http only for loopback addresses)"));
+                return Err(bad(
+                    "must use https (plain http only for loopback addresses)",
+                ));
             }
         }
         _ => return Err(bad("must use https")),
@@ -277,9 +283,11 @@ impl OktaClient {
             match next_link(&answer.headers) {
                 None => return Ok(items),
                 Some(next) => {
-                    let next = Url::parse(&next).or_else(|_| self.base.join(&next)).map_err(|_| {
-                        AdminError::Unexpected(format!("{what}: unreadable next-page link"))
-                    })?;
+                    let next = Url::parse(&next)
+                        .or_else(|_| self.base.join(&next))
+                        .map_err(|_| {
+                            AdminError::Unexpected(format!("{what}: unreadable next-page link"))
+                        })?;
                     if next.origin() != self.base.origin() {
                         return Err(AdminError::Unexpected(format!(
                             "{what}: the next-page link points to another host ({}); not following it with the org's credentials",
@@ -340,7 +348,8 @@ impl OktaClient {
             tracing::debug!(%method, path = url.path(), status = status.as_u16(), "okta call");
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = rate_limit_wait(&headers);
-                if retries < self.rate_limit.max_retries && waited + wait <= self.rate_limit.max_wait
+                if retries < self.rate_limit.max_retries
+                    && waited + wait <= self.rate_limit.max_wait
                 {
                     retries += 1;
                     waited += wait;
@@ -502,7 +511,9 @@ impl OktaClient {
         let token = body["access_token"]
             .as_str()
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| AdminError::Unexpected(format!("{what}: no access_token in the answer")))?;
+            .ok_or_else(|| {
+                AdminError::Unexpected(format!("{what}: no access_token in the answer"))
+            })?;
         let lifetime = Duration::from_secs(body["expires_in"].as_u64().unwrap_or(3600));
         Ok((token.to_string(), lifetime))
     }
@@ -575,7 +586,11 @@ fn okta_error_summary(body: &Value) -> String {
     let summary = body["errorSummary"].as_str().unwrap_or("");
     let causes: Vec<&str> = body["errorCauses"]
         .as_array()
-        .map(|c| c.iter().filter_map(|c| c["errorSummary"].as_str()).collect())
+        .map(|c| {
+            c.iter()
+                .filter_map(|c| c["errorSummary"].as_str())
+                .collect()
+        })
         .unwrap_or_default();
     let mut out = String::new();
     if !code.is_empty() {
@@ -668,7 +683,9 @@ mod tests {
         let mut one = HeaderMap::new();
         one.append(
             LINK,
-            HeaderValue::from_static("<https://a/self>; rel=\"self\", <https://a/next>; rel=\"next\""),
+            HeaderValue::from_static(
+                "<https://a/self>; rel=\"self\", <https://a/next>; rel=\"next\"",
+            ),
         );
         assert_eq!(next_link(&one).as_deref(), Some("https://a/next"));
         assert_eq!(next_link(&HeaderMap::new()), None);
@@ -680,7 +697,10 @@ mod tests {
         assert_eq!(rate_limit_wait(&headers), Duration::from_secs(1));
         headers.insert("x-rate-limit-reset", HeaderValue::from(unix_now() + 3));
         let wait = rate_limit_wait(&headers);
-        assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(3), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(1) && wait <= Duration::from_secs(3),
+            "{wait:?}"
+        );
         headers.insert("x-rate-limit-reset", HeaderValue::from(unix_now() - 10));
         assert_eq!(rate_limit_wait(&headers), Duration::from_millis(100));
     }
@@ -688,7 +708,10 @@ mod tests {
     #[test]
     fn encodes_paths_and_queries() {
         assert_eq!(segment("a b/c@d"), "a%20b%2Fc@d");
-        assert_eq!(query(&[("limit", "200"), ("q", "a&b")]), "?limit=200&q=a%26b");
+        assert_eq!(
+            query(&[("limit", "200"), ("q", "a&b")]),
+            "?limit=200&q=a%26b"
+        );
     }
 
     #[test]

@@ -128,7 +128,10 @@ async fn run_command(
             let snapshot = org::Snapshot::read(&client).await?;
             let report = audit::audit(&snapshot, &client.org_url(), hook_url.as_deref());
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("serializable"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("serializable")
+                );
             } else {
                 print!("{}", output::audit_table(&report));
             }

@@ -92,7 +92,11 @@ fn s(v: &Value) -> String {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -183,11 +187,17 @@ impl Snapshot {
                 status: s(&server["status"]),
                 issuer: s(&server["issuer"]),
             };
-            let path = format!("/api/v1/authorizationServers/{}/policies", segment(&server.id));
+            let path = format!(
+                "/api/v1/authorizationServers/{}/policies",
+                segment(&server.id)
+            );
             let policies = client
                 .list(
                     &path,
-                    &format!("listing the access policies of authorization server {:?} (GET {path})", server.name),
+                    &format!(
+                        "listing the access policies of authorization server {:?} (GET {path})",
+                        server.name
+                    ),
                 )
                 .await?;
             for policy in policies {
@@ -206,12 +216,17 @@ impl Snapshot {
                 let rules = client
                     .list(
                         &path,
-                        &format!("listing the rules of access policy {:?} (GET {path})", policy.name),
+                        &format!(
+                            "listing the rules of access policy {:?} (GET {path})",
+                            policy.name
+                        ),
                     )
                     .await?;
-                snapshot
-                    .rules
-                    .extend(rules.into_iter().map(|r| Rule::from_json(&server.id, &policy.id, r)));
+                snapshot.rules.extend(
+                    rules
+                        .into_iter()
+                        .map(|r| Rule::from_json(&server.id, &policy.id, r)),
+                );
                 snapshot.policies.push(policy);
             }
             snapshot.servers.push(server);
@@ -257,7 +272,9 @@ impl Snapshot {
             && self
                 .policy(&rule.server_id, &rule.policy_id)
                 .is_some_and(|p| p.status == "ACTIVE")
-            && self.server(&rule.server_id).is_some_and(|s| s.status == "ACTIVE")
+            && self
+                .server(&rule.server_id)
+                .is_some_and(|s| s.status == "ACTIVE")
     }
 
     /// The rules through which `client_id` can get tokens from a custom authorization server:
@@ -279,7 +296,10 @@ impl Snapshot {
 /// `GET /api/v1/inlineHooks` (all types; the list is read to its last page).
 pub async fn read_hooks(client: &OktaClient) -> Result<Vec<Hook>, AdminError> {
     Ok(client
-        .list("/api/v1/inlineHooks", "listing inline hooks (GET /api/v1/inlineHooks)")
+        .list(
+            "/api/v1/inlineHooks",
+            "listing inline hooks (GET /api/v1/inlineHooks)",
+        )
         .await?
         .into_iter()
         .map(Hook::from_json)

@@ -62,7 +62,10 @@ pub fn audit_table(report: &Report) -> String {
     let _ = writeln!(
         out,
         "NL3 hook URL {}",
-        report.hook_url.as_deref().unwrap_or("(not given: any hook counts)")
+        report
+            .hook_url
+            .as_deref()
+            .unwrap_or("(not given: any hook counts)")
     );
 
     let _ = writeln!(out, "\nInline hooks");
@@ -130,7 +133,10 @@ pub fn audit_table(report: &Report) -> String {
         out.push_str(&apps(&report.saml_apps, "HOOK"));
     }
 
-    let _ = writeln!(out, "\nOIDC apps (tokens from custom authorization servers)");
+    let _ = writeln!(
+        out,
+        "\nOIDC apps (tokens from custom authorization servers)"
+    );
     if report.oidc_apps.is_empty() {
         out.push_str("  (none)\n");
     } else {
@@ -178,7 +184,10 @@ mod tests {
     fn columns_line_up() {
         let t = table(
             &["A", "BB"],
-            &[vec!["long".into(), "x".into()], vec!["é".into(), "y".into()]],
+            &[
+                vec!["long".into(), "x".into()],
+                vec!["é".into(), "y".into()],
+            ],
         );
         assert_eq!(t, "  A     BB\n  long  x\n  é     y\n");
     }

@@ -228,13 +228,15 @@ pub async fn run(client: &OktaClient, args: &PreviewArgs) -> Result<i32, AdminEr
     let org = client.org_url();
     let user_path = format!("/api/v1/users/{}", segment(&args.user));
     let user = client
-        .get(&user_path, &format!("reading user {:?} (GET /api/v1/users/{{login}})", args.user))
+        .get(
+            &user_path,
+            &format!("reading user {:?} (GET /api/v1/users/{{login}})", args.user),
+        )
         .await
         .map_err(|e| match e {
-            AdminError::NotFound(_) => AdminError::NotFound(format!(
-                "no user with login or ID {:?} in {org}",
-                args.user
-            )),
+            AdminError::NotFound(_) => {
+                AdminError::NotFound(format!("no user with login or ID {:?} in {org}", args.user))
+            }
             other => other,
         })?;
     let app = match &args.app {

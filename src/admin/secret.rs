@@ -90,7 +90,10 @@ mod tests {
         let key = api_key_from_json(r#"{"API_KEY":" k3y ","SIGNING_KEY":"x"}"#).unwrap();
         assert_eq!(key, "k3y");
         let h = header_secret(&key, None);
-        assert_eq!((h.key.as_str(), h.value.as_str()), ("Authorization", "azN5"));
+        assert_eq!(
+            (h.key.as_str(), h.value.as_str()),
+            ("Authorization", "azN5")
+        );
         assert!(!format!("{h:?}").contains("azN5"));
         assert!(api_key_from_json(r#"{"SIGNING_KEY":"x"}"#).is_err());
         assert!(api_key_from_json("nope").is_err());

@@ -434,7 +434,12 @@ pub async fn apply(
                 if created["status"].as_str() != Some("ACTIVE") {
                     let path = format!("/api/v1/inlineHooks/{}/lifecycle/activate", segment(&id));
                     client
-                        .write(Method::POST, &path, None, &format!("activating the new hook {id}"))
+                        .write(
+                            Method::POST,
+                            &path,
+                            None,
+                            &format!("activating the new hook {id}"),
+                        )
                         .await?;
                 }
                 println!("  created {name:?}: {id}");
@@ -475,7 +480,9 @@ pub async fn apply(
                     segment(policy_id),
                     segment(rule_id)
                 );
-                let mut rule = client.get(&path, &format!("{what}: reading the rule")).await?;
+                let mut rule = client
+                    .get(&path, &format!("{what}: reading the rule"))
+                    .await?;
                 strip_read_only(&mut rule, RULE_READ_ONLY);
                 rule["actions"]["token"]["inlineHook"] = json!({ "id": hook_id });
                 client.write(Method::PUT, &path, Some(&rule), &what).await?;
@@ -486,7 +493,9 @@ pub async fn apply(
                     HookRef::New => new_saml_hook.clone().expect("created before"),
                 };
                 let path = format!("/api/v1/apps/{}", segment(app_id));
-                let mut app = client.get(&path, &format!("{what}: reading the app")).await?;
+                let mut app = client
+                    .get(&path, &format!("{what}: reading the app"))
+                    .await?;
                 strip_read_only(&mut app, APP_READ_ONLY);
                 app["settings"]["signOn"]["inlineHooks"] = json!([{ "id": hook_id }]);
                 client.write(Method::PUT, &path, Some(&app), &what).await?;
@@ -526,6 +535,9 @@ pub async fn run(
     }
     println!("Applying:");
     let done = apply(client, &plan, &args.hook_url, secret.as_ref()).await?;
-    println!("{done} change(s) made. Check with `nl3-okta-admin audit --hook-url {}`.", args.hook_url);
+    println!(
+        "{done} change(s) made. Check with `nl3-okta-admin audit --hook-url {}`.",
+        args.hook_url
+    );
     Ok(EXIT_OK)
 }
