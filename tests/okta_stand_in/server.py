@@ -411,10 +411,13 @@ def token_endpoint(request):
 
 
 def seed_org(request):
-    seed = json.loads(request.get_data() or b"{}")
+    return Response(json.dumps(add_org(json.loads(request.get_data() or b"{}"))), content_type="application/json")
+
+
+def add_org(seed):
     oid = new_id("org")
     org = Org(oid, seed)
-    token = "00" + secrets.token_urlsafe(30)
+    token = seed.get("token") or "00" + secrets.token_urlsafe(30)
     out = {"org": oid, "token": token}
     with LOCK:
         ORGS[oid] = org
@@ -429,7 +432,7 @@ def seed_org(request):
         out["clientId"] = client_id
         out["privateKeyPem"] = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                  serialization.NoEncryption()).decode()
-    return Response(json.dumps(out), content_type="application/json")
+    return out
 
 
 def make_app(validator):
@@ -498,15 +501,26 @@ def make_app(validator):
 
 
 def main():
+    """server.py [PORT] [--seed ORG.json]: --seed adds one org (its "token" is the API token)."""
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    args = sys.argv[1:]
+    seed_file = None
+    if "--seed" in args:
+        i = args.index("--seed")
+        seed_file = args[i + 1]
+        del args[i:i + 2]
+    port = int(args[0]) if args else 0
     server = make_server("127.0.0.1", port, None, threaded=True)
     base = "http://127.0.0.1:%d" % server.server_port
     server.app = make_app(Validator(base))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print("LISTENING %d" % server.server_port, flush=True)
+    if seed_file:
+        with open(seed_file, encoding="utf-8") as f:
+            org = add_org(json.load(f))
+        print("seeded org %s: OKTA_ORG_URL=%s OKTA_API_TOKEN=%s" % (org["org"], base, org["token"]), flush=True)
     # Exit with the parent: the tests hold our stdin open for as long as they run.
     try:
         sys.stdin.read()
