@@ -2,6 +2,7 @@
 //! response against Okta's OpenAPI document (tests/okta_stand_in/server.py).
 
 mod fixtures;
+mod moto;
 mod stand_in;
 
 use fixtures::*;
@@ -687,4 +688,50 @@ async fn the_stand_in_rejects_what_okta_would_reject() {
         text.contains("response 200 to GET") && text.contains("PAUSED"),
         "{violations:#}"
     );
+}
+
+#[tokio::test]
+async fn setup_takes_the_hook_secret_from_secrets_manager() {
+    let moto = moto::Moto::start().await;
+    moto.create_secret(
+        "nl3-okta-hook/secrets",
+        r#"{"API_KEY": "from-secrets-manager", "SIGNING_KEY": "c2lnbg==", "IPINFO_TOKEN": "t"}"#,
+    )
+    .await;
+    let mut s = empty_seed();
+    s["apps"] = json!([saml_app("0oaSAML000001", "Payroll", None)]);
+    let org = seed(s).await;
+    let mut env = org.env();
+    env.extend(moto.env("nl3-okta-hook/secrets"));
+    let run = admin(&["setup", "--hook-url", HOOK_URL, "--all"], &env).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    for secret in ["from-secrets-manager", "ZnJvbS1zZWNyZXRzLW1hbmFnZXI="] {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "{run:?}"
+        );
+    }
+    let state = org.assert_clean().await;
+    let hook = &state["hooks"][0];
+    assert_eq!(hook["type"], SAML);
+    // base64("from-secrets-manager")
+    assert_eq!(
+        state["hookSecrets"][hook["id"].as_str().unwrap()],
+        "ZnJvbS1zZWNyZXRzLW1hbmFnZXI="
+    );
+
+    // A secret that does not exist: a clear error, nothing changed.
+    let mut s = empty_seed();
+    s["apps"] = json!([saml_app("0oaSAML000001", "Payroll", None)]);
+    let org = seed(s).await;
+    let mut env = org.env();
+    env.extend(moto.env("no-such-secret"));
+    let run = admin(&["setup", "--hook-url", HOOK_URL, "--all"], &env).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("reading secret \"no-such-secret\" from Secrets Manager failed"),
+        "{run:?}"
+    );
+    assert!(writes(&org.requests().await).is_empty());
 }
