@@ -419,7 +419,13 @@ impl OktaClient {
                     Credentials::PrivateKeyJwt { .. } => "grant the service app the scopes this subcommand needs (see `nl3-okta-admin help`) and an admin role",
                 }
             )),
-            StatusCode::NOT_FOUND => AdminError::NotFound(format!("{what}: not found (404{summary})")),
+            StatusCode::NOT_FOUND => AdminError::NotFound(format!(
+                "{what}: not found (404{summary}); check the ID or login (`nl3-okta-admin audit` lists them)"
+            )),
+            s if s.is_server_error() => AdminError::Unexpected(format!(
+                "{what}: Okta answered {}{summary}; try again later, and check Okta's status page if it persists",
+                s.as_u16()
+            )),
             _ => AdminError::Unexpected(format!(
                 "{what}: Okta answered {}{summary}",
                 status.as_u16()

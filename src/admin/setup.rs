@@ -128,14 +128,18 @@ fn find_hook<'a>(snapshot: &'a Snapshot, kind: &str, hook_url: &str) -> Option<&
     ours.first().copied()
 }
 
-/// Why an existing hook's channel must be rewritten, if it must.
+/// Why an existing hook's channel must be rewritten, if it must. A hook that authenticates with
+/// OAuth 2.0 (the README's stronger option) is left as it is.
 fn channel_mismatch(hook: &Hook, header: &str) -> Option<String> {
     let channel = &hook.raw["channel"];
     let config = &channel["config"];
+    if channel["type"].as_str() == Some("OAUTH") {
+        return None;
+    }
     if channel["type"].as_str() != Some("HTTP") {
         return Some(format!(
-            "it authenticates with {} instead of the header secret",
-            channel["type"].as_str().unwrap_or("?")
+            "its channel type is {} instead of HTTP",
+            channel["type"].as_str().unwrap_or("missing")
         ));
     }
     if config["authScheme"]["type"].as_str() != Some("HEADER")
@@ -254,10 +258,15 @@ pub fn plan(snapshot: &Snapshot, args: &SetupArgs, header: &str) -> Result<Plan,
                         why,
                     }),
                     None => plan.unchanged.push(format!(
-                        "{} hook {:?} ({}) calls {url}",
+                        "{} hook {:?} ({}) calls {url}{}",
                         kind_label(kind),
                         hook.name,
-                        hook.id
+                        hook.id,
+                        if hook.auth == "OAUTH" {
+                            " with OAuth 2.0 (left as it is)"
+                        } else {
+                            ""
+                        }
                     )),
                 }
                 if !hook.active() {

@@ -536,8 +536,12 @@ async fn an_unreachable_org_and_bad_settings_are_clear_errors() {
 
 #[tokio::test]
 async fn a_service_app_with_private_key_jwt_gets_the_scopes_it_needs() {
+    // The stand-in checks each call's scope against the operation's `security` in Okta's
+    // document: audit and setup succeed only if they ask for the scopes they need.
     let mut s = covered_org();
     s["oauth"] = json!(true);
+    s["authorizationServers"][0]["policies"][0]["rules"][1] =
+        rule("0prRULE000002", "Partners", None);
     let org = seed(s).await;
     let env = vec![
         ("OKTA_ORG_URL".to_string(), org.base.clone()),
@@ -548,9 +552,17 @@ async fn a_service_app_with_private_key_jwt_gets_the_scopes_it_needs() {
         ),
     ];
     let run = admin(AUDIT, &env).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("2 covered, 2 not covered"), "{run:?}");
+    let run = admin(&["setup", "--hook-url", HOOK_URL, "--all"], &env).await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("4 covered"), "{run:?}");
-    org.assert_clean().await;
+    let run = admin(AUDIT, &env).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let state = org.assert_clean().await;
+    assert!(state["requests"].as_array().unwrap().iter().any(|r| r
+        .as_str()
+        .unwrap()
+        .starts_with("PUT /api/v1/authorizationServers/")));
 
     let mut bad = env.clone();
     bad[2].1 = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into();
@@ -558,6 +570,17 @@ async fn a_service_app_with_private_key_jwt_gets_the_scopes_it_needs() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains("not an unencrypted RSA private key"),
+        "{run:?}"
+    );
+
+    let mut unknown = env.clone();
+    unknown[1].1 = "0oaUNKNOWNCLIENT".into();
+    let run = admin(AUDIT, &unknown).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "getting an access token for the service app: Okta answered 401 invalid_client"
+        ),
         "{run:?}"
     );
 }
@@ -598,6 +621,7 @@ mod preview {
             .await;
 
         let mut s = covered_org();
+        s["oauth"] = json!(true);
         s["hooks"][0]["channel"]["config"]["uri"] = json!(hook_url);
         s["hooks"][1]["channel"]["config"]["uri"] = json!(hook_url);
         let org = seed(s).await;

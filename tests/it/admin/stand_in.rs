@@ -41,7 +41,9 @@ pub fn stand_in() -> &'static StandIn {
             .trim()
             .strip_prefix("LISTENING ")
             .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the Okta stand-in did not start: {line:?}"));
+            .unwrap_or_else(|| {
+                panic!("the Okta stand-in did not start ({line:?}); run `make setup` (it needs openapi-core in .venv)")
+            });
         StandIn {
             base: format!("http://127.0.0.1:{port}"),
             _child: Mutex::new(child),
