@@ -394,3 +394,122 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
         notes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::org::{App, AuthServer, Policy};
+    use serde_json::{json, Value};
+
+    const URL: &str = "https://hook.example.com/okta/hook";
+
+    fn hook(id: &str, kind: &str, status: &str, uri: &str) -> Hook {
+        Hook::from_json(json!({"id": id, "name": id, "type": kind, "status": status,
+            "channel": {"type": "HTTP", "config": {"uri": uri}}}))
+    }
+
+    fn rule(id: &str, status: &str, grants: &[&str], hook: Option<&str>) -> Rule {
+        let mut raw = json!({"id": id, "name": id, "status": status,
+            "conditions": {"grantTypes": {"include": grants}}, "actions": {"token": {}}});
+        if let Some(h) = hook {
+            raw["actions"]["token"]["inlineHook"] = json!({"id": h});
+        }
+        Rule::from_json("aus1", "pol1", raw)
+    }
+
+    fn snapshot(rules: Vec<Rule>, policy_status: &str, apps: Vec<Value>) -> Snapshot {
+        Snapshot {
+            hooks: vec![
+                hook("h1", TOKEN_HOOK, "ACTIVE", URL),
+                hook("h2", TOKEN_HOOK, "INACTIVE", URL),
+                hook("h3", TOKEN_HOOK, "ACTIVE", "https://other.example.com/x/"),
+                hook("s1", SAML_HOOK, "ACTIVE", &format!("{URL}/")),
+            ],
+            servers: vec![AuthServer {
+                id: "aus1".into(),
+                name: "default".into(),
+                status: "ACTIVE".into(),
+                issuer: String::new(),
+            }],
+            policies: vec![Policy {
+                server_id: "aus1".into(),
+                id: "pol1".into(),
+                name: "p".into(),
+                status: policy_status.into(),
+                clients: vec!["ALL_CLIENTS".into()],
+            }],
+            rules,
+            apps: apps.iter().map(App::from_json).collect(),
+        }
+    }
+
+    fn verdicts(report: &Report) -> Vec<(String, Verdict)> {
+        report
+            .rules
+            .iter()
+            .map(|r| (r.rule_id.clone(), r.verdict))
+            .collect()
+    }
+
+    #[test]
+    fn rules_are_judged_by_their_hook() {
+        let user = &["authorization_code"];
+        let s = snapshot(
+            vec![
+                rule("ok", "ACTIVE", user, Some("h1")),
+                rule("none", "ACTIVE", user, None),
+                rule("inactive-hook", "ACTIVE", user, Some("h2")),
+                rule("elsewhere", "ACTIVE", user, Some("h3")),
+                rule("saml-hook", "ACTIVE", user, Some("s1")),
+                rule("ghost", "ACTIVE", user, Some("nope")),
+                rule("off", "INACTIVE", user, None),
+                rule("machines", "ACTIVE", &["client_credentials"], None),
+            ],
+            "ACTIVE",
+            vec![],
+        );
+        let report = audit(&s, "https://acme.okta.com", Some(URL));
+        use Verdict::*;
+        let expected = [
+            ("ok", Covered),
+            ("none", NotCovered),
+            ("inactive-hook", NotCovered),
+            ("elsewhere", NotCovered),
+            ("saml-hook", NotCovered),
+            ("ghost", NotCovered),
+            ("off", NotApplicable),
+            ("machines", NotApplicable),
+        ];
+        assert_eq!(
+            verdicts(&report),
+            expected
+                .iter()
+                .map(|(id, v)| (id.to_string(), *v))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(report.summary.not_covered, 5);
+        // Without a hook URL, a hook calling elsewhere counts.
+        let report = audit(&s, "https://acme.okta.com", None);
+        assert_eq!(report.rules[3].verdict, Covered);
+    }
+
+    #[test]
+    fn an_inactive_policy_mints_nothing_and_its_apps_fall_back_to_the_org_server() {
+        let oidc = json!({"id": "0oa1", "label": "Portal", "status": "ACTIVE", "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"client_id": "0oa1"}}});
+        let saml = json!({"id": "0oa2", "label": "Wiki", "status": "ACTIVE", "signOnMode": "SAML_2_0",
+            "settings": {"signOn": {"ssoAcsUrl": "https://wiki/acs", "inlineHooks": [{"id": "s1"}]}}});
+        let s = snapshot(
+            vec![rule("r", "ACTIVE", &["authorization_code"], None)],
+            "INACTIVE",
+            vec![oidc, saml],
+        );
+        let report = audit(&s, "https://acme.okta.com", Some(URL));
+        assert_eq!(report.rules[0].verdict, Verdict::NotApplicable);
+        assert_eq!(report.oidc_apps[0].verdict, Verdict::CannotBeCovered);
+        // The SAML hook's URL has a trailing slash: still the NL3 hook.
+        assert_eq!(report.saml_apps[0].verdict, Verdict::Covered);
+        assert_eq!(report.summary.not_covered, 0);
+        assert_eq!(report.warnings.len(), 1);
+    }
+}

@@ -664,6 +664,29 @@ mod preview {
         assert_eq!(out["hook"]["type"], SAML);
         assert_eq!(out["answer"]["debugContext"]["decision"], "allowed");
 
+        // A hook Okta cannot reach: Okta's answer is passed on.
+        let mut dead = covered_org();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        dead["hooks"][0]["channel"]["config"]["uri"] =
+            json!(format!("http://127.0.0.1:{port}/okta/hook"));
+        let dead = seed(dead).await;
+        let run = admin(&["preview", "--user", "alice@acme.example"], &dead.env()).await;
+        assert_eq!(run.code, 3, "{run:?}");
+        assert!(
+            run.stderr
+                .contains("executing hook \"NL3 account protection (token)\" through Okta"),
+            "{run:?}"
+        );
+        assert!(
+            run.stderr.contains("the inline hook call failed"),
+            "{run:?}"
+        );
+        dead.assert_clean().await;
+
         let run = admin(&["preview", "--user", "nobody@acme.example"], &org.env()).await;
         assert_eq!(run.code, 3, "{run:?}");
         assert!(
