@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run try readme-check test lint unit-test template-check zip bench fuzz fault-matrix clean
+.PHONY: setup run try readme-check test lint unit-test template-check zip bench fuzz fault-matrix admin-stand-in clean
 
 ## setup: Python tools (cargo-lambda, moto, cfn-lint …) into .venv
 setup: $(VENV)/.installed
@@ -66,6 +66,10 @@ fault-matrix: setup
 ## fuzz: the request path before any network call (FUZZ_SECONDS, default 60)
 fuzz: setup
 	fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+## admin-stand-in: the Okta Management API stand-in on :8089 with a sample org, for trying nl3-okta-admin
+admin-stand-in: setup
+	$(VENV)/bin/python tests/okta_stand_in/server.py 8089 --seed tests/okta_stand_in/sample-org.json
 
 clean:
 	cargo clean

@@ -10,6 +10,9 @@
 //! 3. [`decision`]: the decision as data;
 //! 4. [`hook`]: the service that decides; the observers [`logging`] and [`metrics`];
 //! 5. [`app`]: the Lambda glue. `main.rs` only wires.
+//!
+//! [`admin`] is the `nl3-okta-admin` CLI (Okta's Management API): a tree of its own that imports
+//! nothing from the hook's modules.
 
 pub mod api_key;
 pub mod cache;
@@ -32,3 +35,5 @@ pub mod logging;
 pub mod metrics;
 
 pub mod app;
+
+pub mod admin;

@@ -1,6 +1,7 @@
 //! The integration tests, one binary (one build, one link): the hook against stand-ins for NL3
 //! and ipinfo, a real Secrets Manager API (moto's server) and, end to end, the built binary
-//! under cargo-lambda's Lambda emulator.
+//! under cargo-lambda's Lambda emulator; and the admin CLI against an Okta Management API
+//! stand-in that checks every request and answer against Okta's OpenAPI document.
 
 mod helpers;
 mod standins;
@@ -13,3 +14,5 @@ mod metrics;
 mod oauth;
 mod properties;
 mod secrets_manager;
+
+mod admin;

@@ -1,0 +1,246 @@
+//! Command-line arguments of `nl3-okta-admin`, parsed by hand (three subcommands, a few flags).
+
+use std::fmt;
+
+pub const USAGE: &str = "\
+nl3-okta-admin: is every Okta sign-in covered by the NL3 inline hook?
+
+USAGE:
+  nl3-okta-admin audit   [--hook-url URL] [--json]
+  nl3-okta-admin setup   --hook-url URL (--all | --rule ID... | --app ID...)
+                         [--dry-run] [--replace-other-hooks] [--update-secret]
+  nl3-okta-admin preview --user LOGIN [--app ID] [--hook-url URL | --hook ID] [--json]
+  nl3-okta-admin help
+
+ENVIRONMENT:
+  OKTA_ORG_URL           https://your-org.okta.com (plain http only for loopback addresses)
+  OKTA_API_TOKEN         an API token (sent as `Authorization: SSWS ...`), or:
+  OKTA_CLIENT_ID         an API Services app using private_key_jwt, with
+  OKTA_PRIVATE_KEY       its RSA private key (PEM text), or OKTA_PRIVATE_KEY_FILE (a PEM file),
+  OKTA_KEY_ID            the key's `kid` (optional)
+  NL3_HOOK_URL           default for --hook-url
+  SECRET_ID              setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY)
+  API_KEY_HEADER         setup: the header Okta sends the secret in (default Authorization)
+  NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS  longest wait for Okta's rate limit per call (default 90)
+
+EXIT CODES:
+  0  audit: everything that can be covered is; setup: done; preview: the hook allowed the sign-in
+  1  audit: something that can be covered is not; preview: the hook refused the sign-in
+  2  usage or configuration error
+  3  Okta refused the credentials, could not be reached, or answered unexpectedly
+";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Audit {
+        hook_url: Option<String>,
+        json: bool,
+    },
+    Setup(SetupArgs),
+    Preview {
+        user: String,
+        app: Option<String>,
+        hook_url: Option<String>,
+        hook_id: Option<String>,
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SetupArgs {
+    pub hook_url: String,
+    pub all: bool,
+    pub rules: Vec<String>,
+    pub apps: Vec<String>,
+    pub dry_run: bool,
+    pub replace_other_hooks: bool,
+    pub update_secret: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Parses the arguments after the program name. `default_hook_url` is `NL3_HOOK_URL`.
+pub fn parse(args: &[String], default_hook_url: Option<String>) -> Result<Command, UsageError> {
+    let Some((sub, rest)) = args.split_first() else {
+        return Err(UsageError(
+            "a subcommand is required: audit, setup or preview".into(),
+        ));
+    };
+    let mut flags = Flags::new(rest);
+    let command = match sub.as_str() {
+        "help" | "--help" | "-h" => Command::Help,
+        "audit" => {
+            let hook_url = flags.value("--hook-url")?.or(default_hook_url);
+            let json = flags.switch("--json");
+            flags.finish()?;
+            Command::Audit { hook_url, json }
+        }
+        "setup" => {
+            let hook_url = flags
+                .value("--hook-url")?
+                .or(default_hook_url)
+                .ok_or_else(|| UsageError("setup needs --hook-url URL (or NL3_HOOK_URL)".into()))?;
+            let args = SetupArgs {
+                hook_url,
+                all: flags.switch("--all"),
+                rules: flags.values("--rule")?,
+                apps: flags.values("--app")?,
+                dry_run: flags.switch("--dry-run"),
+                replace_other_hooks: flags.switch("--replace-other-hooks"),
+                update_secret: flags.switch("--update-secret"),
+            };
+            flags.finish()?;
+            if args.all == (!args.rules.is_empty() || !args.apps.is_empty()) {
+                return Err(UsageError(
+                    "setup needs either --all or --rule ID / --app ID (not both)".into(),
+                ));
+            }
+            Command::Setup(args)
+        }
+        "preview" => {
+            let user = flags
+                .value("--user")?
+                .ok_or_else(|| UsageError("preview needs --user LOGIN".into()))?;
+            let app = flags.value("--app")?;
+            let hook_url = flags.value("--hook-url")?.or(default_hook_url);
+            let hook_id = flags.value("--hook")?;
+            let json = flags.switch("--json");
+            flags.finish()?;
+            Command::Preview {
+                user,
+                app,
+                hook_url,
+                hook_id,
+                json,
+            }
+        }
+        other => {
+            return Err(UsageError(format!(
+                "unknown subcommand {other:?}: use audit, setup or preview"
+            )))
+        }
+    };
+    Ok(command)
+}
+
+/// Flags still to be consumed; `--flag value` and `--flag=value` both work.
+struct Flags {
+    rest: Vec<Option<String>>,
+}
+
+impl Flags {
+    fn new(args: &[String]) -> Self {
+        Flags {
+            rest: args.iter().cloned().map(Some).collect(),
+        }
+    }
+
+    fn switch(&mut self, name: &str) -> bool {
+        let mut found = false;
+        for slot in &mut self.rest {
+            if slot.as_deref() == Some(name) {
+                *slot = None;
+                found = true;
+            }
+        }
+        found
+    }
+
+    fn values(&mut self, name: &str) -> Result<Vec<String>, UsageError> {
+        let mut out = Vec::new();
+        let prefix = format!("{name}=");
+        let mut i = 0;
+        while i < self.rest.len() {
+            match self.rest[i].clone() {
+                Some(arg) if arg == name => {
+                    let value = self.rest.get_mut(i + 1).and_then(Option::take);
+                    match value {
+                        Some(v) if !v.starts_with("--") && !v.is_empty() => out.push(v),
+                        _ => return Err(UsageError(format!("{name} needs a value"))),
+                    }
+                    self.rest[i] = None;
+                    i += 2;
+                }
+                Some(arg) if arg.starts_with(&prefix) => {
+                    let v = arg[prefix.len()..].to_string();
+                    if v.is_empty() {
+                        return Err(UsageError(format!("{name} needs a value")));
+                    }
+                    out.push(v);
+                    self.rest[i] = None;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        Ok(out)
+    }
+
+    fn value(&mut self, name: &str) -> Result<Option<String>, UsageError> {
+        let mut all = self.values(name)?;
+        if all.len() > 1 {
+            return Err(UsageError(format!("{name} given more than once")));
+        }
+        Ok(all.pop())
+    }
+
+    fn finish(self) -> Result<(), UsageError> {
+        match self.rest.into_iter().flatten().next() {
+            Some(arg) => Err(UsageError(format!("unexpected argument {arg:?}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_the_three_subcommands() {
+        assert_eq!(
+            parse(&args("audit --json"), None).unwrap(),
+            Command::Audit {
+                hook_url: None,
+                json: true
+            }
+        );
+        let Command::Setup(s) = parse(
+            &args("setup --hook-url=https://h/x --rule r1 --rule r2 --app a --dry-run"),
+            None,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.rules, ["r1", "r2"]);
+        assert_eq!(s.apps, ["a"]);
+        assert!(s.dry_run && !s.all);
+        assert!(matches!(
+            parse(&args("preview --user a@b --app 0oa1"), Some("https://h".into())).unwrap(),
+            Command::Preview { ref user, ref hook_url, .. } if user == "a@b" && hook_url.as_deref() == Some("https://h")
+        ));
+    }
+
+    #[test]
+    fn rejects_what_it_does_not_know() {
+        assert!(parse(&args("audit --jsn"), None).is_err());
+        assert!(parse(&args("setup --all"), None).is_err());
+        assert!(parse(&args("setup --hook-url https://h"), None).is_err());
+        assert!(parse(&args("setup --hook-url https://h --all --rule r"), None).is_err());
+        assert!(parse(&args("preview --user"), None).is_err());
+        assert!(parse(&args("frobnicate"), None).is_err());
+        assert!(parse(&[], None).is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! The header secret Okta sends with each hook call: NL3's documented setup stores
+//! `base64(API_KEY)` as the `Authorization` header value (the hook accepts raw or base64).
+//! `API_KEY` comes from the hook's own Secrets Manager secret (`SECRET_ID`, JSON with `API_KEY`)
+//! or from the environment.
+
+use base64::Engine;
+
+use super::AdminError;
+
+/// The header name and value to configure in Okta. Never printed.
+pub struct HeaderSecret {
+    pub key: String,
+    pub value: String,
+}
+
+impl std::fmt::Debug for HeaderSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeaderSecret")
+            .field("key", &self.key)
+            .field("value", &"..")
+            .finish()
+    }
+}
+
+/// `API_KEY` out of the secret's JSON (`{"API_KEY": …, "SIGNING_KEY": …, "IPINFO_TOKEN": …}`).
+pub fn api_key_from_json(raw: &str) -> Result<String, AdminError> {
+    let value: serde_json::Value = serde_json::from_str(raw).map_err(|_| {
+        AdminError::Config("the secret is not JSON (expected an object with API_KEY)".into())
+    })?;
+    value["API_KEY"]
+        .as_str()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+        .ok_or_else(|| AdminError::Config("the secret has no non-empty API_KEY string".into()))
+}
+
+pub fn header_secret(api_key: &str, header: Option<String>) -> HeaderSecret {
+    HeaderSecret {
+        key: header
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "Authorization".into()),
+        value: base64::engine::general_purpose::STANDARD.encode(api_key.as_bytes()),
+    }
+}
+
+/// From Secrets Manager when `SECRET_ID` is set, else from `API_KEY`.
+pub async fn load(
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<HeaderSecret, AdminError> {
+    let header = env("API_KEY_HEADER");
+    if let Some(secret_id) = env("SECRET_ID").filter(|s| !s.trim().is_empty()) {
+        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let client = aws_sdk_secretsmanager::Client::new(&aws);
+        let answer = client
+            .get_secret_value()
+            .secret_id(secret_id.trim())
+            .send()
+            .await
+            .map_err(|e| {
+                AdminError::Config(format!(
+                    "reading secret {secret_id:?} from Secrets Manager failed ({}); check SECRET_ID, AWS credentials and region, \
+                     or set API_KEY instead",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        let raw = answer.secret_string().ok_or_else(|| {
+            AdminError::Config(format!("secret {secret_id:?} has no SecretString"))
+        })?;
+        return Ok(header_secret(&api_key_from_json(raw)?, header));
+    }
+    match env("API_KEY").filter(|k| !k.trim().is_empty()) {
+        Some(key) => Ok(header_secret(key.trim(), header)),
+        None => Err(AdminError::Config(
+            "the hook secret is needed to register the hook: set SECRET_ID (the hook's Secrets Manager secret) or API_KEY"
+                .into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_api_key_and_encodes_it() {
+        let key = api_key_from_json(r#"{"API_KEY":" k3y ","SIGNING_KEY":"x"}"#).unwrap();
+        assert_eq!(key, "k3y");
+        let h = header_secret(&key, None);
+        assert_eq!(
+            (h.key.as_str(), h.value.as_str()),
+            ("Authorization", "azN5")
+        );
+        assert!(!format!("{h:?}").contains("azN5"));
+        assert!(api_key_from_json(r#"{"SIGNING_KEY":"x"}"#).is_err());
+        assert!(api_key_from_json("nope").is_err());
+    }
+}

@@ -1,0 +1,200 @@
+//! The Okta stand-in (tests/okta_stand_in/server.py): one process for the whole test run, one
+//! org per test. Every request and response it sees is checked against Okta's OpenAPI document;
+//! [`Org::assert_clean`] fails the test on any violation.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::{json, Value};
+
+pub struct StandIn {
+    pub base: String,
+    _child: Mutex<Child>,
+}
+
+/// Starts the stand-in on first use. It exits when this test process does (its stdin closes).
+pub fn stand_in() -> &'static StandIn {
+    static SERVER: OnceLock<StandIn> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
+        let python = if std::path::Path::new(venv).exists() {
+            venv
+        } else {
+            "python3"
+        };
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/okta_stand_in/server.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .arg("0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the Okta stand-in (run `make setup` first: it needs openapi-core)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the stand-in's first line");
+        let port: u16 = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| {
+                panic!("the Okta stand-in did not start ({line:?}); run `make setup` (it needs openapi-core in .venv)")
+            });
+        StandIn {
+            base: format!("http://127.0.0.1:{port}"),
+            _child: Mutex::new(child),
+        }
+    })
+}
+
+/// One org in the stand-in, with its API token (and OAuth service app when asked for).
+pub struct Org {
+    pub id: String,
+    pub base: String,
+    pub token: String,
+    pub client_id: Option<String>,
+    pub private_key_pem: Option<String>,
+}
+
+pub async fn seed(seed: Value) -> Org {
+    let server = stand_in();
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/__control/orgs", server.base))
+        .body(seed.to_string())
+        .send()
+        .await
+        .expect("seed the org")
+        .json()
+        .await
+        .expect("seed answer");
+    Org {
+        id: answer["org"].as_str().unwrap().to_string(),
+        base: server.base.clone(),
+        token: answer["token"].as_str().unwrap().to_string(),
+        client_id: answer["clientId"].as_str().map(String::from),
+        private_key_pem: answer["privateKeyPem"].as_str().map(String::from),
+    }
+}
+
+impl Org {
+    /// Hooks, servers (with policies and rules), apps, the request log and the violations.
+    pub async fn state(&self) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}/__control/orgs/{}", self.base, self.id))
+            .send()
+            .await
+            .expect("org state")
+            .json()
+            .await
+            .expect("org state JSON")
+    }
+
+    /// Fails the test when any request or response broke Okta's OpenAPI document.
+    pub async fn assert_clean(&self) -> Value {
+        let state = self.state().await;
+        let violations = state["violations"].as_array().unwrap();
+        assert!(
+            violations.is_empty(),
+            "requests or responses that Okta's OpenAPI document does not allow:\n{}",
+            serde_json::to_string_pretty(violations).unwrap()
+        );
+        state
+    }
+
+    /// The request log: "METHOD /path?query -> status".
+    pub async fn requests(&self) -> Vec<String> {
+        self.state().await["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("OKTA_ORG_URL".into(), self.base.clone()),
+            ("OKTA_API_TOKEN".into(), self.token.clone()),
+        ]
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `nl3-okta-admin` with only the given environment (and PATH).
+pub async fn admin(args: &[&str], env: &[(String, String)]) -> Run {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_nl3-okta-admin"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .await
+        .expect("run nl3-okta-admin");
+    let run = Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    // Credentials never appear in output.
+    for (name, value) in env {
+        if matches!(
+            name.as_str(),
+            "OKTA_API_TOKEN" | "API_KEY" | "OKTA_PRIVATE_KEY"
+        ) && value.len() > 3
+        {
+            assert!(
+                !run.stdout.contains(value.as_str()) && !run.stderr.contains(value.as_str()),
+                "{name} appears in the output:\n{run:?}"
+            );
+        }
+    }
+    run
+}
+
+pub fn with(mut env: Vec<(String, String)>, more: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+/// A seed with nothing in it but what `f` adds.
+pub fn empty_seed() -> Value {
+    json!({"hooks": [], "authorizationServers": [], "apps": [], "users": []})
+}
+
+/// Violations of requests that named no org (a wrong token, an unknown path).
+pub async fn global_violations() -> Vec<Value> {
+    reqwest::Client::new()
+        .get(format!("{}/__control/violations", stand_in().base))
+        .send()
+        .await
+        .expect("violations")
+        .json()
+        .await
+        .expect("violations JSON")
+}
