@@ -5,7 +5,13 @@
 //! answers. Per implementation: cold answer (process spawn → first answer, median of
 //! BENCH_COLD_RUNS), warm answer p50/p99 over BENCH_N calls, peak RSS (VmHWM), ipinfo calls
 //! during the warm phase; for the hook with `SECRET_ID` (against moto), Secrets Manager calls per
-//! 1,000 warm invocations (from its EMF lines).
+//! 1,000 warm invocations (from its EMF lines). Then what a warm call costs the machine: CPU time
+//! (user + kernel, all threads, from `/proc/<pid>/task/*/schedstat`), context switches (from
+//! `/proc/<pid>/task/*/status`), and instructions (`valgrind --tool=callgrind`, the difference
+//! between two runs of different lengths, so start-up cancels out).
+//!
+//! NL3's sample handler comes from `NL3_REFERENCE_DIR` (default `../shared/reference`, where this
+//! team keeps it); without it the hook's own figures are printed and the side-by-side skipped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -174,6 +180,37 @@ struct Figures {
     peak_rss_kb: u64,
     ipinfo_calls_warm: usize,
     secrets_calls_warm: Option<f64>,
+    /// CPU time per warm call, all threads, user + kernel.
+    cpu_per_call: Duration,
+    /// Context switches per warm call, all threads, voluntary + not.
+    switches_per_call: f64,
+}
+
+/// CPU time (ns) and context switches of every thread of `pid` so far.
+fn cpu_and_switches(pid: u32) -> (u64, u64) {
+    let mut cpu_ns = 0;
+    let mut switches = 0;
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return (0, 0);
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        if let Ok(stat) = std::fs::read_to_string(dir.join("schedstat")) {
+            cpu_ns += stat
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        if let Ok(status) = std::fs::read_to_string(dir.join("status")) {
+            switches += status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    (cpu_ns, switches)
 }
 
 struct Implementation {
@@ -267,12 +304,17 @@ async fn measure(
         }
         let ipinfo_before = ipinfo.received_requests().await.unwrap_or_default().len();
         *secrets_calls.lock().unwrap() = 0.0;
+        let pid = child.id().unwrap_or(0);
+        let (cpu_before, switches_before) = cpu_and_switches(pid);
         for _ in 0..n {
             let started = Instant::now();
             let answer = api.invoke(event).await;
             figures.warm.push(started.elapsed());
             assert_allowed(implementation.name, &answer);
         }
+        let (cpu_after, switches_after) = cpu_and_switches(pid);
+        figures.cpu_per_call = Duration::from_nanos((cpu_after - cpu_before) / n as u64);
+        figures.switches_per_call = (switches_after - switches_before) as f64 / n as f64;
         figures.ipinfo_calls_warm =
             ipinfo.received_requests().await.unwrap_or_default().len() - ipinfo_before;
         figures.peak_rss_kb = peak_rss_kb(child.id().unwrap_or(0));
@@ -336,14 +378,106 @@ async fn start_moto() -> (Child, String) {
     (child, url)
 }
 
+/// The release binary (`BENCH_HOOK_BINARY` names another, e.g. the zip's `bootstrap`).
 fn hook_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("BENCH_HOOK_BINARY") {
+        return PathBuf::from(path);
+    }
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--release", "--bin", "nl3-okta-hook"])
         .current_dir(ROOT)
         .status()
         .unwrap();
     assert!(status.success());
-    Path::new(ROOT).join("target/release/nl3-okta-hook")
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{ROOT}/target"));
+    Path::new(&target).join("release/nl3-okta-hook")
+}
+
+/// How much a 6 MB event (Lambda's largest; Okta sends a few KB) raises the process's peak memory:
+/// a REST event whose body is JSON text, so every quote in it is escaped and decoding it the
+/// usual way would need a copy.
+async fn peak_memory_for_a_6mb_event(implementation: &Implementation, event: &str) -> (f64, f64) {
+    let api = RuntimeApi::start().await;
+    let mut child = spawn(implementation, api.port);
+    for _ in 0..20 {
+        api.invoke(event).await;
+    }
+    let pid = child.id().unwrap_or(0);
+    let before = peak_rss_kb(pid);
+    let mut big: Value = serde_json::from_str(event).unwrap();
+    let padding = "{\"k\":\"v\"},".repeat(6 * 1024 * 1024 / 12);
+    big["body"] = json!(format!("{{\"padding\":[{padding}{{}}]}}"));
+    let big = big.to_string();
+    let answer = api.invoke(&big).await;
+    let status = serde_json::from_str::<Value>(&answer).unwrap_or_default()["statusCode"].clone();
+    assert_eq!(
+        status,
+        400,
+        "the 6 MB event is refused: {}",
+        &answer[..answer.len().min(300)]
+    );
+    let after = peak_rss_kb(pid);
+    let _ = child.kill().await;
+    let event_mb = big.len() as f64 / 1024.0 / 1024.0;
+    ((after - before) as f64 / 1024.0, event_mb)
+}
+
+/// Instructions one warm call executes, from two runs under callgrind of `short` and `long` warm
+/// calls (the difference divided by the extra calls, so start-up and the settling calls cancel
+/// out). `None` when valgrind is not installed.
+async fn instructions_per_call(implementation: &Implementation, event: &str) -> Option<f64> {
+    if std::process::Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return None;
+    }
+    let (short, long) = (20usize, 120usize);
+    let mut totals = Vec::new();
+    for calls in [short, long] {
+        let out = std::env::temp_dir().join(format!(
+            "bench-callgrind-{}-{calls}.out",
+            std::process::id()
+        ));
+        let mut args = vec![
+            "--tool=callgrind".to_string(),
+            format!("--callgrind-out-file={}", out.display()),
+            implementation.program.display().to_string(),
+        ];
+        args.extend(implementation.args.iter().cloned());
+        let under_valgrind = Implementation {
+            name: implementation.name,
+            program: PathBuf::from("valgrind"),
+            args,
+            env: implementation.env.clone(),
+        };
+        let api = RuntimeApi::start().await;
+        let mut child = spawn(&under_valgrind, api.port);
+        for _ in 0..calls + 5 {
+            let answer = api.invoke(event).await;
+            assert_allowed(implementation.name, &answer);
+        }
+        // SIGTERM: valgrind writes the profile as the process ends.
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().unwrap_or(0).to_string()])
+            .status();
+        let _ = tokio::time::timeout(WAIT, child.wait()).await;
+        let text = std::fs::read_to_string(&out).ok()?;
+        let _ = std::fs::remove_file(&out);
+        let total: f64 = text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("summary:")
+                    .or_else(|| l.strip_prefix("totals:"))
+            })?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        totals.push(total);
+    }
+    Some((totals[1] - totals[0]) / (long - short) as f64)
 }
 
 #[tokio::main]
@@ -423,6 +557,9 @@ async fn main() {
             ("AWS_SECRET_ACCESS_KEY", "bench".into()),
         ]),
     };
+    let have_reference = Path::new(&reference_dir)
+        .join("nl3_reference_handler.py")
+        .exists();
     let reference = Implementation {
         name: "NL3 reference (Python)",
         program: PathBuf::from(format!("{ROOT}/.venv/bin/python")),
@@ -433,7 +570,7 @@ async fn main() {
         ],
         env: {
             let mut env = common_env(&env_secrets);
-            env.push(("PYTHONPATH".into(), reference_dir));
+            env.push(("PYTHONPATH".into(), reference_dir.clone()));
             env
         },
     };
@@ -443,7 +580,11 @@ async fn main() {
     );
     let h = measure(&hook, &event, &ipinfo, n, cold_runs).await;
     let hs = measure(&hook_sm, &event, &ipinfo, n, cold_runs).await;
-    let r = measure(&reference, &event, &ipinfo, n, cold_runs).await;
+    let r = if have_reference {
+        Some(measure(&reference, &event, &ipinfo, n, cold_runs).await)
+    } else {
+        None
+    };
 
     let row = |name: &str, f: &Figures| {
         println!(
@@ -463,16 +604,66 @@ async fn main() {
     );
     row(hook.name, &h);
     row(hook_sm.name, &hs);
-    row(reference.name, &r);
+    if let Some(r) = &r {
+        row(reference.name, r);
+    }
 
+    let (grew_mb, event_mb) = peak_memory_for_a_6mb_event(&hook, &event).await;
+    println!(
+        "\na {event_mb:.1} MB event (answered 400) raised the hook's peak memory by {grew_mb:.1} MB: {:.1} copies of it",
+        grew_mb / event_mb
+    );
+
+    println!("\nwhat one warm call costs the machine (CPU: user + kernel, all threads)");
+    let h_instructions = instructions_per_call(&hook, &event).await;
+    let r_instructions = match &r {
+        Some(_) => instructions_per_call(&reference, &event).await,
+        None => None,
+    };
+    let cost = |name: &str, f: &Figures, instructions: Option<f64>| {
+        println!(
+            "{name:<28} {:>10.0} µs CPU {:>8.1} context switches {:>14} instructions",
+            f.cpu_per_call.as_secs_f64() * 1e6,
+            f.switches_per_call,
+            instructions.map_or("n/a (no valgrind)".into(), |i| format!("{:.0}", i)),
+        )
+    };
+    cost(hook.name, &h, h_instructions);
+    if let Some(r) = &r {
+        cost(reference.name, r, r_instructions);
+    }
+    let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
+    println!(
+        "target <= 5 context switches per call: {} ({:.1})",
+        verdict(h.switches_per_call <= 5.0),
+        h.switches_per_call
+    );
+    if let Some(i) = h_instructions {
+        println!(
+            "target <= 250k instructions per call:  {} ({:.0}k)",
+            verdict(i <= 250_000.0),
+            i / 1000.0
+        );
+    }
+
+    let Some(r) = r else {
+        println!(
+            "\nside-by-side skipped: it needs NL3's sample handler (nl3_reference_handler.py), \
+             looked for in {reference_dir}; set NL3_REFERENCE_DIR to the directory holding it"
+        );
+        return;
+    };
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     let cold = ratio(percentile(&r.cold, 0.5), percentile(&h.cold, 0.5));
     let warm = ratio(percentile(&r.warm, 0.5), percentile(&h.warm, 0.5));
     let warm99 = ratio(percentile(&r.warm, 0.99), percentile(&h.warm, 0.99));
+    let cpu = ratio(r.cpu_per_call, h.cpu_per_call);
     let rss = r.peak_rss_kb as f64 / h.peak_rss_kb.max(1) as f64;
     let hook_rss_mb = h.peak_rss_kb.max(hs.peak_rss_kb) as f64 / 1024.0;
-    let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
-    println!("\nreference / hook: cold {cold:.1}x, warm p50 {warm:.1}x, warm p99 {warm99:.1}x, peak RSS {rss:.1}x");
+    println!("\nreference / hook: cold {cold:.1}x, warm p50 {warm:.1}x, warm p99 {warm99:.1}x, CPU per call {cpu:.1}x, peak RSS {rss:.1}x");
+    if let (Some(h), Some(r)) = (h_instructions, r_instructions) {
+        println!("reference / hook instructions per call: {:.1}x", r / h);
+    }
     println!(
         "target cold answer >= 10x faster: {} ({cold:.1}x)",
         verdict(cold >= 10.0)
@@ -480,6 +671,10 @@ async fn main() {
     println!(
         "target warm answer >= 5x faster:  {} ({warm:.1}x)",
         verdict(warm >= 5.0)
+    );
+    println!(
+        "target CPU per call >= 20x less:  {} ({cpu:.1}x)",
+        verdict(cpu >= 20.0)
     );
     println!(
         "target hook peak RSS <= 30 MB:    {} ({hook_rss_mb:.1} MB)",

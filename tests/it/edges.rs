@@ -309,3 +309,30 @@ fn a_blank_api_key_never_becomes_the_hooks_key() {
         assert!(!secrets.accepts_api_key(b""), "{blank:?}");
     }
 }
+
+/// Every sample event in `events/`, read and answered in process (no emulator), as
+/// `events/expected.tsv` says; `e2e.rs` does the same through the built binary.
+#[tokio::test]
+async fn every_sample_event_is_answered_in_process_as_expected() {
+    let up = Upstreams::start().await;
+    let app = app(
+        &up,
+        &[
+            ("API_KEY", "local-dev-api-key"),
+            ("LOCKED_MESSAGE", "Locked."),
+        ],
+    )
+    .await;
+    let cases = crate::e2e::expected_answers();
+    assert!(cases.len() >= 20);
+    for (file, status, decision) in cases {
+        let path = format!("{}/events/{file}", env!("CARGO_MANIFEST_DIR"));
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (response, body) = answer(&app, &event, 0).await;
+        assert_contract_shape(&response, &body);
+        assert_eq!(response["statusCode"], status, "{file}: {body}");
+        if decision != "-" {
+            assert_eq!(body["debugContext"]["decision"], decision, "{file}: {body}");
+        }
+    }
+}

@@ -83,11 +83,16 @@ struct OAuthSetup {
 
 impl OAuthSetup {
     async fn start(jwks: Value) -> Self {
+        Self::serving(ResponseTemplate::new(200).set_body_json(jwks)).await
+    }
+
+    /// An authorization server whose JWKS endpoint answers `jwks`.
+    async fn serving(jwks: ResponseTemplate) -> Self {
         let up = Upstreams::start().await;
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path(format!("{AS_PATH}/v1/keys")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(jwks))
+            .respond_with(jwks)
             .mount(&server)
             .await;
         let issuer = format!("{}{AS_PATH}", server.uri());
@@ -319,17 +324,7 @@ async fn jwks_down_is_an_authentication_failure_within_the_budget() {
         ResponseTemplate::new(200).set_body_string("<html>"),
         ResponseTemplate::new(200).set_delay(Duration::from_secs(30)),
     ] {
-        let up = Upstreams::start().await;
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(response)
-            .mount(&server)
-            .await;
-        let setup = OAuthSetup {
-            up,
-            issuer: format!("{}{AS_PATH}", server.uri()),
-            server,
-        };
+        let setup = OAuthSetup::serving(response).await;
         let hook = setup.hook(&[("HOOK_TIMEOUT_MS", "400")]).await;
         let started = Instant::now();
         let d = call_with_token(&hook, &signer.token(&setup.claims())).await;
@@ -369,22 +364,12 @@ async fn header_secret_is_refused_with_oauth_unless_accepted_for_migration() {
 #[tokio::test]
 async fn a_cold_start_herd_shares_one_jwks_fetch() {
     let signer = Signer::new("key-1");
-    let up = Upstreams::start().await;
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{AS_PATH}/v1/keys")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"keys": [signer.jwk()]}))
-                .set_delay(Duration::from_millis(100)),
-        )
-        .mount(&server)
-        .await;
-    let setup = OAuthSetup {
-        up,
-        issuer: format!("{}{AS_PATH}", server.uri()),
-        server,
-    };
+    let setup = OAuthSetup::serving(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"keys": [signer.jwk()]}))
+            .set_delay(Duration::from_millis(100)),
+    )
+    .await;
     let hook = std::sync::Arc::new(setup.hook(&[]).await);
     let token = signer.token(&setup.claims());
     let calls: Vec<_> = (0..32)
@@ -410,17 +395,7 @@ async fn a_cold_start_herd_shares_one_jwks_fetch() {
 #[tokio::test]
 async fn a_failing_jwks_is_not_asked_on_every_call() {
     let signer = Signer::new("key-1");
-    let up = Upstreams::start().await;
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
-        .await;
-    let setup = OAuthSetup {
-        up,
-        issuer: format!("{}{AS_PATH}", server.uri()),
-        server,
-    };
+    let setup = OAuthSetup::serving(ResponseTemplate::new(500)).await;
     let hook = setup.hook(&[]).await;
     for _ in 0..10 {
         let d = call_with_token(&hook, &signer.token(&setup.claims())).await;
