@@ -24,9 +24,8 @@ async fn main() {
         .decode(setting("SIGNING_KEY"))
         .expect("SIGNING_KEY is base64");
     let expect = standins::Expect {
-        issuer: setting("APP_URI"),
+        apps: vec![(setting("APP_URI"), signing_key)],
         audience: setting("API_URI"),
-        signing_key,
         ipinfo_token: std::env::var("IPINFO_TOKEN").unwrap_or_default(),
         path: setting("API_PATH"),
     };

@@ -71,6 +71,7 @@ impl App {
                         fail_open,
                         locked_message: config::DEFAULT_LOCKED_MESSAGE.into(),
                         hook_timeout: Duration::from_millis(config::DEFAULT_HOOK_TIMEOUT_MS),
+                        unlisted: config::Unlisted::Check,
                     },
                 }
             }

@@ -46,8 +46,20 @@ pub struct Nl3Settings {
     pub check_url: Url,
     /// `API_URI`: the JWT `aud`, and where the connection is warmed.
     pub audience: String,
-    /// `APP_URI`: the JWT `iss`.
-    pub issuer: String,
+    /// `APP_URI`: the default application's JWT `iss` (per-application entries have their own).
+    pub issuer: Option<String>,
+}
+
+/// What happens to a sign-in from an application with no entry of its own in `APPS` when there
+/// is no default (`APP_URI` and `SIGNING_KEY`) either: `UNLISTED_APPS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlisted {
+    /// A failed check (`FAIL_OPEN` decides): the app should have been configured.
+    Check,
+    /// Allowed without asking NL3 (decision `not_enrolled`).
+    Allow,
+    /// Refused with `LOCKED_MESSAGE`.
+    Refuse,
 }
 
 /// ipinfo (docs/contract.md §4).
@@ -121,6 +133,7 @@ pub struct Policy {
     pub locked_message: String,
     /// The whole answer's budget.
     pub hook_timeout: Duration,
+    pub unlisted: Unlisted,
 }
 
 /// Metric and log naming.
@@ -220,6 +233,21 @@ impl Settings {
                 DEFAULT_HOOK_TIMEOUT_MS,
                 MIN_HOOK_TIMEOUT_MS..=MAX_HOOK_TIMEOUT_MS,
             )?),
+            unlisted: match env
+                .get("UNLISTED_APPS")
+                .map(|v| v.trim().to_ascii_lowercase())
+            {
+                None => Unlisted::Check,
+                Some(v) if v == "check" => Unlisted::Check,
+                Some(v) if v == "allow" => Unlisted::Allow,
+                Some(v) if v == "refuse" => Unlisted::Refuse,
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: "UNLISTED_APPS",
+                        why: "expected check, allow or refuse",
+                    })
+                }
+            },
         };
         Ok(Self {
             nl3: nl3_settings(&env)?,
@@ -233,7 +261,8 @@ impl Settings {
 }
 
 fn nl3_settings<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Nl3Settings, ConfigError> {
-    let issuer = env.required("APP_URI")?;
+    // Optional: with per-application entries (`APPS`) there may be no default application.
+    let issuer = env.get("APP_URI");
     let audience = env.required("API_URI")?;
     env.url("API_URI", &audience)?;
     let path = env.required("API_PATH")?;
@@ -318,6 +347,11 @@ fn secrets_settings<F: Fn(&str) -> Option<String>>(
                 "API_KEY": env.get("API_KEY"),
                 "SIGNING_KEY": env.get("SIGNING_KEY"),
                 "IPINFO_TOKEN": env.get("IPINFO_TOKEN"),
+                // JSON as in the secret; text that is not JSON is kept, for the secret's
+                // parser to report as malformed.
+                "APPS": env.get("APPS").map(|apps| {
+                    serde_json::from_str::<serde_json::Value>(&apps).unwrap_or(apps.into())
+                }),
             })
             .to_string(),
         },
@@ -390,12 +424,18 @@ mod tests {
         assert!(matches!(s.secrets, SecretsSettings::Environment { .. }));
         assert!(s.auth.oauth.is_none());
         assert_eq!(s.observability, Observability::default());
+        assert_eq!(s.policy.unlisted, Unlisted::Check);
     }
 
     #[test]
     fn missing_and_invalid_settings_name_the_variable() {
         let err = settings(&BASE[..2]).unwrap_err();
         assert_eq!(err, ConfigError::Missing("API_PATH"));
+        assert_eq!(
+            settings(&BASE[1..]).unwrap().nl3.issuer,
+            None,
+            "APP_URI is optional"
+        );
         assert_eq!(err.to_string(), "API_PATH is not set");
 
         for (name, value) in [
@@ -404,6 +444,7 @@ mod tests {
             ("API_URI", "not a url"),
             ("API_KEY_HEADER", "bad header"),
             ("IPINFO_TIMEOUT_MS", "99999"),
+            ("UNLISTED_APPS", "maybe"),
         ] {
             let mut with_bad = BASE.to_vec();
             with_bad.retain(|(k, _)| *k != name);

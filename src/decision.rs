@@ -66,6 +66,10 @@ outcomes! {
     FailClosed => "fail_closed", "FailClosed";
     /// The request is not an Okta inline hook event the hook can read.
     BadRequest => "bad_request", "BadRequest";
+    /// An application with no NL3 settings, allowed by `UNLISTED_APPS=allow`.
+    NotEnrolled => "not_enrolled", "NotEnrolled";
+    /// An application with no NL3 settings, refused by `UNLISTED_APPS=refuse`.
+    UnlistedRefused => "unlisted_refused", "UnlistedRefused";
 }
 
 /// Where a call was when its budget ran out.
@@ -100,6 +104,11 @@ pub enum Failure {
     Nl3(#[source] Nl3Error),
     #[error("budget of {} ms ran out during {}", budget.as_millis(), stage.as_str())]
     OutOfTime { stage: Stage, budget: Duration },
+    /// An `APPS` entry that cannot be used (the reason names the app and the field).
+    #[error("{0}")]
+    AppUnusable(String),
+    #[error("app {0} has no NL3 settings and there is no default (APP_URI and SIGNING_KEY); UNLISTED_APPS=check")]
+    AppNotConfigured(String),
 }
 
 /// Why a request could not be read: answered 400.
@@ -120,6 +129,10 @@ pub enum Verdict {
     Forbidden(AuthFailure),
     Unreadable(Unreadable),
     CheckFailed(Failure),
+    /// `UNLISTED_APPS=allow` / `refuse` for an app without settings.
+    Unlisted {
+        refused: bool,
+    },
 }
 
 impl Verdict {
@@ -133,6 +146,8 @@ impl Verdict {
             Self::Unreadable(_) => Outcome::BadRequest,
             Self::CheckFailed(_) if fail_open => Outcome::FailOpen,
             Self::CheckFailed(_) => Outcome::FailClosed,
+            Self::Unlisted { refused: false } => Outcome::NotEnrolled,
+            Self::Unlisted { refused: true } => Outcome::UnlistedRefused,
         }
     }
 
@@ -148,6 +163,12 @@ impl Verdict {
                 format!("{failure}; FAIL_OPEN=true lets the sign-in through")
             }
             Self::CheckFailed(failure) => format!("{failure}; FAIL_OPEN=false refuses the sign-in"),
+            Self::Unlisted { refused: false } => {
+                "the app has no NL3 settings; UNLISTED_APPS=allow lets it through unchecked".into()
+            }
+            Self::Unlisted { refused: true } => {
+                "the app has no NL3 settings; UNLISTED_APPS=refuse refuses it".into()
+            }
         }
     }
 }
@@ -172,6 +193,11 @@ pub struct Trace {
     pub jwks_fetched: bool,
     /// The first call of this execution environment.
     pub cold_start: bool,
+    /// Which NL3 settings answered: an `APPS` key, `default`, or `unlisted` (a bounded set,
+    /// so it can be a metric dimension); `None` before the body was read.
+    pub app: Option<String>,
+    /// That entry's `APP_URI`.
+    pub app_uri: Option<String>,
 }
 
 #[derive(Debug)]
@@ -192,8 +218,12 @@ impl Decision {
         let reason = verdict.reason(policy.fail_open);
         let debug = debug_context(outcome, &reason, elapsed, &trace);
         let answer = match outcome {
-            Outcome::Allowed | Outcome::NoUser | Outcome::FailOpen => Answer::allow(debug),
-            Outcome::Locked => Answer::refuse(&policy.locked_message, debug),
+            Outcome::Allowed | Outcome::NoUser | Outcome::FailOpen | Outcome::NotEnrolled => {
+                Answer::allow(debug)
+            }
+            Outcome::Locked | Outcome::UnlistedRefused => {
+                Answer::refuse(&policy.locked_message, debug)
+            }
             Outcome::Forbidden => Answer::refuse(FORBIDDEN_MESSAGE, debug),
             Outcome::FailClosed => Answer::refuse(FAIL_CLOSED_MESSAGE, debug),
             Outcome::BadRequest => Answer::bad_request(&reason),
@@ -228,6 +258,12 @@ fn debug_context(outcome: Outcome, reason: &str, elapsed: Duration, trace: &Trac
     if let Some(e) = &trace.ipinfo_error {
         debug["location"] = format!("unavailable: {e}").into();
     }
+    if let Some(app) = &trace.app {
+        debug["app"] = app.as_str().into();
+    }
+    if let Some(uri) = &trace.app_uri {
+        debug["appUri"] = uri.as_str().into();
+    }
     debug
 }
 
@@ -240,6 +276,7 @@ mod tests {
             fail_open,
             locked_message: "Locked.".into(),
             hook_timeout: Duration::from_millis(2500),
+            unlisted: crate::config::Unlisted::Check,
         }
     }
 
@@ -285,6 +322,20 @@ mod tests {
                 Outcome::BadRequest,
                 400,
                 Some("request body is empty"),
+            ),
+            (
+                Verdict::Unlisted { refused: false },
+                false,
+                Outcome::NotEnrolled,
+                200,
+                None,
+            ),
+            (
+                Verdict::Unlisted { refused: true },
+                true,
+                Outcome::UnlistedRefused,
+                200,
+                Some("Locked."),
             ),
         ];
         for (verdict, fail_open, outcome, status, summary) in cases {

@@ -15,13 +15,41 @@ use serde_json::Value;
 
 use crate::auth::{AuthFailure, Authenticator};
 use crate::cache::Got;
-use crate::config::{ConfigError, Policy, SecretsSettings, Settings};
+use crate::config::{ConfigError, Policy, SecretsSettings, Settings, Unlisted};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
 use crate::geo::{self, GeoError, IpinfoClient, Location, Origin};
 use crate::http_client;
 use crate::nl3::{CheckRequest, LockStatus, Nl3Client};
-use crate::okta;
+use crate::okta::{self, HookEvent};
 use crate::secrets::{self, HookSecrets, SecretSource, SecretsManagerSettings};
+
+/// The NL3 application a call is checked as: an `APPS` entry or the default.
+struct Target<'a> {
+    issuer: &'a str,
+    signing_key: &'a jsonwebtoken::EncodingKey,
+    /// The entry's own `LOCKED_MESSAGE` and `FAIL_OPEN`, over the deployment's.
+    locked_message: Option<&'a str>,
+    fail_open: Option<bool>,
+}
+
+/// What an `APPS` entry changes in the policy for its calls.
+#[derive(Default)]
+struct AppPolicy {
+    locked_message: Option<String>,
+    fail_open: Option<bool>,
+}
+
+impl AppPolicy {
+    fn over(self, base: &Policy) -> Policy {
+        Policy {
+            fail_open: self.fail_open.unwrap_or(base.fail_open),
+            locked_message: self
+                .locked_message
+                .unwrap_or_else(|| base.locked_message.clone()),
+            ..base.clone()
+        }
+    }
+}
 
 /// Time kept back at the end of the budget so a slow credential check ends as "forbidden".
 const AUTH_MARGIN: Duration = Duration::from_millis(30);
@@ -166,9 +194,10 @@ impl Hook {
             deadline = deadline.min(lambda.max(started));
         }
         let mut trace = Trace::default();
+        let mut app_policy = AppPolicy::default();
         let found = tokio::time::timeout_at(
             deadline.into(),
-            self.find(&request, started, deadline, &mut trace),
+            self.find(&request, started, deadline, &mut trace, &mut app_policy),
         )
         .await;
         let verdict = found.unwrap_or_else(|_| {
@@ -177,7 +206,8 @@ impl Hook {
                 budget: deadline.saturating_duration_since(started),
             })
         });
-        Decision::conclude(verdict, &self.policy, started.elapsed(), trace)
+        let policy = app_policy.over(&self.policy);
+        Decision::conclude(verdict, &policy, started.elapsed(), trace)
     }
 
     async fn find(
@@ -186,6 +216,7 @@ impl Hook {
         started: Instant,
         deadline: Instant,
         trace: &mut Trace,
+        app_policy: &mut AppPolicy,
     ) -> Verdict {
         trace.stage = Stage::Secrets;
         let at = Instant::now();
@@ -221,6 +252,12 @@ impl Hook {
         let Some(username) = event.username.as_deref() else {
             return Verdict::NoUser;
         };
+        let target = match self.target(&event, &secrets, trace) {
+            Ok(target) => target,
+            Err(verdict) => return verdict,
+        };
+        app_policy.locked_message = target.locked_message.map(str::to_string);
+        app_policy.fail_open = target.fail_open;
 
         let client_ip = event.client_ip.as_deref().unwrap_or("");
         let location = self
@@ -240,7 +277,10 @@ impl Hook {
             lat_long: location.as_ref().and_then(|l| l.lat_long.as_deref()),
             integration_data: location.as_ref().map_or(&empty, |l| &l.raw),
         };
-        let status = self.nl3.check(&check, secrets.signing_key()).await;
+        let status = self
+            .nl3
+            .check(&check, target.issuer, target.signing_key)
+            .await;
         trace.nl3 = Some(at.elapsed());
         match status {
             Ok(LockStatus::Locked) => Verdict::Locked,
@@ -251,6 +291,52 @@ impl Hook {
                 Verdict::CheckFailed(Failure::Nl3(e))
             }
         }
+    }
+
+    /// Which NL3 settings answer for the app signing in (docs/contract.md §5): its own `APPS`
+    /// entry, else the default (`APP_URI` and `SIGNING_KEY`), else `UNLISTED_APPS` decides.
+    fn target<'a>(
+        &'a self,
+        event: &HookEvent,
+        secrets: &'a HookSecrets,
+        trace: &mut Trace,
+    ) -> Result<Target<'a>, Verdict> {
+        if let Some((key, entry)) = secrets.app(&event.app_keys) {
+            trace.app = Some(key.to_string());
+            let app = entry
+                .as_ref()
+                .map_err(|why| Verdict::CheckFailed(Failure::AppUnusable(why.clone())))?;
+            trace.app_uri = Some(app.app_uri.clone());
+            return Ok(Target {
+                issuer: &app.app_uri,
+                signing_key: app.signing_key(),
+                locked_message: app.locked_message.as_deref(),
+                fail_open: app.fail_open,
+            });
+        }
+        if let (Some(issuer), Some(signing_key)) =
+            (self.nl3.default_issuer(), secrets.signing_key())
+        {
+            trace.app = Some("default".into());
+            trace.app_uri = Some(issuer.to_string());
+            return Ok(Target {
+                issuer,
+                signing_key,
+                locked_message: None,
+                fail_open: None,
+            });
+        }
+        trace.app = Some("unlisted".into());
+        let named = event
+            .app_keys
+            .first()
+            .map_or("(none named)", String::as_str);
+        tracing::warn!(app = named, unlisted = ?self.policy.unlisted, "an app with no NL3 settings");
+        Err(match self.policy.unlisted {
+            Unlisted::Check => Verdict::CheckFailed(Failure::AppNotConfigured(named.to_string())),
+            Unlisted::Allow => Verdict::Unlisted { refused: false },
+            Unlisted::Refuse => Verdict::Unlisted { refused: true },
+        })
     }
 
     /// Credentials that cannot be verified in time (a hanging JWKS) are not credentials: stop

@@ -131,6 +131,7 @@ pub fn log_decision(decision: &Decision, request_id: &str) {
                 request_id,
                 okta_event_id = t.event_id.as_deref(),
                 hook_type = t.hook_type.map(|h| h.as_str()),
+                app = t.app.as_deref(),
                 decision = decision.outcome.as_str(),
                 reason = %decision.reason,
                 status = decision.answer.status,
@@ -146,7 +147,7 @@ pub fn log_decision(decision: &Decision, request_id: &str) {
         };
     }
     match decision.outcome {
-        Outcome::Allowed | Outcome::NoUser | Outcome::Locked => line!(info),
+        Outcome::Allowed | Outcome::NoUser | Outcome::Locked | Outcome::NotEnrolled => line!(info),
         _ => line!(warn),
     }
 }

@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value};
 use crate::config::Observability;
 use crate::decision::{Decision, Outcome};
 
-/// The EMF object for one call. Metrics are published per `service` and per `service` and
-/// `HookType`.
+/// The EMF object for one call. Metrics are published per `service`, per `service` and
+/// `HookType`, and per `service` and `App` (which NL3 settings answered).
 pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Value {
     let trace = &decision.trace;
     let count = |hit: bool| if hit { 1.0 } else { 0.0 };
@@ -50,7 +50,7 @@ pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Val
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": names.metrics_namespace,
-                "Dimensions": [["service"], ["service", "HookType"]],
+                "Dimensions": [["service"], ["service", "HookType"], ["service", "App"]],
                 "Metrics": values.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
         }),
@@ -60,6 +60,8 @@ pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Val
         "HookType".into(),
         trace.hook_type.map_or("unknown", |h| h.as_str()).into(),
     );
+    // Bounded: the configured app keys, "default", "unlisted", or "none" (body not read).
+    root.insert("App".into(), trace.app.as_deref().unwrap_or("none").into());
     for (name, _, value) in values {
         root.insert(name.into(), json!(value));
     }

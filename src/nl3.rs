@@ -116,22 +116,24 @@ impl Nl3Client {
             .await;
     }
 
-    /// Asks NL3 whether the account is locked. The caller bounds the time (its deadline).
+    /// `APP_URI`, the default application's `iss`, when configured.
+    pub fn default_issuer(&self) -> Option<&str> {
+        self.settings.issuer.as_deref()
+    }
+
+    /// Asks NL3 whether the account is locked, as the application `issuer` (its `APP_URI`) with
+    /// its signing key. The caller bounds the time (its deadline).
     pub async fn check(
         &self,
         request: &CheckRequest<'_>,
+        issuer: &str,
         signing_key: &EncodingKey,
     ) -> Result<LockStatus, Nl3Error> {
         let now_s = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let claims = Nl3Claims::new(
-            &self.settings.issuer,
-            &self.settings.audience,
-            request.username,
-            now_s,
-        );
+        let claims = Nl3Claims::new(issuer, &self.settings.audience, request.username, now_s);
         let token = jsonwebtoken::encode(&Header::default(), &claims, signing_key)
             .map_err(Nl3Error::Sign)?;
 

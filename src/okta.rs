@@ -9,6 +9,8 @@ use serde_json::{json, Map, Value};
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Okta logins are at most 100 characters; a much longer "username" is not from Okta.
 pub const MAX_USERNAME_BYTES: usize = 1024;
+/// Client IDs and SAML issuers are short; a longer one is no key of a configured app.
+pub const MAX_APP_KEY_BYTES: usize = 512;
 
 pub const TOKEN_EVENT_TYPE: &str = "com.okta.oauth2.tokens.transform";
 pub const SAML_EVENT_TYPE: &str = "com.okta.saml.tokens.transform";
@@ -49,6 +51,9 @@ pub struct HookEvent {
     pub client_ip: Option<String>,
     /// Okta's `eventId`, for correlating our log line with Okta's System Log.
     pub event_id: Option<String>,
+    /// Which application signs in, as per-application settings are keyed: the OAuth client ID
+    /// for a token hook; the SAML app's ID, then its issuer URI, for a SAML hook.
+    pub app_keys: Vec<String>,
 }
 
 /// Why a body is not an Okta inline hook event: the text goes back to the caller in a 400 answer.
@@ -110,6 +115,7 @@ pub fn parse_event(body: &[u8]) -> Result<HookEvent, BadRequest> {
         return Err(BadRequest::UsernameTooLong);
     }
     Ok(HookEvent {
+        app_keys: app_keys(hook_type, data),
         hook_type,
         username,
         client_ip: text_at(data, &["context", "request", "ipAddress"]),
@@ -136,6 +142,27 @@ fn username(hook_type: HookType, data: &Map<String, Value>) -> Option<String> {
         ],
     };
     candidates.iter().find_map(|path| text_at(data, path))
+}
+
+/// The application's identifiers, in the order they are looked up (docs/contract.md §1).
+fn app_keys(hook_type: HookType, data: &Map<String, Value>) -> Vec<String> {
+    let paths: &[&[&str]] = match hook_type {
+        HookType::Token => &[
+            &["context", "protocol", "client", "id"],
+            &["context", "protocol", "request", "client_id"],
+        ],
+        HookType::Saml => &[
+            &["context", "protocol", "issuer", "id"],
+            &["context", "protocol", "issuer", "uri"],
+        ],
+    };
+    let mut keys: Vec<String> = Vec::new();
+    for key in paths.iter().filter_map(|path| text_at(data, path)) {
+        if key.len() <= MAX_APP_KEY_BYTES && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 /// A non-blank string at `path`; anything else (absent, null, number, object) counts as absent.
@@ -202,6 +229,7 @@ mod tests {
         assert_eq!(e.username.as_deref(), Some("administrator1@clouditude.net"));
         assert_eq!(e.client_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(e.event_id.as_deref(), Some("3OWo4oo-QQ-rBWfRyTmQYw"));
+        assert_eq!(e.app_keys, ["customClientIdNative"]);
         assert_eq!(e.hook_type.integration_type(), "okta-oidc");
     }
 
@@ -211,6 +239,13 @@ mod tests {
         assert_eq!(e.hook_type, HookType::Saml);
         assert_eq!(e.username.as_deref(), Some("administrator1@example.com"));
         assert_eq!(e.hook_type.integration_type(), "okta-saml");
+        assert_eq!(
+            e.app_keys,
+            [
+                "0oath92zlO60urQOP0g3",
+                "http://www.okta.com/exkth8lMzFm0HZOTU0g3"
+            ]
+        );
     }
 
     #[test]

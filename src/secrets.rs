@@ -14,6 +14,7 @@
 //! a second, legacy TLS stack into the binary, and its cache has no single flight or forced
 //! refresh rate limit.)
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,14 +34,84 @@ pub const MAX_STALE: Duration = Duration::from_secs(24 * 3600);
 /// A failed read is remembered this long (or the TTL, if shorter) before the next attempt.
 pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
-/// Secrets ready for use: API keys as digests, the signing key decoded and ready to sign.
+/// Secrets ready for use: API keys as digests, signing keys decoded and ready to sign.
 pub struct HookSecrets {
     /// `None` only when OAuth authenticates Okta's calls and no `API_KEY` is configured.
     api_key: Option<ApiKey>,
     /// The previous version's key and when it stops being accepted.
     previous_api_key: Option<(ApiKey, SystemTime)>,
-    signing_key: EncodingKey,
+    /// The default application's key; `None` only when `APPS` has entries.
+    signing_key: Option<EncodingKey>,
     ipinfo_token: Option<String>,
+    /// Per-application entries (`APPS`), by the key Okta's request names the app with.
+    apps: HashMap<String, AppEntry>,
+}
+
+/// One application's NL3 settings from `APPS`, or why it cannot be used.
+pub type AppEntry = Result<App, String>;
+
+/// An application registered at NL3 with a signing key of its own.
+pub struct App {
+    pub app_uri: String,
+    signing_key: EncodingKey,
+    pub locked_message: Option<String>,
+    pub fail_open: Option<bool>,
+}
+
+impl App {
+    pub fn signing_key(&self) -> &EncodingKey {
+        &self.signing_key
+    }
+
+    /// Reads one `APPS` entry; the reason names the field (never its value).
+    fn from_json(entry: &serde_json::Value) -> Result<Self, String> {
+        let object = entry.as_object().ok_or("the entry is not a JSON object")?;
+        let text = |name: &str| -> Result<Option<String>, String> {
+            match object.get(name) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(non_empty(Some(s.clone()))),
+                Some(_) => Err(format!("{name} is not a string")),
+            }
+        };
+        let app_uri = text("APP_URI")?.ok_or("APP_URI is missing")?;
+        check_app_uri(&app_uri)?;
+        let signing_key = text("SIGNING_KEY")?.ok_or("SIGNING_KEY is missing")?;
+        let signing_key = decode_signing_key(&signing_key).ok_or("SIGNING_KEY is not base64")?;
+        let fail_open = match object.get("FAIL_OPEN") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Bool(b)) => Some(*b),
+            Some(_) => return Err("FAIL_OPEN is not true or false".into()),
+        };
+        Ok(Self {
+            app_uri,
+            signing_key,
+            locked_message: text("LOCKED_MESSAGE")?,
+            fail_open,
+        })
+    }
+}
+
+/// An application's `APP_URI` is an absolute https URL (http only for loopback, for tests and
+/// local runs): it is the NL3 token's issuer.
+fn check_app_uri(uri: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(uri).map_err(|_| "APP_URI is not an absolute URL")?;
+    let host = url.host_str().unwrap_or("");
+    let loopback = host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err("APP_URI is not an https URL (http only for loopback)".into()),
+    }
+}
+
+/// NL3 signs with the base64-decoded key from its company portal (docs/contract.md §3).
+fn decode_signing_key(text: &str) -> Option<EncodingKey> {
+    let decoded = decode_base64(text.as_bytes()).filter(|k| !k.is_empty())?;
+    Some(EncodingKey::from_secret(&decoded))
 }
 
 impl std::fmt::Debug for HookSecrets {
@@ -51,8 +122,9 @@ impl std::fmt::Debug for HookSecrets {
                 "previous_api_key_until",
                 &self.previous_api_key.as_ref().map(|(_, until)| until),
             )
-            .field("signing_key", &"..")
+            .field("signing_key", &self.signing_key.as_ref().map(|_| ".."))
             .field("ipinfo_token", &self.ipinfo_token.as_ref().map(|_| ".."))
+            .field("apps", &self.apps.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -86,6 +158,8 @@ struct SecretFields {
     signing_key: Option<String>,
     #[serde(rename = "IPINFO_TOKEN")]
     ipinfo_token: Option<String>,
+    #[serde(rename = "APPS")]
+    apps: Option<serde_json::Value>,
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -115,17 +189,38 @@ impl HookSecrets {
             }
             None => None,
         };
-        let signing_key = non_empty(fields.signing_key)
-            .ok_or_else(|| SecretsError::Malformed("SIGNING_KEY is missing".into()))?;
-        // NL3 signs with the base64-decoded key from its company portal (docs/contract.md §3).
-        let decoded = decode_base64(signing_key.as_bytes())
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| SecretsError::Malformed("SIGNING_KEY is not base64".into()))?;
+        let apps = match fields.apps {
+            None | Some(serde_json::Value::Null) => HashMap::new(),
+            Some(serde_json::Value::Object(apps)) => apps
+                .iter()
+                .map(|(key, entry)| {
+                    let entry = App::from_json(entry).map_err(|why| format!("app {key}: {why}"));
+                    (key.trim().to_string(), entry)
+                })
+                .collect(),
+            Some(_) => {
+                return Err(SecretsError::Malformed(
+                    "APPS is not a JSON object of app entries".into(),
+                ))
+            }
+        };
+        // Without per-application entries, the default application's key is required.
+        let signing_key = match non_empty(fields.signing_key) {
+            Some(key) => Some(
+                decode_signing_key(&key)
+                    .ok_or_else(|| SecretsError::Malformed("SIGNING_KEY is not base64".into()))?,
+            ),
+            None if apps.is_empty() => {
+                return Err(SecretsError::Malformed("SIGNING_KEY is missing".into()))
+            }
+            None => None,
+        };
         Ok(Self {
             api_key,
             previous_api_key: None,
-            signing_key: EncodingKey::from_secret(&decoded),
+            signing_key,
             ipinfo_token: non_empty(fields.ipinfo_token),
+            apps,
         })
     }
 
@@ -151,8 +246,16 @@ impl HookSecrets {
         current | previous
     }
 
-    pub fn signing_key(&self) -> &EncodingKey {
-        &self.signing_key
+    /// The default application's signing key (`SIGNING_KEY`), when there is one.
+    pub fn signing_key(&self) -> Option<&EncodingKey> {
+        self.signing_key.as_ref()
+    }
+
+    /// The entry of the application Okta names with any of `keys`, with the key that matched.
+    pub fn app(&self, keys: &[String]) -> Option<(&str, &AppEntry)> {
+        keys.iter()
+            .find_map(|k| self.apps.get_key_value(k.as_str()))
+            .map(|(k, entry)| (k.as_str(), entry))
     }
 
     pub fn ipinfo_token(&self) -> Option<&str> {
@@ -390,6 +493,60 @@ mod tests {
             .unwrap()
             .with_previous(previous, past);
         assert!(s.accepts_api_key(b"new") && !s.accepts_api_key(b"old"));
+    }
+
+    #[test]
+    fn app_entries_are_read_and_a_bad_one_is_unusable_alone() {
+        let raw = serde_json::json!({
+            "API_KEY": "k",
+            "APPS": {
+                "crm-client": {"APP_URI": "https://crm.example.com", "SIGNING_KEY": "Y3Jt",
+                               "LOCKED_MESSAGE": "CRM says no.", "FAIL_OPEN": false},
+                "http://www.okta.com/exk1": {"APP_URI": "http://127.0.0.1:9", "SIGNING_KEY": "c2FtbA=="},
+                "no-key": {"APP_URI": "https://a.example.com"},
+                "bad-key": {"APP_URI": "https://a.example.com", "SIGNING_KEY": "%%hunter2%%"},
+                "plain-http": {"APP_URI": "http://a.example.com", "SIGNING_KEY": "Y3Jt"},
+                "relative": {"APP_URI": "crm", "SIGNING_KEY": "Y3Jt"},
+                "not-an-object": "x",
+            }
+        })
+        .to_string();
+        let s = HookSecrets::from_json(&raw, true).unwrap();
+        assert!(s.signing_key().is_none(), "no default without SIGNING_KEY");
+        let (key, crm) = s.app(&["nope".into(), "crm-client".into()]).unwrap();
+        assert_eq!(key, "crm-client");
+        let crm = crm.as_ref().unwrap();
+        assert_eq!(crm.app_uri, "https://crm.example.com");
+        assert_eq!(crm.locked_message.as_deref(), Some("CRM says no."));
+        assert_eq!(crm.fail_open, Some(false));
+        assert!(s
+            .app(&["http://www.okta.com/exk1".into()])
+            .unwrap()
+            .1
+            .is_ok());
+        for (bad, why) in [
+            ("no-key", "app no-key: SIGNING_KEY is missing"),
+            ("bad-key", "app bad-key: SIGNING_KEY is not base64"),
+            ("plain-http", "app plain-http: APP_URI is not an https URL"),
+            ("relative", "app relative: APP_URI is not an absolute URL"),
+            (
+                "not-an-object",
+                "app not-an-object: the entry is not a JSON object",
+            ),
+        ] {
+            let reason = s.app(&[bad.into()]).unwrap().1.as_ref().err().unwrap();
+            assert!(reason.starts_with(why), "{reason}");
+            assert!(!reason.contains("hunter2"));
+        }
+        assert!(s.app(&["unlisted".into()]).is_none());
+
+        let err =
+            HookSecrets::from_json(r#"{"API_KEY":"k","SIGNING_KEY":"c2s=","APPS":[1]}"#, true)
+                .unwrap_err();
+        assert!(
+            err.to_string().contains("APPS is not a JSON object"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -371,7 +371,7 @@ async fn function_url_requests_are_answered() {
 async fn missing_setting_is_reported_once_and_every_call_still_answered() {
     let up = Upstreams::start().await;
     let mut env = local_env(&up);
-    env.retain(|(k, _)| k != "APP_URI");
+    env.retain(|(k, _)| k != "API_PATH");
     env.push(("FAIL_OPEN".into(), "false".into()));
     let emulator = Emulator::start(env).await;
     for _ in 0..2 {
@@ -380,7 +380,7 @@ async fn missing_setting_is_reported_once_and_every_call_still_answered() {
             .invoke_file("events/rest/token-unlocked.json")
             .await;
         eprintln!(
-            "FAULT-MATRIX | e2e::missing_setting (APP_URI unset) | FAIL_OPEN=false | fail_closed | {} | {} ms with cargo lambda invoke",
+            "FAULT-MATRIX | e2e::missing_setting (API_PATH unset) | FAIL_OPEN=false | fail_closed | {} | {} ms with cargo lambda invoke",
             response["statusCode"],
             started.elapsed().as_millis()
         );
@@ -390,7 +390,7 @@ async fn missing_setting_is_reported_once_and_every_call_still_answered() {
         assert!(body["debugContext"]["reason"]
             .as_str()
             .unwrap()
-            .contains("APP_URI is not set"));
+            .contains("API_PATH is not set"));
     }
     let logs = emulator.function_logs.snapshot();
     let reports = logs

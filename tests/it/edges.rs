@@ -270,7 +270,7 @@ async fn a_lambda_deadline_already_past_leaves_no_time_to_wait() {
 async fn a_misconfigured_hook_answers_every_event_with_fail_open_deciding() {
     for (fail_open, decision) in [(true, "fail_open"), (false, "fail_closed")] {
         let app = App::new(
-            Err(ConfigError::Missing("APP_URI")),
+            Err(ConfigError::Missing("API_PATH")),
             Observability::default(),
             || fail_open,
         );
@@ -280,7 +280,7 @@ async fn a_misconfigured_hook_answers_every_event_with_fail_open_deciding() {
         assert!(body["debugContext"]["reason"]
             .as_str()
             .unwrap()
-            .contains("APP_URI is not set"));
+            .contains("API_PATH is not set"));
     }
 }
 

@@ -91,9 +91,8 @@ impl Upstreams {
     /// What the stand-ins check, from the test secrets.
     pub fn expect(&self) -> Expect {
         Expect {
-            issuer: APP_URI.into(),
+            apps: vec![(APP_URI.into(), SIGNING_KEY.to_vec())],
             audience: self.nl3.uri(),
-            signing_key: SIGNING_KEY.to_vec(),
             ipinfo_token: IPINFO_TOKEN.into(),
             path: API_PATH.into(),
         }

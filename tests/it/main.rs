@@ -16,3 +16,4 @@ mod properties;
 mod secrets_manager;
 
 mod admin;
+mod apps;

@@ -64,8 +64,9 @@ async fn locked_and_allowed_calls_emit_valid_emf_with_their_counts() {
     assert_eq!(line["service"], "nl3-okta-hook");
     assert_eq!(
         line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-        serde_json::json!([["service"], ["service", "HookType"]])
+        serde_json::json!([["service"], ["service", "HookType"], ["service", "App"]])
     );
+    assert_eq!(line["App"], "default");
     assert_eq!(value(&line, "Locked"), 1.0);
     for other in Outcome::ALL.iter().filter(|o| **o != Outcome::Locked) {
         assert_eq!(value(&line, other.metric()), 0.0);
@@ -121,6 +122,7 @@ async fn failures_are_counted() {
     let line = emf(&d, &Observability::default(), 1);
     assert_valid_emf(&line);
     assert_eq!(line["HookType"], "unknown");
+    assert_eq!(line["App"], "none", "refused before the body was read");
     assert_eq!(value(&line, "Forbidden"), 1.0);
     assert!(line.get("Nl3Latency").is_none());
 }

@@ -17,12 +17,11 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 /// What the stand-ins expect from the hook.
 #[derive(Clone)]
 pub struct Expect {
-    /// `APP_URI`: the JWT's `iss`.
-    pub issuer: String,
+    /// Each NL3 application the hook may sign as: its `APP_URI` (the JWT's `iss`) and its decoded
+    /// `SIGNING_KEY`. A token is verified with the key of the application its `iss` names.
+    pub apps: Vec<(String, Vec<u8>)>,
     /// `API_URI`: the JWT's `aud`.
     pub audience: String,
-    /// The decoded `SIGNING_KEY`.
-    pub signing_key: Vec<u8>,
     pub ipinfo_token: String,
     /// `API_PATH`.
     pub path: String,
@@ -46,18 +45,25 @@ impl Nl3StandIn {
             .ok_or("no x-nl3-authorization-token header")?
             .to_str()
             .map_err(|e| e.to_string())?;
+        let issuer = jsonwebtoken::dangerous::insecure_decode::<Nl3Claims>(token)
+            .map_err(|e| format!("JWT rejected: {e}"))?
+            .claims
+            .iss;
+        let (issuer, key) = self
+            .0
+            .apps
+            .iter()
+            .find(|(app, _)| *app == issuer)
+            .ok_or_else(|| format!("JWT rejected: unknown issuer {issuer}"))?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[&self.0.audience]);
-        validation.set_issuer(&[&self.0.issuer]);
+        validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "aud", "iss"]);
         validation.validate_nbf = true;
-        let claims = jsonwebtoken::decode::<Nl3Claims>(
-            token,
-            &DecodingKey::from_secret(&self.0.signing_key),
-            &validation,
-        )
-        .map_err(|e| format!("JWT rejected: {e}"))?
-        .claims;
+        let claims =
+            jsonwebtoken::decode::<Nl3Claims>(token, &DecodingKey::from_secret(key), &validation)
+                .map_err(|e| format!("JWT rejected: {e}"))?
+                .claims;
         let now = now_s();
         if claims.iat.abs_diff(now - 60) > 5 || claims.exp.abs_diff(now + 300) > 5 {
             return Err(format!("iat/exp not now-60/now+300: {claims:?}"));
