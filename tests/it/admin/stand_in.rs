@@ -152,23 +152,19 @@ impl Run {
     /// Fails the test unless stdout contains each of `parts`.
     #[track_caller]
     pub fn says(&self, parts: &[&str]) -> &Self {
-        for part in parts {
-            assert!(
-                self.stdout.contains(part),
-                "stdout lacks {part:?}:\n{self:?}"
-            );
-        }
-        self
+        self.has("stdout", &self.stdout, parts)
     }
 
     /// Fails the test unless stderr contains each of `parts`.
     #[track_caller]
     pub fn complains(&self, parts: &[&str]) -> &Self {
+        self.has("stderr", &self.stderr, parts)
+    }
+
+    #[track_caller]
+    fn has(&self, stream: &str, text: &str, parts: &[&str]) -> &Self {
         for part in parts {
-            assert!(
-                self.stderr.contains(part),
-                "stderr lacks {part:?}:\n{self:?}"
-            );
+            assert!(text.contains(part), "{stream} lacks {part:?}:\n{self:?}");
         }
         self
     }
