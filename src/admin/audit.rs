@@ -30,13 +30,9 @@ impl Verdict {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HookRow {
-    pub id: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub status: String,
-    pub uri: Option<String>,
-    pub auth: String,
+    /// The hook as read (id, name, type, status, uri, auth), its fields inline in the JSON.
+    #[serde(flatten)]
+    pub hook: Hook,
     /// Calls the NL3 hook (`--hook-url`); `None` when no hook URL was given.
     pub ours: Option<bool>,
 }
@@ -208,12 +204,7 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
         .hooks
         .iter()
         .map(|h| HookRow {
-            id: h.id.clone(),
-            name: h.name.clone(),
-            kind: h.kind.clone(),
-            status: h.status.clone(),
-            uri: h.uri.clone(),
-            auth: h.auth.clone(),
+            hook: h.clone(),
             ours: hook_url.map(|_| is_ours(h, hook_url)),
         })
         .collect();

@@ -38,13 +38,7 @@ pub enum Command {
         json: bool,
     },
     Setup(SetupArgs),
-    Preview {
-        user: String,
-        app: Option<String>,
-        hook_url: Option<String>,
-        hook_id: Option<String>,
-        json: bool,
-    },
+    Preview(PreviewArgs),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -56,6 +50,15 @@ pub struct SetupArgs {
     pub dry_run: bool,
     pub replace_other_hooks: bool,
     pub update_secret: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewArgs {
+    pub user: String,
+    pub app: Option<String>,
+    pub hook_url: Option<String>,
+    pub hook_id: Option<String>,
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,18 +112,15 @@ pub fn parse(args: &[String], default_hook_url: Option<String>) -> Result<Comman
             let user = flags
                 .value("--user")?
                 .ok_or_else(|| UsageError("preview needs --user LOGIN".into()))?;
-            let app = flags.value("--app")?;
-            let hook_url = flags.value("--hook-url")?.or(default_hook_url);
-            let hook_id = flags.value("--hook")?;
-            let json = flags.switch("--json");
-            flags.finish()?;
-            Command::Preview {
+            let args = PreviewArgs {
                 user,
-                app,
-                hook_url,
-                hook_id,
-                json,
-            }
+                app: flags.value("--app")?,
+                hook_url: flags.value("--hook-url")?.or(default_hook_url),
+                hook_id: flags.value("--hook")?,
+                json: flags.switch("--json"),
+            };
+            flags.finish()?;
+            Command::Preview(args)
         }
         other => {
             return Err(UsageError(format!(
@@ -229,7 +229,7 @@ mod tests {
         assert!(s.dry_run && !s.all);
         assert!(matches!(
             parse(&args("preview --user a@b --app 0oa1"), Some("https://h".into())).unwrap(),
-            Command::Preview { ref user, ref hook_url, .. } if user == "a@b" && hook_url.as_deref() == Some("https://h")
+            Command::Preview(PreviewArgs { ref user, ref hook_url, .. }) if user == "a@b" && hook_url.as_deref() == Some("https://h")
         ));
     }
 

@@ -103,7 +103,7 @@ async fn run_command(
     let scopes = match &command {
         Command::Audit { .. } => AUDIT_SCOPES,
         Command::Setup(_) => SETUP_SCOPES,
-        Command::Preview { .. } => PREVIEW_SCOPES,
+        Command::Preview(_) => PREVIEW_SCOPES,
         Command::Help => &[],
     };
     let org = env("OKTA_ORG_URL")
@@ -148,25 +148,12 @@ async fn run_command(
             };
             setup::run(&client, &args, env).await
         }
-        Command::Preview {
-            user,
-            app,
-            hook_url,
-            hook_id,
-            json,
-        } => {
-            let hook_url = hook_url.map(|u| validate_hook_url(&u)).transpose()?;
-            preview::run(
-                &client,
-                &preview::PreviewArgs {
-                    user,
-                    app,
-                    hook_url,
-                    hook_id,
-                    json,
-                },
-            )
-            .await
+        Command::Preview(args) => {
+            let args = cli::PreviewArgs {
+                hook_url: args.hook_url.map(|u| validate_hook_url(&u)).transpose()?,
+                ..args
+            };
+            preview::run(&client, &args).await
         }
         Command::Help => Ok(EXIT_OK),
     }

@@ -32,11 +32,33 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn apps(rows: &[AppRow], hook_header: &str) -> String {
-    table(
+/// A titled table, or `(none)` under the title when there are no rows.
+fn section(out: &mut String, title: &str, header: &[&str], rows: Vec<Vec<String>>) {
+    let _ = writeln!(out, "\n{title}");
+    if rows.is_empty() {
+        out.push_str("  (none)\n");
+    } else {
+        out.push_str(&table(header, &rows));
+    }
+}
+
+/// A titled bullet list; nothing at all when there are no lines.
+fn list(out: &mut String, title: &str, lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{title}");
+    for line in lines {
+        let _ = writeln!(out, "  - {line}");
+    }
+}
+
+fn apps(out: &mut String, title: &str, rows: &[AppRow], hook_header: &str) {
+    section(
+        out,
+        title,
         &["APP", "ID", "MODE", "STATUS", hook_header, "VERDICT", "WHY"],
-        &rows
-            .iter()
+        rows.iter()
             .map(|a| {
                 vec![
                     a.label.clone(),
@@ -52,8 +74,8 @@ fn apps(rows: &[AppRow], hook_header: &str) -> String {
                     a.reason.clone(),
                 ]
             })
-            .collect::<Vec<_>>(),
-    )
+            .collect(),
+    );
 }
 
 pub fn audit_table(report: &Report) -> String {
@@ -68,80 +90,68 @@ pub fn audit_table(report: &Report) -> String {
             .unwrap_or("(not given: any hook counts)")
     );
 
-    let _ = writeln!(out, "\nInline hooks");
-    if report.hooks.is_empty() {
-        out.push_str("  (none)\n");
-    } else {
-        out.push_str(&table(
-            &["HOOK", "ID", "TYPE", "STATUS", "AUTH", "URL", "NL3?"],
-            &report
-                .hooks
-                .iter()
-                .map(|h| {
-                    vec![
-                        h.name.clone(),
-                        h.id.clone(),
-                        h.kind.clone(),
-                        h.status.clone(),
-                        h.auth.clone(),
-                        h.uri.clone().unwrap_or_else(|| "-".into()),
-                        match h.ours {
-                            Some(true) => "yes".into(),
-                            Some(false) => "no".into(),
-                            None => "?".into(),
-                        },
-                    ]
-                })
-                .collect::<Vec<_>>(),
-        ));
-    }
-
-    let _ = writeln!(
-        out,
-        "\nAccess policy rules of custom authorization servers (token inline hook)"
+    section(
+        &mut out,
+        "Inline hooks",
+        &["HOOK", "ID", "TYPE", "STATUS", "AUTH", "URL", "NL3?"],
+        report
+            .hooks
+            .iter()
+            .map(|row| {
+                let h = &row.hook;
+                vec![
+                    h.name.clone(),
+                    h.id.clone(),
+                    h.kind.clone(),
+                    h.status.clone(),
+                    h.auth.clone(),
+                    h.uri.clone().unwrap_or_else(|| "-".into()),
+                    match row.ours {
+                        Some(true) => "yes".into(),
+                        Some(false) => "no".into(),
+                        None => "?".into(),
+                    },
+                ]
+            })
+            .collect(),
     );
-    if report.rules.is_empty() {
-        out.push_str("  (none)\n");
-    } else {
-        out.push_str(&table(
-            &[
-                "SERVER", "POLICY", "RULE", "RULE ID", "STATUS", "HOOK", "VERDICT", "WHY",
-            ],
-            &report
-                .rules
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.server.clone(),
-                        r.policy.clone(),
-                        r.rule.clone(),
-                        r.rule_id.clone(),
-                        r.status.clone(),
-                        r.hook.clone().unwrap_or_else(|| "-".into()),
-                        r.verdict.label().into(),
-                        r.reason.clone(),
-                    ]
-                })
-                .collect::<Vec<_>>(),
-        ));
-    }
 
-    let _ = writeln!(out, "\nSAML apps (SAML assertion inline hook)");
-    if report.saml_apps.is_empty() {
-        out.push_str("  (none)\n");
-    } else {
-        out.push_str(&apps(&report.saml_apps, "HOOK"));
-    }
-
-    let _ = writeln!(
-        out,
-        "\nOIDC apps (tokens from custom authorization servers)"
+    section(
+        &mut out,
+        "Access policy rules of custom authorization servers (token inline hook)",
+        &[
+            "SERVER", "POLICY", "RULE", "RULE ID", "STATUS", "HOOK", "VERDICT", "WHY",
+        ],
+        report
+            .rules
+            .iter()
+            .map(|r| {
+                vec![
+                    r.server.clone(),
+                    r.policy.clone(),
+                    r.rule.clone(),
+                    r.rule_id.clone(),
+                    r.status.clone(),
+                    r.hook.clone().unwrap_or_else(|| "-".into()),
+                    r.verdict.label().into(),
+                    r.reason.clone(),
+                ]
+            })
+            .collect(),
     );
-    if report.oidc_apps.is_empty() {
-        out.push_str("  (none)\n");
-    } else {
-        out.push_str(&apps(&report.oidc_apps, "RULES THAT CAN MINT ITS TOKENS"));
-    }
+
+    apps(
+        &mut out,
+        "SAML apps (SAML assertion inline hook)",
+        &report.saml_apps,
+        "HOOK",
+    );
+    apps(
+        &mut out,
+        "OIDC apps (tokens from custom authorization servers)",
+        &report.oidc_apps,
+        "RULES THAT CAN MINT ITS TOKENS",
+    );
 
     let s = &report.summary;
     let _ = writeln!(
@@ -149,18 +159,16 @@ pub fn audit_table(report: &Report) -> String {
         "\n{} covered, {} not covered, {} cannot be covered, {} not applicable",
         s.covered, s.not_covered, s.cannot_be_covered, s.not_applicable
     );
-    if !report.not_covered.is_empty() {
-        let _ = writeln!(out, "\nNOT COVERED (fix with `nl3-okta-admin setup`):");
-        for line in &report.not_covered {
-            let _ = writeln!(out, "  - {line}");
-        }
-    }
-    if !report.warnings.is_empty() {
-        let _ = writeln!(out, "\nWarnings (cannot be covered by an inline hook):");
-        for line in &report.warnings {
-            let _ = writeln!(out, "  - {line}");
-        }
-    }
+    list(
+        &mut out,
+        "NOT COVERED (fix with `nl3-okta-admin setup`):",
+        &report.not_covered,
+    );
+    list(
+        &mut out,
+        "Warnings (cannot be covered by an inline hook):",
+        &report.warnings,
+    );
     for note in &report.notes {
         let _ = writeln!(out, "\nNote: {note}");
     }

@@ -8,17 +8,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::audit::is_ours;
+use super::cli::PreviewArgs;
 use super::client::{segment, unique_id, OktaClient};
 use super::org::{read_hooks, Hook, SAML_HOOK, TOKEN_HOOK};
 use super::{AdminError, EXIT_NOT_COVERED, EXIT_OK};
-
-pub struct PreviewArgs {
-    pub user: String,
-    pub app: Option<String>,
-    pub hook_url: Option<String>,
-    pub hook_id: Option<String>,
-    pub json: bool,
-}
 
 /// RFC 3339 UTC with milliseconds, as Okta writes `eventTime`.
 pub fn rfc3339(t: SystemTime) -> String {
@@ -64,6 +57,28 @@ fn user_context(user: &Value) -> Value {
     context
 }
 
+/// An inline hook request as Okta sends it: the CloudEvents envelope around `data`, whose
+/// `context.request` is a GET of `url` from loopback.
+fn hook_request(event_type: &str, source: &str, url: &str, mut data: Value) -> Value {
+    let event_id = unique_id();
+    data["context"]["request"] = json!({
+        "id": unique_id(),
+        "method": "GET",
+        "url": {"value": url},
+        "ipAddress": "127.0.0.1"
+    });
+    json!({
+        "source": source,
+        "eventId": event_id,
+        "eventTime": rfc3339(SystemTime::now()),
+        "eventTypeVersion": "1.0",
+        "cloudEventVersion": "0.1",
+        "contentType": "application/json",
+        "eventType": event_type,
+        "data": data
+    })
+}
+
 /// A token inline hook request as the Preview tab sends it: no `identity`.
 pub fn token_request(org: &str, user: &Value, app: Option<&Value>) -> Value {
     let login = user["profile"]["login"].as_str().unwrap_or_default();
@@ -81,22 +96,13 @@ pub fn token_request(org: &str, user: &Value, app: Option<&Value>) -> Value {
         .unwrap_or("https://example.com/callback")
         .to_string();
     let source = format!("{issuer}/v1/authorize");
-    json!({
-        "source": source,
-        "eventId": unique_id(),
-        "eventTime": rfc3339(SystemTime::now()),
-        "eventTypeVersion": "1.0",
-        "cloudEventVersion": "0.1",
-        "contentType": "application/json",
-        "eventType": TOKEN_HOOK,
-        "data": {
+    let url = format!("{source}?scope=openid+profile&response_type=code&client_id={client_id}");
+    hook_request(
+        TOKEN_HOOK,
+        &source,
+        &url,
+        json!({
             "context": {
-                "request": {
-                    "id": unique_id(),
-                    "method": "GET",
-                    "url": {"value": format!("{source}?scope=openid+profile&response_type=code&client_id={client_id}")},
-                    "ipAddress": "127.0.0.1"
-                },
                 "protocol": {
                     "type": "OAUTH2.0",
                     "request": {
@@ -124,8 +130,8 @@ pub fn token_request(org: &str, user: &Value, app: Option<&Value>) -> Value {
                 "token": {"lifetime": {"expiration": 3600}},
                 "scopes": {"openid": {"id": "preview", "action": "GRANT"}, "profile": {"id": "preview", "action": "GRANT"}}
             }
-        }
-    })
+        }),
+    )
 }
 
 /// A SAML assertion inline hook request for `app`.
@@ -140,22 +146,12 @@ pub fn saml_request(org: &str, user: &Value, app: &Value) -> Value {
         .or(sign_on["destinationOverride"].as_str())
         .unwrap_or("https://example.com/saml/acs");
     let audience = sign_on["audience"].as_str().unwrap_or(acs);
-    json!({
-        "source": source,
-        "eventId": unique_id(),
-        "eventTime": rfc3339(SystemTime::now()),
-        "eventTypeVersion": "1.0",
-        "cloudEventVersion": "0.1",
-        "contentType": "application/json",
-        "eventType": SAML_HOOK,
-        "data": {
+    hook_request(
+        SAML_HOOK,
+        &source,
+        &source,
+        json!({
             "context": {
-                "request": {
-                    "id": unique_id(),
-                    "method": "GET",
-                    "url": {"value": source},
-                    "ipAddress": "127.0.0.1"
-                },
                 "protocol": {
                     "type": "SAML2.0",
                     "issuer": {"id": app_id, "name": app["label"], "uri": format!("http://www.okta.com/{app_id}")}
@@ -176,8 +172,8 @@ pub fn saml_request(org: &str, user: &Value, app: &Value) -> Value {
                 "claims": {},
                 "lifetime": {"expiration": 300}
             }
-        }
-    })
+        }),
+    )
 }
 
 /// Picks the hook to execute: `--hook ID`, else the active hook of `kind` calling `--hook-url`

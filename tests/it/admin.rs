@@ -2,15 +2,18 @@
 //! response against Okta's OpenAPI document (tests/okta_stand_in/server.py).
 
 mod fixtures;
-mod moto;
 mod stand_in;
 
 use fixtures::*;
 use serde_json::{json, Value};
-use stand_in::{admin, empty_seed, seed, with};
+use stand_in::{admin, empty_seed, seed, with, Org, Run};
+
+use crate::helpers::{free_port, Moto};
 
 const AUDIT: &[&str] = &["audit", "--hook-url", HOOK_URL];
 const AUDIT_JSON: &[&str] = &["audit", "--hook-url", HOOK_URL, "--json"];
+const SETUP_ALL: &[&str] = &["setup", "--hook-url", HOOK_URL, "--all"];
+const ALICE: &str = "alice@acme.example";
 
 fn rules_of(state: &Value) -> Vec<Value> {
     state["authorizationServers"]
@@ -22,33 +25,98 @@ fn rules_of(state: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn writes(requests: &[String]) -> Vec<&String> {
-    requests.iter().filter(|r| !r.starts_with("GET ")).collect()
+/// The inline hook a rule's tokens go through.
+fn rule_hook(rule: &Value) -> &Value {
+    &rule["actions"]["token"]["inlineHook"]["id"]
+}
+
+/// The secret Okta stores for `hook` (the stand-in keeps it aside: Okta never shows it).
+fn hook_secret<'a>(state: &'a Value, hook: &Value) -> &'a Value {
+    &state["hookSecrets"][hook["id"].as_str().unwrap()]
+}
+
+/// Rule `i` of the default server's only policy.
+fn set_rule(s: &mut Value, i: usize, rule: Value) {
+    s["authorizationServers"][0]["policies"][0]["rules"][i] = rule;
+}
+
+/// Appends `item` to the seed's `list` ("hooks", "apps").
+fn push(s: &mut Value, list: &str, item: Value) {
+    s[list].as_array_mut().unwrap().push(item);
+}
+
+/// An environment of just these variables.
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    with(Vec::new(), pairs)
+}
+
+/// The covered org, but the NL3 token hook is INACTIVE and the Partners rule calls another
+/// team's claims hook instead.
+fn inactive_hook_and_claims_hook_on_partners() -> Value {
+    let mut s = covered_org();
+    s["hooks"][0]["status"] = json!("INACTIVE");
+    push(
+        &mut s,
+        "hooks",
+        hook(
+            "calCLAIMS0001",
+            "Claims enrichment",
+            TOKEN,
+            "ACTIVE",
+            OTHER_URL,
+        ),
+    );
+    set_rule(
+        &mut s,
+        1,
+        rule("0prRULE000002", "Partners", Some("calCLAIMS0001")),
+    );
+    s
+}
+
+/// `audit` as a table (exit `code`, saying each of `says`), then as JSON: the report.
+async fn audit(org: &Org, code: i32, says: &[&str]) -> Value {
+    admin(AUDIT, &org.env()).await.exits(code).says(says);
+    admin(AUDIT_JSON, &org.env()).await.exits(code).json()
+}
+
+/// An org with one custom SAML app and no hooks: `setup` has to create one, with a secret.
+async fn payroll_only() -> Org {
+    let mut s = empty_seed();
+    s["apps"] = json!([saml_app("0oaSAML000001", "Payroll", None)]);
+    seed(s).await
+}
+
+/// The environment that makes `setup` read the hook secret from `secret_id` in moto.
+fn secrets_manager_env(moto: &Moto, secret_id: &str) -> Vec<(String, String)> {
+    vars(&[
+        ("SECRET_ID", secret_id),
+        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ])
 }
 
 #[tokio::test]
 async fn a_fully_covered_org_passes() {
     let org = seed(covered_org()).await;
-    let run = admin(AUDIT, &org.env()).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("4 covered, 0 not covered"), "{run:?}");
-    assert!(run
-        .stdout
-        .contains("Every sign-in that an inline hook can cover is covered."));
-    // The table names the hooks, the rules and the apps.
-    for name in [
-        "NL3 account protection (token)",
-        "Default Policy Rule",
-        "Partners",
-        "Payroll",
-        "Portal",
-    ] {
-        assert!(run.stdout.contains(name), "{name} missing:\n{run:?}");
-    }
-
-    let json = admin(AUDIT_JSON, &org.env()).await;
-    assert_eq!(json.code, 0, "{json:?}");
-    let report = json.json();
+    let report = audit(
+        &org,
+        0,
+        &[
+            "4 covered, 0 not covered",
+            "Every sign-in that an inline hook can cover is covered.",
+            // The table names the hooks, the rules and the apps.
+            "NL3 account protection (token)",
+            "Default Policy Rule",
+            "Partners",
+            "Payroll",
+            "Portal",
+        ],
+    )
+    .await;
     assert_eq!(report["summary"]["covered"], 4);
     assert_eq!(report["summary"]["notCovered"], 0);
     assert_eq!(report["hooks"].as_array().unwrap().len(), 2);
@@ -65,20 +133,18 @@ async fn a_fully_covered_org_passes() {
 #[tokio::test]
 async fn a_rule_without_the_hook_fails_and_is_named() {
     let mut s = covered_org();
-    s["authorizationServers"][0]["policies"][0]["rules"][1] =
-        rule("0prRULE000002", "Partners", None);
+    set_rule(&mut s, 1, rule("0prRULE000002", "Partners", None));
     let org = seed(s).await;
-    let run = admin(AUDIT, &org.env()).await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.contains("NOT COVERED"), "{run:?}");
-    assert!(
-        run.stdout.contains(
-            "rule \"Partners\" (default › Default Policy, 0prRULE000002): no inline hook attached"
-        ),
-        "{run:?}"
-    );
+    let report = audit(
+        &org,
+        1,
+        &[
+            "NOT COVERED",
+            "rule \"Partners\" (default › Default Policy, 0prRULE000002): no inline hook attached",
+        ],
+    )
+    .await;
     // The OIDC app that this rule can mint tokens for is not covered either.
-    let report = admin(AUDIT_JSON, &org.env()).await.json();
     assert_eq!(report["summary"]["notCovered"], 2, "{report:#}");
     assert_eq!(report["oidcApps"][0]["verdict"], "not-covered");
     assert!(report["notCovered"]
@@ -93,25 +159,22 @@ async fn a_rule_without_the_hook_fails_and_is_named() {
 async fn a_saml_app_without_the_hook_fails_and_is_named() {
     let mut s = covered_org();
     s["apps"][0] = saml_app("0oaSAML000001", "Payroll", None);
-    s["apps"]
-        .as_array_mut()
-        .unwrap()
-        .push(catalog_saml_app("0oaCATALOG001", "Salesforce"));
+    push(
+        &mut s,
+        "apps",
+        catalog_saml_app("0oaCATALOG001", "Salesforce"),
+    );
     let org = seed(s).await;
-    let run = admin(AUDIT, &org.env()).await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("SAML_2_0 app \"Payroll\" (0oaSAML000001): no inline hook attached"),
-        "{run:?}"
-    );
-    // A catalog app cannot be covered: a warning, not a failure.
-    assert!(
-        run.stdout
-            .contains("SAML_2_0 app \"Salesforce\" (0oaCATALOG001): catalog (OIN) app"),
-        "{run:?}"
-    );
-    let report = admin(AUDIT_JSON, &org.env()).await.json();
+    let report = audit(
+        &org,
+        1,
+        &[
+            "SAML_2_0 app \"Payroll\" (0oaSAML000001): no inline hook attached",
+            // A catalog app cannot be covered: a warning, not a failure.
+            "SAML_2_0 app \"Salesforce\" (0oaCATALOG001): catalog (OIN) app",
+        ],
+    )
+    .await;
     assert_eq!(report["summary"]["notCovered"], 1);
     assert_eq!(report["summary"]["cannotBeCovered"], 1);
     org.assert_clean().await;
@@ -123,23 +186,18 @@ async fn an_oidc_app_on_the_org_authorization_server_is_a_warning() {
     // The only policy now names another client: the app's tokens come from the org server.
     s["authorizationServers"][0]["policies"][0]["conditions"]["clients"]["include"] =
         json!(["0oaOTHER00001"]);
-    s["apps"]
-        .as_array_mut()
-        .unwrap()
-        .push(oidc_app("0oaOTHER00001", "Partner portal"));
+    push(&mut s, "apps", oidc_app("0oaOTHER00001", "Partner portal"));
     let org = seed(s).await;
-    let run = admin(AUDIT, &org.env()).await;
-    assert_eq!(run.code, 0, "a warning is not a failure: {run:?}");
-    assert!(
-        run.stdout
-            .contains("Warnings (cannot be covered by an inline hook):"),
-        "{run:?}"
-    );
-    assert!(
-        run.stdout.contains("OIDC app \"Portal\" (0oaOIDC000001): no active access policy of a custom authorization server includes this client"),
-        "{run:?}"
-    );
-    let report = admin(AUDIT_JSON, &org.env()).await.json();
+    // A warning is not a failure: exit 0.
+    let report = audit(
+        &org,
+        0,
+        &[
+            "Warnings (cannot be covered by an inline hook):",
+            "OIDC app \"Portal\" (0oaOIDC000001): no active access policy of a custom authorization server includes this client",
+        ],
+    )
+    .await;
     assert_eq!(report["summary"]["cannotBeCovered"], 1);
     let verdicts: Vec<_> = report["oidcApps"]
         .as_array()
@@ -147,44 +205,22 @@ async fn an_oidc_app_on_the_org_authorization_server_is_a_warning() {
         .iter()
         .map(|a| (a["label"].clone(), a["verdict"].clone()))
         .collect();
-    assert!(
-        verdicts.contains(&(json!("Portal"), json!("cannot-be-covered"))),
-        "{verdicts:?}"
-    );
-    assert!(
-        verdicts.contains(&(json!("Partner portal"), json!("covered"))),
-        "{verdicts:?}"
-    );
+    for expected in [
+        (json!("Portal"), json!("cannot-be-covered")),
+        (json!("Partner portal"), json!("covered")),
+    ] {
+        assert!(verdicts.contains(&expected), "{verdicts:?}");
+    }
     org.assert_clean().await;
 }
 
 #[tokio::test]
 async fn an_inactive_hook_or_one_pointing_elsewhere_is_not_coverage() {
-    let mut s = covered_org();
-    s["hooks"][0]["status"] = json!("INACTIVE");
-    s["hooks"].as_array_mut().unwrap().push(hook(
-        "calCLAIMS0001",
-        "Claims enrichment",
-        TOKEN,
-        "ACTIVE",
-        OTHER_URL,
-    ));
-    s["authorizationServers"][0]["policies"][0]["rules"][1] =
-        rule("0prRULE000002", "Partners", Some("calCLAIMS0001"));
-    let org = seed(s).await;
-    let run = admin(AUDIT, &org.env()).await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("hook \"NL3 account protection (token)\" is INACTIVE: Okta skips it"),
-        "{run:?}"
-    );
-    assert!(
-        run.stdout.contains(&format!(
-            "hook \"Claims enrichment\" calls {OTHER_URL}, not {HOOK_URL}"
-        )),
-        "{run:?}"
-    );
+    let org = seed(inactive_hook_and_claims_hook_on_partners()).await;
+    admin(AUDIT, &org.env()).await.exits(1).says(&[
+        "hook \"NL3 account protection (token)\" is INACTIVE: Okta skips it",
+        &format!("hook \"Claims enrichment\" calls {OTHER_URL}, not {HOOK_URL}"),
+    ]);
     org.assert_clean().await;
 }
 
@@ -210,31 +246,33 @@ async fn every_page_is_read() {
         ));
     }
     s["authorizationServers"] = json!(servers);
-    let apps = s["apps"].as_array_mut().unwrap();
     for i in 0..6 {
-        apps.push(saml_app(
-            &format!("0oaSAMLPAGE{i:02}"),
-            &format!("App {i}"),
-            Some("calSAML000001"),
-        ));
+        push(
+            &mut s,
+            "apps",
+            saml_app(
+                &format!("0oaSAMLPAGE{i:02}"),
+                &format!("App {i}"),
+                Some("calSAML000001"),
+            ),
+        );
     }
     let org = seed(s).await;
     let report = admin(AUDIT_JSON, &org.env()).await;
-    assert_eq!(report.code, 0, "{report:?}");
-    let report = report.json();
+    let report = report.exits(0).json();
     assert_eq!(report["rules"].as_array().unwrap().len(), 5);
     assert_eq!(report["samlApps"].as_array().unwrap().len(), 7);
     assert_eq!(report["oidcApps"].as_array().unwrap().len(), 1);
     let requests = org.requests().await;
-    let server_pages = requests
-        .iter()
-        .filter(|r| r.starts_with("GET /api/v1/authorizationServers?"))
-        .count();
-    let app_pages = requests
-        .iter()
-        .filter(|r| r.starts_with("GET /api/v1/apps?"))
-        .count();
-    assert_eq!((server_pages, app_pages), (3, 4), "{requests:#?}");
+    let pages = |of: &str| requests.iter().filter(|r| r.starts_with(of)).count();
+    assert_eq!(
+        (
+            pages("GET /api/v1/authorizationServers?"),
+            pages("GET /api/v1/apps?")
+        ),
+        (3, 4),
+        "{requests:#?}"
+    );
     assert!(
         requests.iter().any(|r| r.contains("after=")),
         "{requests:#?}"
@@ -248,8 +286,7 @@ async fn a_429_mid_audit_is_waited_out() {
     s["rateLimitAt"] = json!([3]);
     let org = seed(s).await;
     let run = admin(AUDIT_JSON, &org.env()).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stderr.contains("rate limit"), "{run:?}");
+    run.exits(0).complains(&["rate limit"]);
     assert_eq!(run.json()["summary"]["covered"], 4);
     let requests = org.requests().await;
     let limited = requests
@@ -268,14 +305,11 @@ async fn rate_limits_that_do_not_end_fail_with_a_clear_error() {
     s["rateLimitAt"] = json!([1, 2, 3, 4, 5, 6, 7, 8]);
     let org = seed(s).await;
     let started = std::time::Instant::now();
-    let run = admin(
-        AUDIT,
-        &with(org.env(), &[("NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS", "2")]),
-    )
-    .await;
-    assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("listing inline hooks"), "{run:?}");
-    assert!(run.stderr.contains("429 Too Many Requests"), "{run:?}");
+    let env = with(org.env(), &[("NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS", "2")]);
+    admin(AUDIT, &env)
+        .await
+        .exits(3)
+        .complains(&["listing inline hooks", "429 Too Many Requests"]);
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     org.assert_clean().await;
 }
@@ -304,36 +338,22 @@ async fn setup_from_nothing_then_audit_is_clean_then_setup_changes_nothing() {
     ]);
     let org = seed(s).await;
     let env = with(org.env(), &[("API_KEY", "nl3-api-key-123")]);
-    let setup = ["setup", "--hook-url", HOOK_URL, "--all"];
 
-    let before = admin(AUDIT, &org.env()).await;
-    assert_eq!(before.code, 1, "{before:?}");
+    admin(AUDIT, &org.env()).await.exits(1);
 
     // --dry-run prints the plan and writes nothing.
-    let dry = admin(&[&setup[..], &["--dry-run"]].concat(), &env).await;
-    assert_eq!(dry.code, 0, "{dry:?}");
-    assert!(
-        dry.stdout
-            .contains("create the token hook \"NL3 account protection (token)\""),
-        "{dry:?}"
-    );
-    assert!(
-        dry.stdout
-            .contains("attach the new SAML hook to SAML app \"Payroll\""),
-        "{dry:?}"
-    );
-    assert!(
-        dry.stdout.contains("--dry-run: nothing changed."),
-        "{dry:?}"
-    );
-    assert!(writes(&org.requests().await).is_empty());
+    admin(&[SETUP_ALL, &["--dry-run"]].concat(), &env)
+        .await
+        .exits(0)
+        .says(&[
+            "create the token hook \"NL3 account protection (token)\"",
+            "attach the new SAML hook to SAML app \"Payroll\"",
+            "--dry-run: nothing changed.",
+        ]);
+    assert!(org.writes().await.is_empty());
 
-    let first = admin(&setup, &env).await;
-    assert_eq!(first.code, 0, "{first:?}");
-    assert!(
-        first.stdout.contains("Salesforce"),
-        "the catalog app is reported as skipped: {first:?}"
-    );
+    // The catalog app is reported as skipped.
+    admin(SETUP_ALL, &env).await.exits(0).says(&["Salesforce"]);
     let state = org.assert_clean().await;
     let hooks = state["hooks"].as_array().unwrap();
     assert_eq!(hooks.len(), 2, "{hooks:#?}");
@@ -342,16 +362,13 @@ async fn setup_from_nothing_then_audit_is_clean_then_setup_changes_nothing() {
         assert_eq!(h["channel"]["config"]["uri"], HOOK_URL);
         assert_eq!(h["channel"]["config"]["authScheme"]["key"], "Authorization");
         // base64("nl3-api-key-123"), NL3's documented form
-        assert_eq!(
-            state["hookSecrets"][h["id"].as_str().unwrap()],
-            "bmwzLWFwaS1rZXktMTIz"
-        );
+        assert_eq!(hook_secret(&state, h), "bmwzLWFwaS1rZXktMTIz");
     }
-    let token_hook = hooks.iter().find(|h| h["type"] == TOKEN).unwrap()["id"].clone();
-    let saml_hook = hooks.iter().find(|h| h["type"] == SAML).unwrap()["id"].clone();
+    let hook_of = |kind: &str| hooks.iter().find(|h| h["type"] == kind).unwrap()["id"].clone();
+    let (token_hook, saml_hook) = (hook_of(TOKEN), hook_of(SAML));
     let rules = rules_of(&state);
-    assert_eq!(rules[0]["actions"]["token"]["inlineHook"]["id"], token_hook);
-    assert_eq!(rules[1]["actions"]["token"]["inlineHook"]["id"], token_hook);
+    assert_eq!(rule_hook(&rules[0]), &token_hook);
+    assert_eq!(rule_hook(&rules[1]), &token_hook);
     assert!(
         rules[2]["actions"]["token"].get("inlineHook").is_none(),
         "client-credentials rule left alone"
@@ -373,15 +390,15 @@ async fn setup_from_nothing_then_audit_is_clean_then_setup_changes_nothing() {
         "https://0oaSAML000001.example.com/saml/acs"
     );
 
-    let audit = admin(AUDIT, &org.env()).await;
-    assert_eq!(audit.code, 0, "{audit:?}");
+    admin(AUDIT, &org.env()).await.exits(0);
 
-    let writes_before = writes(&org.requests().await).len();
-    let second = admin(&setup, &env).await;
-    assert_eq!(second.code, 0, "{second:?}");
-    assert!(second.stdout.contains("nothing to change"), "{second:?}");
+    let writes_before = org.writes().await.len();
+    admin(SETUP_ALL, &env)
+        .await
+        .exits(0)
+        .says(&["nothing to change"]);
     assert_eq!(
-        writes(&org.requests().await).len(),
+        org.writes().await.len(),
         writes_before,
         "the second run wrote something"
     );
@@ -392,102 +409,65 @@ async fn setup_from_nothing_then_audit_is_clean_then_setup_changes_nothing() {
 
 #[tokio::test]
 async fn setup_by_id_activates_an_inactive_hook_and_leaves_other_hooks_alone() {
-    let mut s = covered_org();
-    s["hooks"][0]["status"] = json!("INACTIVE");
-    s["hooks"].as_array_mut().unwrap().push(hook(
-        "calCLAIMS0001",
-        "Claims enrichment",
-        TOKEN,
-        "ACTIVE",
-        OTHER_URL,
-    ));
-    s["authorizationServers"][0]["policies"][0]["rules"][0] =
-        rule("0prRULE000001", "Default Policy Rule", None);
-    s["authorizationServers"][0]["policies"][0]["rules"][1] =
-        rule("0prRULE000002", "Partners", Some("calCLAIMS0001"));
+    let mut s = inactive_hook_and_claims_hook_on_partners();
+    set_rule(
+        &mut s,
+        0,
+        rule("0prRULE000001", "Default Policy Rule", None),
+    );
     let org = seed(s).await;
     let env = org.env(); // no API_KEY: the existing hook is reused, no secret needed
-    let run = admin(
+    let setup_rule = |id| ["setup", "--hook-url", HOOK_URL, "--rule", id];
+    admin(
         &[
-            "setup",
-            "--hook-url",
-            HOOK_URL,
-            "--rule",
-            "0prRULE000001",
-            "--rule",
-            "0prRULE000002",
-        ],
+            &setup_rule("0prRULE000001")[..],
+            &["--rule", "0prRULE000002"],
+        ]
+        .concat(),
         &env,
     )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("activate the token hook"), "{run:?}");
-    assert!(run.stdout.contains("pass --replace-other-hooks"), "{run:?}");
+    .await
+    .exits(0)
+    .says(&["activate the token hook", "pass --replace-other-hooks"]);
     let state = org.assert_clean().await;
     let rules = rules_of(&state);
-    assert_eq!(
-        rules[0]["actions"]["token"]["inlineHook"]["id"],
-        "calTOKEN00001"
-    );
-    assert_eq!(
-        rules[1]["actions"]["token"]["inlineHook"]["id"],
-        "calCLAIMS0001"
-    );
+    assert_eq!(rule_hook(&rules[0]), "calTOKEN00001");
+    assert_eq!(rule_hook(&rules[1]), "calCLAIMS0001");
     assert_eq!(state["hooks"][0]["status"], "ACTIVE");
 
-    let run = admin(
-        &[
-            "setup",
-            "--hook-url",
-            HOOK_URL,
-            "--rule",
-            "0prRULE000002",
-            "--replace-other-hooks",
-        ],
+    admin(
+        &[&setup_rule("0prRULE000002")[..], &["--replace-other-hooks"]].concat(),
         &env,
     )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
+    .await
+    .exits(0);
     let rules = rules_of(&org.assert_clean().await);
-    assert_eq!(
-        rules[1]["actions"]["token"]["inlineHook"]["id"],
-        "calTOKEN00001"
-    );
-    assert_eq!(admin(AUDIT, &env).await.code, 0);
+    assert_eq!(rule_hook(&rules[1]), "calTOKEN00001");
+    admin(AUDIT, &env).await.exits(0);
 }
 
 #[tokio::test]
 async fn setup_without_the_secret_stops_before_changing_anything() {
-    let mut s = empty_seed();
-    s["apps"] = json!([saml_app("0oaSAML000001", "Payroll", None)]);
-    let org = seed(s).await;
-    let run = admin(&["setup", "--hook-url", HOOK_URL, "--all"], &org.env()).await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(
-        run.stderr.contains("set SECRET_ID") && run.stderr.contains("API_KEY"),
-        "{run:?}"
-    );
-    assert!(writes(&org.requests().await).is_empty());
+    let org = payroll_only().await;
+    admin(SETUP_ALL, &org.env())
+        .await
+        .exits(2)
+        .complains(&["set SECRET_ID", "API_KEY"]);
+    assert!(org.writes().await.is_empty());
 }
 
 #[tokio::test]
 async fn a_wrong_token_is_a_clear_error() {
     let org = seed(covered_org()).await;
-    let env = vec![
-        ("OKTA_ORG_URL".to_string(), org.base.clone()),
-        (
-            "OKTA_API_TOKEN".to_string(),
-            "00wrong-token-value".to_string(),
-        ),
-    ];
+    let env = vars(&[
+        ("OKTA_ORG_URL", &org.base),
+        ("OKTA_API_TOKEN", "00wrong-token-value"),
+    ]);
     let run = admin(AUDIT, &env).await;
-    assert_eq!(run.code, 3, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("Okta refused the credentials (401 E0000011: Invalid token provided)"),
-        "{run:?}"
-    );
-    assert!(run.stderr.contains("check OKTA_API_TOKEN"), "{run:?}");
+    run.exits(3).complains(&[
+        "Okta refused the credentials (401 E0000011: Invalid token provided)",
+        "check OKTA_API_TOKEN",
+    ]);
     assert!(run.stdout.is_empty(), "{run:?}");
     let global = stand_in::global_violations().await;
     assert!(global.is_empty(), "{global:#?}");
@@ -495,43 +475,28 @@ async fn a_wrong_token_is_a_clear_error() {
 
 #[tokio::test]
 async fn an_unreachable_org_and_bad_settings_are_clear_errors() {
+    let env = |url: &str| vars(&[("OKTA_ORG_URL", url), ("OKTA_API_TOKEN", "00tok")]);
     // A loopback port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let env = |url: &str| {
-        vec![
-            ("OKTA_ORG_URL".to_string(), url.to_string()),
-            ("OKTA_API_TOKEN".to_string(), "00tok".to_string()),
-        ]
-    };
-    let run = admin(AUDIT, &env(&format!("http://127.0.0.1:{port}"))).await;
-    assert_eq!(run.code, 3, "{run:?}");
-    assert!(
-        run.stderr.contains("could not connect") && run.stderr.contains("check OKTA_ORG_URL"),
-        "{run:?}"
-    );
+    let unreachable = format!("http://127.0.0.1:{}", free_port());
+    admin(AUDIT, &env(&unreachable))
+        .await
+        .exits(3)
+        .complains(&["could not connect", "check OKTA_ORG_URL"]);
 
-    let run = admin(AUDIT, &env("http://acme.okta.com")).await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("must use https"), "{run:?}");
+    admin(AUDIT, &env("http://acme.okta.com"))
+        .await
+        .exits(2)
+        .complains(&["must use https"]);
 
-    let run = admin(
-        AUDIT,
-        &[(
-            "OKTA_ORG_URL".to_string(),
-            "https://acme.okta.com".to_string(),
-        )],
-    )
-    .await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("OKTA_API_TOKEN"), "{run:?}");
+    admin(AUDIT, &vars(&[("OKTA_ORG_URL", "https://acme.okta.com")]))
+        .await
+        .exits(2)
+        .complains(&["OKTA_API_TOKEN"]);
 
-    let run = admin(&["audit", "--frobnicate"], &[]).await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("USAGE"), "{run:?}");
+    admin(&["audit", "--frobnicate"], &[])
+        .await
+        .exits(2)
+        .complains(&["USAGE"]);
 }
 
 #[tokio::test]
@@ -540,49 +505,42 @@ async fn a_service_app_with_private_key_jwt_gets_the_scopes_it_needs() {
     // document: audit and setup succeed only if they ask for the scopes they need.
     let mut s = covered_org();
     s["oauth"] = json!(true);
-    s["authorizationServers"][0]["policies"][0]["rules"][1] =
-        rule("0prRULE000002", "Partners", None);
+    set_rule(&mut s, 1, rule("0prRULE000002", "Partners", None));
     let org = seed(s).await;
-    let env = vec![
-        ("OKTA_ORG_URL".to_string(), org.base.clone()),
-        ("OKTA_CLIENT_ID".to_string(), org.client_id.clone().unwrap()),
-        (
-            "OKTA_PRIVATE_KEY".to_string(),
-            org.private_key_pem.clone().unwrap(),
-        ),
-    ];
-    let run = admin(AUDIT, &env).await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.contains("2 covered, 2 not covered"), "{run:?}");
-    let run = admin(&["setup", "--hook-url", HOOK_URL, "--all"], &env).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    let run = admin(AUDIT, &env).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    let client_id = org.client_id.clone().unwrap();
+    let private_key = org.private_key_pem.clone().unwrap();
+    let env = |client_id: &str, private_key: &str| {
+        vars(&[
+            ("OKTA_ORG_URL", &org.base),
+            ("OKTA_CLIENT_ID", client_id),
+            ("OKTA_PRIVATE_KEY", private_key),
+        ])
+    };
+    let good = env(&client_id, &private_key);
+    admin(AUDIT, &good)
+        .await
+        .exits(1)
+        .says(&["2 covered, 2 not covered"]);
+    admin(SETUP_ALL, &good).await.exits(0);
+    admin(AUDIT, &good).await.exits(0);
     let state = org.assert_clean().await;
     assert!(state["requests"].as_array().unwrap().iter().any(|r| r
         .as_str()
         .unwrap()
         .starts_with("PUT /api/v1/authorizationServers/")));
 
-    let mut bad = env.clone();
-    bad[2].1 = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into();
-    let run = admin(AUDIT, &bad).await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(
-        run.stderr.contains("not an unencrypted RSA private key"),
-        "{run:?}"
-    );
+    let bad_key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    admin(AUDIT, &env(&client_id, bad_key))
+        .await
+        .exits(2)
+        .complains(&["not an unencrypted RSA private key"]);
 
-    let mut unknown = env.clone();
-    unknown[1].1 = "0oaUNKNOWNCLIENT".into();
-    let run = admin(AUDIT, &unknown).await;
-    assert_eq!(run.code, 3, "{run:?}");
-    assert!(
-        run.stderr.contains(
-            "getting an access token for the service app: Okta answered 401 invalid_client"
-        ),
-        "{run:?}"
-    );
+    admin(AUDIT, &env("0oaUNKNOWNCLIENT", &private_key))
+        .await
+        .exits(3)
+        .complains(&[
+            "getting an access token for the service app: Okta answered 401 invalid_client",
+        ]);
 }
 
 mod preview {
@@ -590,35 +548,48 @@ mod preview {
     use wiremock::matchers::{body_partial_json, header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
+    /// The hook at `server` answers `answer` to exactly one call whose body includes `request`.
+    async fn hook_answers(server: &MockServer, request: Value, answer: Value) {
+        Mock::given(method("POST"))
+            .and(path("/okta/hook"))
+            .and(header("Authorization", "c2VjcmV0"))
+            .and(body_partial_json(request))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .expect(1)
+            .mount(server)
+            .await;
+    }
+
+    /// `preview --user LOGIN` with `more` arguments.
+    async fn preview(env: &[(String, String)], user: &str, more: &[&str]) -> Run {
+        admin(&[&["preview", "--user", user][..], more].concat(), env).await
+    }
+
     #[tokio::test]
     async fn preview_shows_what_the_hook_answered_and_why() {
         let hook_server = MockServer::start().await;
         let hook_url = format!("{}/okta/hook", hook_server.uri());
-        Mock::given(method("POST"))
-            .and(path("/okta/hook"))
-            .and(header("Authorization", "c2VjcmV0"))
-            .and(body_partial_json(json!({
+        hook_answers(
+            &hook_server,
+            json!({
                 "eventType": TOKEN,
-                "data": {"context": {"user": {"profile": {"login": "alice@acme.example"}},
+                "data": {"context": {"user": {"profile": {"login": ALICE}},
                                      "protocol": {"request": {"client_id": "0oaOIDC000001"}}}}
-            })))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            }),
+            json!({
                 "error": {"errorSummary": "Your account is locked. Unlock it in the NL3 app."},
-                "debugContext": {"decision": "locked", "user": "alice@acme.example", "nl3Ms": 41}
-            })))
-            .expect(1)
-            .mount(&hook_server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/okta/hook"))
-            .and(header("Authorization", "c2VjcmV0"))
-            .and(body_partial_json(json!({"eventType": SAML})))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "commands": [], "debugContext": {"decision": "allowed", "user": "alice@acme.example"}
-            })))
-            .expect(1)
-            .mount(&hook_server)
-            .await;
+                "debugContext": {"decision": "locked", "user": ALICE, "nl3Ms": 41}
+            }),
+        )
+        .await;
+        hook_answers(
+            &hook_server,
+            json!({"eventType": SAML}),
+            json!({
+                "commands": [], "debugContext": {"decision": "allowed", "user": ALICE}
+            }),
+        )
+        .await;
 
         let mut s = covered_org();
         s["oauth"] = json!(true);
@@ -626,74 +597,46 @@ mod preview {
         s["hooks"][1]["channel"]["config"]["uri"] = json!(hook_url);
         let org = seed(s).await;
 
-        let run = admin(
-            &[
-                "preview",
-                "--user",
-                "alice@acme.example",
-                "--app",
-                "0oaOIDC000001",
-                "--hook-url",
-                &hook_url,
-            ],
+        // A refused sign-in exits 1.
+        preview(
             &org.env(),
+            ALICE,
+            &["--app", "0oaOIDC000001", "--hook-url", &hook_url],
         )
-        .await;
-        assert_eq!(run.code, 1, "a refused sign-in exits 1: {run:?}");
-        assert!(run.stdout.contains("Answer: REFUSED"), "{run:?}");
-        assert!(run.stdout.contains("Your account is locked."), "{run:?}");
-        assert!(run.stdout.contains("\"decision\": \"locked\""), "{run:?}");
+        .await
+        .exits(1)
+        .says(&[
+            "Answer: REFUSED",
+            "Your account is locked.",
+            "\"decision\": \"locked\"",
+        ]);
 
-        let run = admin(
-            &[
-                "preview",
-                "--user",
-                "alice@acme.example",
-                "--app",
-                "0oaSAML000001",
-                "--hook-url",
-                &hook_url,
-                "--json",
-            ],
+        let run = preview(
             &org.env(),
+            ALICE,
+            &["--app", "0oaSAML000001", "--hook-url", &hook_url, "--json"],
         )
         .await;
-        assert_eq!(run.code, 0, "{run:?}");
-        let out = run.json();
+        let out = run.exits(0).json();
         assert_eq!(out["decision"], "allowed");
         assert_eq!(out["hook"]["type"], SAML);
         assert_eq!(out["answer"]["debugContext"]["decision"], "allowed");
 
         // A hook Okta cannot reach: Okta's answer is passed on.
         let mut dead = covered_org();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         dead["hooks"][0]["channel"]["config"]["uri"] =
-            json!(format!("http://127.0.0.1:{port}/okta/hook"));
+            json!(format!("http://127.0.0.1:{}/okta/hook", free_port()));
         let dead = seed(dead).await;
-        let run = admin(&["preview", "--user", "alice@acme.example"], &dead.env()).await;
-        assert_eq!(run.code, 3, "{run:?}");
-        assert!(
-            run.stderr
-                .contains("executing hook \"NL3 account protection (token)\" through Okta"),
-            "{run:?}"
-        );
-        assert!(
-            run.stderr.contains("the inline hook call failed"),
-            "{run:?}"
-        );
+        preview(&dead.env(), ALICE, &[]).await.exits(3).complains(&[
+            "executing hook \"NL3 account protection (token)\" through Okta",
+            "the inline hook call failed",
+        ]);
         dead.assert_clean().await;
 
-        let run = admin(&["preview", "--user", "nobody@acme.example"], &org.env()).await;
-        assert_eq!(run.code, 3, "{run:?}");
-        assert!(
-            run.stderr
-                .contains("no user with login or ID \"nobody@acme.example\""),
-            "{run:?}"
-        );
+        preview(&org.env(), "nobody@acme.example", &[])
+            .await
+            .exits(3)
+            .complains(&["no user with login or ID \"nobody@acme.example\""]);
         org.assert_clean().await;
     }
 }
@@ -706,24 +649,25 @@ async fn the_stand_in_rejects_what_okta_would_reject() {
     s["authorizationServers"][0]["policies"][0]["rules"][0]["status"] = json!("PAUSED");
     let org = seed(s).await;
     let client = reqwest::Client::new();
-    let answer = client
-        .post(format!("{}/api/v1/inlineHooks", org.base))
-        .header("Authorization", format!("SSWS {}", org.token))
+    let call = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{}{path}", org.base))
+            .header("Authorization", format!("SSWS {}", org.token))
+    };
+    let answer = call(reqwest::Method::POST, "/api/v1/inlineHooks")
         .header("Content-Type", "application/json")
         .body(json!({"name": "x", "type": "com.okta.unknown.hook", "version": "1.0.0"}).to_string())
         .send()
         .await
         .unwrap();
     assert_eq!(answer.status(), 400);
-    let answer = client
-        .get(format!(
-            "{}/api/v1/authorizationServers/ausDEFAULT001/policies/00pPOLICY0001/rules",
-            org.base
-        ))
-        .header("Authorization", format!("SSWS {}", org.token))
-        .send()
-        .await
-        .unwrap();
+    let answer = call(
+        reqwest::Method::GET,
+        "/api/v1/authorizationServers/ausDEFAULT001/policies/00pPOLICY0001/rules",
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(answer.status(), 200);
     let violations = org.state().await["violations"].clone();
     let text = violations.to_string();
@@ -739,19 +683,24 @@ async fn the_stand_in_rejects_what_okta_would_reject() {
 
 #[tokio::test]
 async fn setup_takes_the_hook_secret_from_secrets_manager() {
-    let moto = moto::Moto::start().await;
-    moto.create_secret(
-        "nl3-okta-hook/secrets",
-        r#"{"API_KEY": "from-secrets-manager", "SIGNING_KEY": "c2lnbg==", "IPINFO_TOKEN": "t"}"#,
-    )
-    .await;
-    let mut s = empty_seed();
-    s["apps"] = json!([saml_app("0oaSAML000001", "Payroll", None)]);
-    let org = seed(s).await;
-    let mut env = org.env();
-    env.extend(moto.env("nl3-okta-hook/secrets"));
-    let run = admin(&["setup", "--hook-url", HOOK_URL, "--all"], &env).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    let moto = Moto::start(0).await;
+    moto.client()
+        .create_secret()
+        .name("nl3-okta-hook/secrets")
+        .secret_string(
+            r#"{"API_KEY": "from-secrets-manager", "SIGNING_KEY": "c2lnbg==", "IPINFO_TOKEN": "t"}"#,
+        )
+        .send()
+        .await
+        .expect("create_secret on moto");
+    let setup = |org: &Org, secret_id: &str| {
+        let env = [org.env(), secrets_manager_env(&moto, secret_id)].concat();
+        async move { admin(SETUP_ALL, &env).await }
+    };
+
+    let org = payroll_only().await;
+    let run = setup(&org, "nl3-okta-hook/secrets").await;
+    run.exits(0);
     for secret in ["from-secrets-manager", "ZnJvbS1zZWNyZXRzLW1hbmFnZXI="] {
         assert!(
             !run.stdout.contains(secret) && !run.stderr.contains(secret),
@@ -762,23 +711,13 @@ async fn setup_takes_the_hook_secret_from_secrets_manager() {
     let hook = &state["hooks"][0];
     assert_eq!(hook["type"], SAML);
     // base64("from-secrets-manager")
-    assert_eq!(
-        state["hookSecrets"][hook["id"].as_str().unwrap()],
-        "ZnJvbS1zZWNyZXRzLW1hbmFnZXI="
-    );
+    assert_eq!(hook_secret(&state, hook), "ZnJvbS1zZWNyZXRzLW1hbmFnZXI=");
 
     // A secret that does not exist: a clear error, nothing changed.
-    let mut s = empty_seed();
-    s["apps"] = json!([saml_app("0oaSAML000001", "Payroll", None)]);
-    let org = seed(s).await;
-    let mut env = org.env();
-    env.extend(moto.env("no-such-secret"));
-    let run = admin(&["setup", "--hook-url", HOOK_URL, "--all"], &env).await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("reading secret \"no-such-secret\" from Secrets Manager failed"),
-        "{run:?}"
-    );
-    assert!(writes(&org.requests().await).is_empty());
+    let org = payroll_only().await;
+    setup(&org, "no-such-secret")
+        .await
+        .exits(2)
+        .complains(&["reading secret \"no-such-secret\" from Secrets Manager failed"]);
+    assert!(org.writes().await.is_empty());
 }

@@ -248,6 +248,15 @@ def find(items, key, value, what):
     raise not_found(what)
 
 
+def apply_put(obj, body, keep):
+    """A PUT: `obj` becomes `body`, but for the read-only fields in `keep`; lastUpdated is now."""
+    kept = {k: obj[k] for k in keep if k in obj}
+    obj.clear()
+    obj.update(body)
+    obj.update(kept)
+    obj["lastUpdated"] = now_iso()
+
+
 def hook_public(hook):
     """An inline hook as Okta shows it: the header secret's value never comes back."""
     out = json.loads(json.dumps(hook))
@@ -328,11 +337,7 @@ def handle(request, org, template, method, base):
             return 200, pol["rules"], []
         rule = find(pol["rules"], "id", segs[7], segs[7] + " (PolicyRule)")
         if method == "put":
-            keep = {k: rule[k] for k in ("id", "created", "_links") if k in rule}
-            rule.clear()
-            rule.update(body)
-            rule.update(keep)
-            rule["lastUpdated"] = now_iso()
+            apply_put(rule, body, keep=("id", "created", "_links"))
         return 200, rule, []
     if template == "/api/v1/apps":
         chunk, links = page(request, org, org.apps, "/api/v1/apps")
@@ -340,11 +345,7 @@ def handle(request, org, template, method, base):
     if template == "/api/v1/apps/{appId}":
         app = find(org.apps, "id", segs[3], segs[3] + " (AppInstance)")
         if method == "put":
-            keep = {k: app[k] for k in ("id", "name", "created", "status", "_links", "features") if k in app}
-            app.clear()
-            app.update(body)
-            app.update(keep)
-            app["lastUpdated"] = now_iso()
+            apply_put(app, body, keep=("id", "name", "created", "status", "_links", "features"))
         return 200, app, []
     if template == "/api/v1/users/{id}":
         key = segs[3]

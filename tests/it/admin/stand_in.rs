@@ -115,6 +115,13 @@ impl Org {
             .collect()
     }
 
+    /// The requests that changed something (all but GETs).
+    pub async fn writes(&self) -> Vec<String> {
+        let mut requests = self.requests().await;
+        requests.retain(|r| !r.starts_with("GET "));
+        requests
+    }
+
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("OKTA_ORG_URL".into(), self.base.clone()),
@@ -133,6 +140,33 @@ impl Run {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Fails the test unless the exit code is `code`.
+    #[track_caller]
+    pub fn exits(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "{self:?}");
+        self
+    }
+
+    /// Fails the test unless stdout contains each of `parts`.
+    #[track_caller]
+    pub fn says(&self, parts: &[&str]) -> &Self {
+        self.has("stdout", &self.stdout, parts)
+    }
+
+    /// Fails the test unless stderr contains each of `parts`.
+    #[track_caller]
+    pub fn complains(&self, parts: &[&str]) -> &Self {
+        self.has("stderr", &self.stderr, parts)
+    }
+
+    #[track_caller]
+    fn has(&self, stream: &str, text: &str, parts: &[&str]) -> &Self {
+        for part in parts {
+            assert!(text.contains(part), "{stream} lacks {part:?}:\n{self:?}");
+        }
+        self
     }
 }
 
