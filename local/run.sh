@@ -37,7 +37,9 @@ import json, os, sys, time, boto3
 url = f"http://127.0.0.1:{sys.argv[1]}"
 sm = boto3.client("secretsmanager", endpoint_url=url, region_name="us-east-1",
                   aws_access_key_id="local", aws_secret_access_key="local")
-secret = json.dumps({k: os.environ[k] for k in ("API_KEY", "SIGNING_KEY", "IPINFO_TOKEN")})
+secret = {k: os.environ[k] for k in ("API_KEY", "SIGNING_KEY", "IPINFO_TOKEN")}
+secret["APPS"] = json.loads(os.environ.get("APPS", "{}"))
+secret = json.dumps(secret)
 for _ in range(100):
     try:
         sm.create_secret(Name="nl3/okta-hook", SecretString=secret)
@@ -50,7 +52,7 @@ else:
     sys.exit(f"could not create the secret in the local Secrets Manager at {url}")
 print(f"secret nl3/okta-hook created in the local Secrets Manager at {url}")
 PY
-    grep -v -E '^(API_KEY|SIGNING_KEY|IPINFO_TOKEN)=' "$env_file" > "$env_file.moto"
+    grep -v -E '^(API_KEY|SIGNING_KEY|IPINFO_TOKEN|APPS)=' "$env_file" > "$env_file.moto"
     cat >> "$env_file.moto" <<EOF2
 SECRET_ID=nl3/okta-hook
 AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
@@ -61,7 +63,7 @@ EOF2
     mv "$env_file.moto" "$env_file"
 fi
 
-cargo lambda watch -A 127.0.0.1 -P "$INVOKE_PORT" --env-file "$env_file" >"$state/watch.log" 2>&1 &
+cargo lambda watch --bin nl3-okta-hook -A 127.0.0.1 -P "$INVOKE_PORT" --env-file "$env_file" >"$state/watch.log" 2>&1 &
 pids+=($!)
 echo "${pids[*]}" > "$state/pids"
 

@@ -13,7 +13,7 @@ if ! cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT"
     started=1
 fi
 failed=0
-printf '%-44s %-6s %-12s %s\n' EVENT STATUS DECISION "ANSWER (errorSummary)"
+printf '%-44s %-6s %-12s %-14s %s\n' EVENT STATUS DECISION APP "ANSWER (errorSummary)"
 while IFS=$'\t' read -r file status decision; do
     case "$file" in '#'*|'') continue ;; esac
     answer=$(cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
@@ -21,14 +21,15 @@ while IFS=$'\t' read -r file status decision; do
     got=$(python3 -c '
 import json, sys
 r = json.loads(sys.argv[1]); b = json.loads(r["body"])
-print(r["statusCode"], b.get("debugContext", {}).get("decision", "-"), b.get("error", {}).get("errorSummary", ""), sep="\t")' "$answer")
-    IFS=$'\t' read -r got_status got_decision summary <<<"$got"
+d = b.get("debugContext", {})
+print(r["statusCode"], d.get("decision", "-"), d.get("app", "-"), b.get("error", {}).get("errorSummary", ""), sep="\t")' "$answer")
+    IFS=$'\t' read -r got_status got_decision app summary <<<"$got"
     mark=ok
     if [ "$got_status" != "$status" ] || [ "$got_decision" != "$decision" ]; then
         mark="EXPECTED $status $decision"
         failed=1
     fi
-    printf '%-44s %-6s %-12s %s  %s\n' "$file" "$got_status" "$got_decision" "${summary:--}" "$mark"
+    printf '%-44s %-6s %-12s %-14s %s  %s\n' "$file" "$got_status" "$got_decision" "$app" "${summary:--}" "$mark"
 done < events/expected.tsv
 [ -z "$started" ] || local/stop.sh
 exit "$failed"
