@@ -79,56 +79,53 @@ async fn each_app_is_checked_with_its_own_settings() {
     let up = upstreams().await;
     let apps = apps().to_string();
     let hook = up.hook(&[("APPS", &apps)]).await;
-
-    // A token hook for the CRM's client ID: checked as the CRM.
-    let d = decide(
-        &hook,
-        &okta_headers(),
-        &token_for("crm-client-id", "ana@example.com"),
-    )
-    .await;
-    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
-    assert_eq!(last_issuer(&up).await, CRM_URI);
-    assert_eq!(d.answer.body["debugContext"]["app"], "crm-client-id");
-    assert_eq!(d.answer.body["debugContext"]["appUri"], CRM_URI);
-    assert!(!d.answer.body.to_string().contains(&b64(CRM_KEY)));
-
-    // A SAML app keyed by its ID, with its own message and FAIL_OPEN.
-    let d = decide(
-        &hook,
-        &okta_headers(),
-        &saml_for(SAML_ID, "urn:x", LOCKED_USER),
-    )
-    .await;
-    assert_eq!(d.outcome, Outcome::Locked, "{}", d.reason);
-    assert_eq!(last_issuer(&up).await, HR_URI);
-    assert_eq!(
-        d.answer.body["error"]["errorSummary"],
-        "HR portal: your account is locked."
-    );
-
-    // A SAML app keyed by its issuer URI, as NL3's AD FS table keys them.
-    let d = decide(
-        &hook,
-        &okta_headers(),
-        &saml_for("0oaOther", SAML_ISSUER, "bo@example.com"),
-    )
-    .await;
-    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
-    assert_eq!(last_issuer(&up).await, PORTAL_URI);
-    assert_eq!(d.answer.body["debugContext"]["app"], SAML_ISSUER);
-
-    // Any other app: the top-level default.
-    let d = decide(
-        &hook,
-        &okta_headers(),
-        &token_for("another-client", "cy@example.com"),
-    )
-    .await;
-    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
-    assert_eq!(last_issuer(&up).await, APP_URI);
-    assert_eq!(d.answer.body["debugContext"]["app"], "default");
-    assert_eq!(d.trace.app.as_deref(), Some("default"));
+    let cases = [
+        // A token hook for the CRM's client ID: checked as the CRM.
+        (
+            token_for("crm-client-id", "ana@example.com"),
+            Outcome::Allowed,
+            CRM_URI,
+            "crm-client-id",
+            None,
+        ),
+        // A SAML app keyed by its ID, with its own message and FAIL_OPEN.
+        (
+            saml_for(SAML_ID, "urn:x", LOCKED_USER),
+            Outcome::Locked,
+            HR_URI,
+            SAML_ID,
+            Some("HR portal: your account is locked."),
+        ),
+        // A SAML app keyed by its issuer URI, as NL3's AD FS table keys them.
+        (
+            saml_for("0oaOther", SAML_ISSUER, "bo@example.com"),
+            Outcome::Allowed,
+            PORTAL_URI,
+            SAML_ISSUER,
+            None,
+        ),
+        // Any other app: the top-level default.
+        (
+            token_for("another-client", "cy@example.com"),
+            Outcome::Allowed,
+            APP_URI,
+            "default",
+            None,
+        ),
+    ];
+    for (event, outcome, issuer, app, summary) in cases {
+        let d = decide(&hook, &okta_headers(), &event).await;
+        assert_eq!(d.outcome, outcome, "{app}: {}", d.reason);
+        assert_eq!(last_issuer(&up).await, issuer, "{app}");
+        let debug = &d.answer.body["debugContext"];
+        assert_eq!(debug["app"], app);
+        assert_eq!(debug["appUri"], issuer);
+        assert_eq!(d.trace.app.as_deref(), Some(app));
+        assert_eq!(d.answer.body["error"]["errorSummary"].as_str(), summary);
+        for key in [CRM_KEY, HR_KEY, PORTAL_KEY] {
+            assert!(!d.answer.body.to_string().contains(&b64(key)));
+        }
+    }
 }
 
 #[tokio::test]
