@@ -393,12 +393,23 @@ fn hook_binary() -> PathBuf {
     Path::new(&target).join("release/nl3-okta-hook")
 }
 
+/// Reads and drops what the process prints, so a full pipe never blocks it.
+fn drain(child: &mut Child) {
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(_)) = lines.next_line().await {}
+        });
+    }
+}
+
 /// How much a 6 MB event (Lambda's largest; Okta sends a few KB) raises the process's peak memory:
 /// a REST event whose body is JSON text, so every quote in it is escaped and decoding it the
 /// usual way would need a copy.
 async fn peak_memory_for_a_6mb_event(implementation: &Implementation, event: &str) -> (f64, f64) {
     let api = RuntimeApi::start().await;
     let mut child = spawn(implementation, api.port);
+    drain(&mut child);
     for _ in 0..20 {
         api.invoke(event).await;
     }
@@ -454,6 +465,7 @@ async fn instructions_per_call(implementation: &Implementation, event: &str) -> 
         };
         let api = RuntimeApi::start().await;
         let mut child = spawn(&under_valgrind, api.port);
+        drain(&mut child);
         for _ in 0..calls + 5 {
             let answer = api.invoke(event).await;
             assert_allowed(implementation.name, &answer);
@@ -464,7 +476,11 @@ async fn instructions_per_call(implementation: &Implementation, event: &str) -> 
             .status();
         let _ = tokio::time::timeout(WAIT, child.wait()).await;
         let text = std::fs::read_to_string(&out).ok()?;
-        let _ = std::fs::remove_file(&out);
+        if std::env::var_os("BENCH_KEEP_CALLGRIND").is_some() {
+            println!("callgrind profile kept: {} ({calls} warm calls)", out.display());
+        } else {
+            let _ = std::fs::remove_file(&out);
+        }
         let total: f64 = text
             .lines()
             .find_map(|l| {
