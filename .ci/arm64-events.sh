@@ -60,11 +60,13 @@ wait_for "$work/emulator.log" "starting Runtime server" "the Lambda emulator"
 start=$(date +%s%N)
 env -i PATH=/usr/bin:/bin "${up_env[@]}" \
     LOCKED_MESSAGE="$locked_message" FAIL_OPEN=false HOOK_TIMEOUT_MS=2500 \
-    AWS_LAMBDA_RUNTIME_API="127.0.0.1:$rt_port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ \
+    AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$rt_port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ \
     AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
     POWERTOOLS_SERVICE_NAME=nl3-okta-hook-arm64 \
     "$qemu" -L "$ARM64_ROOT" "$work/bootstrap" > "$work/function.log" 2>&1 &
-pids+=($!)
+fn_pid=$!
+pids+=("$fn_pid")
+wait_for "$work/function.log" '"message":"ready"' "the arm64 hook to start under qemu"
 echo "== arm64 bootstrap under qemu: $(stat -c %s "$zip") bytes zipped ($zip)"
 
 # event  expected status  expected decision (events/README.md; "" = a 400 with an errorSummary)
@@ -84,7 +86,11 @@ for shape in rest http; do
     for case in "${cases[@]}"; do
         read -r name status decision <<<"$case"
         event=events/$shape/$name.json
-        if ! answer=$(cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$rt_port" \
+        if ! kill -0 "$fn_pid" 2>/dev/null; then
+            echo "FAIL $event: the arm64 hook is no longer running"
+            failed=$((failed + 1)); continue
+        fi
+        if ! answer=$(timeout 60 cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$rt_port" \
                 --data-file "$event" --output-format json 2>"$work/invoke.err"); then
             echo "FAIL $event: invoke failed: $(cat "$work/invoke.err")"
             failed=$((failed + 1)); continue
