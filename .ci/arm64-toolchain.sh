@@ -56,7 +56,10 @@ fetch_arm64() {
     (cd "$debs" && apt-get "${apt_opts[@]}" download "$@" >&2)
     mkdir -p "$dest"
     for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$dest"; done
-    rm -rf "$debs"
+    rm -rf "$debs" "$dest/usr/share/doc" "$dest/usr/share/lintian"
+    # Links to absolute host paths mean nothing here (and `sam build`, which hashes the source
+    # tree, stops at a dangling one).
+    find "$dest" -xtype l -delete
 }
 
 # 2. arm64 std of exactly that version (the -dev package holds the rlibs), into a sysroot of our own.
