@@ -43,15 +43,23 @@ unit-test:
 template-check: setup
 	@if [ -x .ci/check-template.sh ]; then .ci/check-template.sh; fi
 
-## zip: the deployable Lambda zip (x86_64; ARCH=arm64 needs the aarch64-unknown-linux-gnu target)
+## zip: the deployable Lambda zip (ARCH=x86_64 or arm64). arm64 builds with Debian's rustc-web and
+## its arm64 std (.ci/arm64-toolchain.sh, cached in .toolchains/), zig as the linker, rustup off
+## PATH - no toolchain download - into its own target dir.
 ARCH ?= x86_64
+ARM64_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)/arm64
 zip: setup
-	@if [ "$(ARCH)" = arm64 ]; then \
-		cargo lambda build --release --arm64 --output-format zip; \
+	@set -e; if [ "$(ARCH)" = arm64 ]; then \
+		eval "$$(.ci/arm64-toolchain.sh)"; \
+		export CARGO_TARGET_DIR="$(ARM64_TARGET_DIR)"; \
+		cargo lambda build --release --arm64 --bin nl3-okta-hook --output-format zip; \
+		ls -l "$$CARGO_TARGET_DIR/lambda/nl3-okta-hook/bootstrap.zip"; \
+	elif [ "$(ARCH)" = x86_64 ]; then \
+		cargo lambda build --release --x86-64 --bin nl3-okta-hook --output-format zip; \
+		ls -l $${CARGO_TARGET_DIR:-target}/lambda/nl3-okta-hook/bootstrap.zip; \
 	else \
-		cargo lambda build --release --x86-64 --output-format zip; \
+		echo "ARCH must be x86_64 or arm64"; exit 2; \
 	fi
-	@ls -l $${CARGO_TARGET_DIR:-target}/lambda/nl3-okta-hook/bootstrap.zip
 
 ## bench: side-by-side with NL3's reference handler, and the decision path's own time
 bench: setup
