@@ -477,7 +477,10 @@ async fn instructions_per_call(implementation: &Implementation, event: &str) -> 
         let _ = tokio::time::timeout(WAIT, child.wait()).await;
         let text = std::fs::read_to_string(&out).ok()?;
         if std::env::var_os("BENCH_KEEP_CALLGRIND").is_some() {
-            println!("callgrind profile kept: {} ({calls} warm calls)", out.display());
+            println!(
+                "callgrind profile kept: {} ({calls} warm calls)",
+                out.display()
+            );
         } else {
             let _ = std::fs::remove_file(&out);
         }
