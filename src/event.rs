@@ -271,11 +271,20 @@ impl HttpEvent {
 
 /// The runtime hands over the event as it deserialises it: take its text as it stands
 /// (borrowed, no copy; strings are not decoded yet, so a lone surrogate escape cannot fail it),
-/// then read that text tolerantly.
+/// then read that text tolerantly. Bytes that are not even JSON text (not UTF-8, say) become an
+/// unreadable event too: lambda_runtime does not ask the deserialiser for the end of the input,
+/// so this never fails and the event is answered (400), never an invocation error.
 impl<'de> Deserialize<'de> for HttpEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <&'de serde_json::value::RawValue>::deserialize(deserializer)?;
-        Ok(Self::from_json(raw.get()))
+        Ok(
+            match <&'de serde_json::value::RawValue>::deserialize(deserializer) {
+                Ok(raw) => Self::from_json(raw.get()),
+                Err(e) => Self {
+                    unreadable: Some(e.to_string()),
+                    ..Self::unknown()
+                },
+            },
+        )
     }
 }
 
@@ -522,6 +531,11 @@ mod tests {
         // Valid JSON that serde cannot read as text (the fuzzer's find): still an event.
         let lone_surrogate = br#"{"httpMethod": "POST", "body": "\ud800"}"#;
         let e: HttpEvent = serde_json::from_slice(lone_surrogate).unwrap();
+        assert!(matches!(e.body(), Err(EventError::Unreadable(_))), "{e:?}");
+        // Bytes that are not UTF-8, read as lambda_runtime reads them (no check for the end).
+        let not_utf8 = b"{\"httpMethod\": \"POST\", \"body\": \"\xb6\"}";
+        let e =
+            HttpEvent::deserialize(&mut serde_json::Deserializer::from_slice(not_utf8)).unwrap();
         assert!(matches!(e.body(), Err(EventError::Unreadable(_))), "{e:?}");
     }
 

@@ -64,13 +64,15 @@ fn app() -> &'static (tokio::runtime::Runtime, App) {
     })
 }
 
-/// Every JSON value Lambda can deliver is an event, and every event gets a well-formed answer
-/// in its own shape: status 200 or 400, a JSON body of the contract's shapes, no panic.
+/// Every payload Lambda can deliver (and any other bytes) is an event, and every event gets a
+/// well-formed answer in its own shape: status 200 or 400, a JSON body of the contract's
+/// shapes, no panic.
 pub fn check_event(data: &[u8]) {
-    if serde_json::from_slice::<serde::de::IgnoredAny>(data).is_err() {
-        return; // Lambda only ever delivers JSON
-    }
-    let event: HttpEvent = serde_json::from_slice(data).expect("every JSON value is an event");
+    // Whatever the bytes, read as lambda_runtime reads them (it does not check for the end of the
+    // input): always an event.
+    let mut json = serde_json::Deserializer::from_slice(data);
+    let event = <HttpEvent as serde::Deserialize>::deserialize(&mut json)
+        .expect("every payload is an event");
     let kind = event.kind;
     let (runtime, app) = app();
     let response = runtime.block_on(app.handle(event, &Invocation::default()));
