@@ -3,7 +3,10 @@
 //!
 //! A leaf: imports nothing from the crate.
 
-use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+
+use serde::de::{self, Deserializer};
+use serde_json::{json, Value};
 
 /// Okta inline hook bodies are a few KiB; anything far larger is not from Okta.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -81,33 +84,27 @@ pub fn parse_event(body: &[u8]) -> Result<HookEvent, BadRequest> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(BadRequest::EmptyBody);
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        // serde's message names line and column, never echoes the input.
-        BadRequest::NotJson(e.to_string())
-    })?;
-    let root = value
-        .as_object()
-        .ok_or(BadRequest::NotAnEvent("body is not a JSON object"))?;
-    let event_type = match root.get("eventType") {
+    // serde's message names line and column, never echoes the input.
+    let picked = pick(body).map_err(|e| BadRequest::NotJson(e.to_string()))?;
+    if !picked.object {
+        return Err(BadRequest::NotAnEvent("body is not a JSON object"));
+    }
+    let hook_type = match picked.get(Slot::EventType) {
         None => return Err(BadRequest::NotAnEvent("eventType is missing")),
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err(BadRequest::NotAnEvent("eventType is not a string")),
-    };
-    let hook_type = match event_type {
-        TOKEN_EVENT_TYPE => HookType::Token,
-        SAML_EVENT_TYPE => HookType::Saml,
-        other => {
+        Some(Found::Text(s)) if s == TOKEN_EVENT_TYPE => HookType::Token,
+        Some(Found::Text(s)) if s == SAML_EVENT_TYPE => HookType::Saml,
+        Some(Found::Text(other)) => {
             return Err(BadRequest::UnsupportedEventType(
                 other.chars().take(100).collect(),
             ))
         }
+        Some(_) => return Err(BadRequest::NotAnEvent("eventType is not a string")),
     };
-    let data = root
-        .get("data")
-        .and_then(Value::as_object)
-        .ok_or(BadRequest::NotAnEvent("data is missing or not an object"))?;
+    if picked.get(Slot::Data) != Some(&Found::Object) {
+        return Err(BadRequest::NotAnEvent("data is missing or not an object"));
+    }
 
-    let username = username(hook_type, data);
+    let username = username(hook_type, &picked);
     if username
         .as_ref()
         .is_some_and(|u| u.len() > MAX_USERNAME_BYTES)
@@ -115,49 +112,39 @@ pub fn parse_event(body: &[u8]) -> Result<HookEvent, BadRequest> {
         return Err(BadRequest::UsernameTooLong);
     }
     Ok(HookEvent {
-        app_keys: app_keys(hook_type, data),
+        app_keys: app_keys(hook_type, &picked),
         hook_type,
         username,
-        client_ip: text_at(data, &["context", "request", "ipAddress"]),
-        event_id: root
-            .get("eventId")
-            .and_then(Value::as_str)
-            .map(|s| s.chars().take(100).collect()),
+        client_ip: picked.text(Slot::IpAddress),
+        event_id: match picked.get(Slot::EventId) {
+            Some(Found::Text(id)) => Some(id.chars().take(100).collect()),
+            _ => None,
+        },
     })
 }
 
 /// Who signs in, in the order docs/contract.md §1 gives. Okta's admin Preview sends no `identity`, so a
 /// token hook falls back to the user profile, then the session.
-fn username(hook_type: HookType, data: &Map<String, Value>) -> Option<String> {
-    let candidates: &[&[&str]] = match hook_type {
+fn username(hook_type: HookType, picked: &Picked) -> Option<String> {
+    let candidates: &[Slot] = match hook_type {
         HookType::Token => &[
-            &["identity", "claims", "preferred_username"],
-            &["context", "user", "profile", "login"],
-            &["context", "session", "login"],
+            Slot::PreferredUsername,
+            Slot::ProfileLogin,
+            Slot::SessionLogin,
         ],
-        HookType::Saml => &[
-            &["context", "user", "profile", "login"],
-            &["context", "session", "login"],
-            &["assertion", "subject", "nameId"],
-        ],
+        HookType::Saml => &[Slot::ProfileLogin, Slot::SessionLogin, Slot::NameId],
     };
-    candidates.iter().find_map(|path| text_at(data, path))
+    candidates.iter().find_map(|&slot| picked.text(slot))
 }
 
 /// The application's identifiers, in the order they are looked up (docs/contract.md §1).
-fn app_keys(hook_type: HookType, data: &Map<String, Value>) -> Vec<String> {
-    let paths: &[&[&str]] = match hook_type {
-        HookType::Token => &[
-            &["context", "protocol", "client", "id"],
-            &["context", "protocol", "request", "client_id"],
-        ],
-        HookType::Saml => &[
-            &["context", "protocol", "issuer", "id"],
-            &["context", "protocol", "issuer", "uri"],
-        ],
+fn app_keys(hook_type: HookType, picked: &Picked) -> Vec<String> {
+    let slots: &[Slot] = match hook_type {
+        HookType::Token => &[Slot::ClientId, Slot::RequestClientId],
+        HookType::Saml => &[Slot::IssuerId, Slot::IssuerUri],
     };
     let mut keys: Vec<String> = Vec::new();
-    for key in paths.iter().filter_map(|path| text_at(data, path)) {
+    for key in slots.iter().filter_map(|&slot| picked.text(slot)) {
         if key.len() <= MAX_APP_KEY_BYTES && !keys.contains(&key) {
             keys.push(key);
         }
@@ -165,15 +152,230 @@ fn app_keys(hook_type: HookType, data: &Map<String, Value>) -> Vec<String> {
     keys
 }
 
-/// A non-blank string at `path`; anything else (absent, null, number, object) counts as absent.
-fn text_at(data: &Map<String, Value>, path: &[&str]) -> Option<String> {
-    let (first, rest) = path.split_first()?;
-    let mut value = data.get(*first)?;
-    for key in rest {
-        value = value.get(key)?;
+// ---- reading only what the hook needs --------------------------------------------------------
+//
+// Okta's body is a few KiB of which the hook reads a handful of strings. Building it as a JSON
+// tree cost more than everything else in a call; instead one pass reads the strings at the paths
+// below and skips the rest (still checking that the whole body is JSON). A later duplicate key
+// replaces an earlier one, subtree and all, as a JSON tree would.
+
+/// What was at a wanted path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Found<'de> {
+    Text(Cow<'de, str>),
+    Object,
+    Other,
+}
+
+/// The paths read from Okta's body; [`Slot`]s index this list.
+const PATHS: &[&[&str]] = &[
+    &["eventType"],
+    &["eventId"],
+    &["data"],
+    &["data", "identity", "claims", "preferred_username"],
+    &["data", "context", "user", "profile", "login"],
+    &["data", "context", "session", "login"],
+    &["data", "assertion", "subject", "nameId"],
+    &["data", "context", "protocol", "client", "id"],
+    &["data", "context", "protocol", "request", "client_id"],
+    &["data", "context", "protocol", "issuer", "id"],
+    &["data", "context", "protocol", "issuer", "uri"],
+    &["data", "context", "request", "ipAddress"],
+];
+
+#[derive(Clone, Copy)]
+enum Slot {
+    EventType,
+    EventId,
+    Data,
+    PreferredUsername,
+    ProfileLogin,
+    SessionLogin,
+    NameId,
+    ClientId,
+    RequestClientId,
+    IssuerId,
+    IssuerUri,
+    IpAddress,
+}
+
+/// The body's top level: an object (with what was found at each path) or something else.
+struct Picked<'de> {
+    object: bool,
+    found: [Option<Found<'de>>; PATHS.len()],
+}
+
+impl<'de> Picked<'de> {
+    fn get(&self, slot: Slot) -> Option<&Found<'de>> {
+        self.found[slot as usize].as_ref()
     }
-    let text = value.as_str()?.trim();
-    (!text.is_empty()).then(|| text.to_string())
+
+    /// A non-blank string at the slot's path, trimmed; anything else counts as absent.
+    fn text(&self, slot: Slot) -> Option<String> {
+        match self.get(slot)? {
+            Found::Text(text) => {
+                let text = text.trim();
+                (!text.is_empty()).then(|| text.to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Reads `body` (the whole of it must be JSON) for the strings at [`PATHS`].
+fn pick(body: &[u8]) -> Result<Picked<'_>, serde_json::Error> {
+    let mut picked = Picked {
+        object: false,
+        found: Default::default(),
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let all: Vec<usize> = (0..PATHS.len()).collect();
+    de::DeserializeSeed::deserialize(
+        Node {
+            depth: 0,
+            wanted: &all,
+            picked: &mut picked,
+        },
+        &mut de,
+    )?;
+    de.end()?;
+    Ok(picked)
+}
+
+/// A value at `depth` under which the paths `wanted` continue (or end, when as long as `depth`).
+struct Node<'p, 'de> {
+    depth: usize,
+    wanted: &'p [usize],
+    picked: &'p mut Picked<'de>,
+}
+
+impl<'de> Node<'_, 'de> {
+    /// Records what the paths ending here found.
+    fn found(&mut self, what: impl Fn() -> Found<'de>) {
+        for &i in self.wanted {
+            if PATHS[i].len() == self.depth {
+                self.picked.found[i] = Some(what());
+            }
+        }
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Node<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for Node<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(mut self, v: &'de str) -> Result<(), E> {
+        self.found(|| Found::Text(Cow::Borrowed(v)));
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        self.found(|| Found::Text(Cow::Owned(v.to_string())));
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(mut self, _: bool) -> Result<(), E> {
+        self.found(|| Found::Other);
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(mut self, _: i64) -> Result<(), E> {
+        self.found(|| Found::Other);
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(mut self, _: u64) -> Result<(), E> {
+        self.found(|| Found::Other);
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(mut self, _: f64) -> Result<(), E> {
+        self.found(|| Found::Other);
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        self.found(|| Found::Other);
+        Ok(())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        self.found(|| Found::Other);
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        if self.depth == 0 {
+            self.picked.object = true;
+        }
+        self.found(|| Found::Object);
+        let mut under = Vec::with_capacity(self.wanted.len());
+        while map
+            .next_key_seed(Key {
+                depth: self.depth,
+                wanted: self.wanted,
+                under: &mut under,
+            })?
+            .is_some()
+        {
+            if under.is_empty() {
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            }
+            // A repeated key replaces what the earlier one held.
+            for &i in &under {
+                self.picked.found[i] = None;
+            }
+            map.next_value_seed(Node {
+                depth: self.depth + 1,
+                wanted: &under,
+                picked: self.picked,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A key at `depth`: which of the paths `wanted` go on through it (into `under`), read without
+/// copying it.
+struct Key<'p> {
+    depth: usize,
+    wanted: &'p [usize],
+    under: &'p mut Vec<usize>,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Key<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for Key<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
+        self.under.clear();
+        let depth = self.depth;
+        self.under.extend(
+            self.wanted
+                .iter()
+                .copied()
+                .filter(|&i| PATHS[i].get(depth) == Some(&key)),
+        );
+        Ok(())
+    }
 }
 
 /// An answer for Okta: HTTP status and JSON body (docs/contract.md §2).
@@ -206,6 +408,119 @@ impl Answer {
             status: 400,
             body: json!({ "error": { "errorSummary": summary } }),
         }
+    }
+}
+
+/// The reading this module did before it read only what it needs: the whole body as a JSON tree.
+/// Kept as the oracle the one-pass reading is checked against.
+#[cfg(test)]
+mod tree_reading {
+    use super::{
+        BadRequest, HookEvent, HookType, MAX_APP_KEY_BYTES, MAX_BODY_BYTES, MAX_USERNAME_BYTES,
+        SAML_EVENT_TYPE, TOKEN_EVENT_TYPE,
+    };
+    use serde_json::{Map, Value};
+
+    pub fn parse_event(body: &[u8]) -> Result<HookEvent, BadRequest> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(BadRequest::TooLarge);
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(BadRequest::EmptyBody);
+        }
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            // serde's message names line and column, never echoes the input.
+            BadRequest::NotJson(e.to_string())
+        })?;
+        let root = value
+            .as_object()
+            .ok_or(BadRequest::NotAnEvent("body is not a JSON object"))?;
+        let event_type = match root.get("eventType") {
+            None => return Err(BadRequest::NotAnEvent("eventType is missing")),
+            Some(Value::String(s)) => s.as_str(),
+            Some(_) => return Err(BadRequest::NotAnEvent("eventType is not a string")),
+        };
+        let hook_type = match event_type {
+            TOKEN_EVENT_TYPE => HookType::Token,
+            SAML_EVENT_TYPE => HookType::Saml,
+            other => {
+                return Err(BadRequest::UnsupportedEventType(
+                    other.chars().take(100).collect(),
+                ))
+            }
+        };
+        let data = root
+            .get("data")
+            .and_then(Value::as_object)
+            .ok_or(BadRequest::NotAnEvent("data is missing or not an object"))?;
+
+        let username = username(hook_type, data);
+        if username
+            .as_ref()
+            .is_some_and(|u| u.len() > MAX_USERNAME_BYTES)
+        {
+            return Err(BadRequest::UsernameTooLong);
+        }
+        Ok(HookEvent {
+            app_keys: app_keys(hook_type, data),
+            hook_type,
+            username,
+            client_ip: text_at(data, &["context", "request", "ipAddress"]),
+            event_id: root
+                .get("eventId")
+                .and_then(Value::as_str)
+                .map(|s| s.chars().take(100).collect()),
+        })
+    }
+
+    /// Who signs in, in the order docs/contract.md §1 gives. Okta's admin Preview sends no `identity`, so a
+    /// token hook falls back to the user profile, then the session.
+    fn username(hook_type: HookType, data: &Map<String, Value>) -> Option<String> {
+        let candidates: &[&[&str]] = match hook_type {
+            HookType::Token => &[
+                &["identity", "claims", "preferred_username"],
+                &["context", "user", "profile", "login"],
+                &["context", "session", "login"],
+            ],
+            HookType::Saml => &[
+                &["context", "user", "profile", "login"],
+                &["context", "session", "login"],
+                &["assertion", "subject", "nameId"],
+            ],
+        };
+        candidates.iter().find_map(|path| text_at(data, path))
+    }
+
+    /// The application's identifiers, in the order they are looked up (docs/contract.md §1).
+    fn app_keys(hook_type: HookType, data: &Map<String, Value>) -> Vec<String> {
+        let paths: &[&[&str]] = match hook_type {
+            HookType::Token => &[
+                &["context", "protocol", "client", "id"],
+                &["context", "protocol", "request", "client_id"],
+            ],
+            HookType::Saml => &[
+                &["context", "protocol", "issuer", "id"],
+                &["context", "protocol", "issuer", "uri"],
+            ],
+        };
+        let mut keys: Vec<String> = Vec::new();
+        for key in paths.iter().filter_map(|path| text_at(data, path)) {
+            if key.len() <= MAX_APP_KEY_BYTES && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+
+    /// A non-blank string at `path`; anything else (absent, null, number, object) counts as absent.
+    fn text_at(data: &Map<String, Value>, path: &[&str]) -> Option<String> {
+        let (first, rest) = path.split_first()?;
+        let mut value = data.get(*first)?;
+        for key in rest {
+            value = value.get(key)?;
+        }
+        let text = value.as_str()?.trim();
+        (!text.is_empty()).then(|| text.to_string())
     }
 }
 
@@ -358,5 +673,188 @@ mod tests {
         let a = Answer::bad_request("nope");
         assert_eq!(a.status, 400);
         assert_eq!(a.body["error"]["errorSummary"], "nope");
+    }
+
+    // ---- the one-pass reading reads what the JSON tree held -----------------------------------
+
+    use proptest::prelude::*;
+
+    /// JSON whose objects may repeat a key (a JSON tree cannot hold that; Okta's parser and
+    /// serde's take the last).
+    #[derive(Debug, Clone)]
+    enum J {
+        Object(Vec<(String, J)>),
+        Leaf(Value),
+    }
+
+    impl J {
+        fn from_value(v: &Value) -> J {
+            match v {
+                Value::Object(m) => J::Object(
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), J::from_value(v)))
+                        .collect(),
+                ),
+                other => J::Leaf(other.clone()),
+            }
+        }
+
+        /// JSON text; with `escaped`, every key and string written with `\u` escapes.
+        fn render(&self, escaped: bool, out: &mut String) {
+            let text = |s: &str, out: &mut String| {
+                if escaped {
+                    out.push('"');
+                    for c in s.encode_utf16() {
+                        out.push_str(&format!("\\u{c:04x}"));
+                    }
+                    out.push('"');
+                } else {
+                    out.push_str(&serde_json::to_string(s).unwrap());
+                }
+            };
+            match self {
+                J::Object(entries) => {
+                    out.push('{');
+                    for (n, (k, v)) in entries.iter().enumerate() {
+                        if n > 0 {
+                            out.push(',');
+                        }
+                        text(k, out);
+                        out.push(':');
+                        v.render(escaped, out);
+                    }
+                    out.push('}');
+                }
+                J::Leaf(Value::String(s)) => text(s, out),
+                J::Leaf(v) => out.push_str(&v.to_string()),
+            }
+        }
+
+        /// The entry a JSON tree would keep for `key` (the last), made an object if `create`.
+        fn child(&mut self, key: &str) -> &mut J {
+            if !matches!(self, J::Object(_)) {
+                *self = J::Object(Vec::new());
+            }
+            let J::Object(entries) = self else {
+                unreachable!()
+            };
+            match entries.iter().rposition(|(k, _)| k == key) {
+                Some(i) => &mut entries[i].1,
+                None => {
+                    entries.push((key.to_string(), J::Object(Vec::new())));
+                    &mut entries.last_mut().unwrap().1
+                }
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Remove,
+        Replace(Value),
+        /// The same key again after the one a tree keeps (it wins) or before it (it loses).
+        Repeat {
+            value: Value,
+            after: bool,
+        },
+    }
+
+    fn any_leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(json!("")),
+            Just(json!("   ")),
+            Just(json!(" someone@example.com ")),
+            Just(json!("żółw@例え.jp")),
+            Just(json!(TOKEN_EVENT_TYPE)),
+            Just(json!(SAML_EVENT_TYPE)),
+            Just(json!("a\"b\\c")),
+            Just(json!("x".repeat(1100))),
+            Just(json!(42)),
+            Just(json!(null)),
+            Just(json!(true)),
+            Just(json!({})),
+            Just(json!({"login": "nested@example.com"})),
+            Just(json!(["a"])),
+        ]
+    }
+
+    fn any_edit() -> impl Strategy<Value = (usize, usize, Edit)> {
+        let edit = prop_oneof![
+            Just(Edit::Remove),
+            any_leaf().prop_map(Edit::Replace),
+            (any_leaf(), any::<bool>()).prop_map(|(value, after)| Edit::Repeat { value, after }),
+        ];
+        (0..PATHS.len(), 1..=5usize, edit)
+    }
+
+    fn apply(root: &mut J, path: &[&str], edit: &Edit) {
+        let (last, parents) = path.split_last().unwrap();
+        let mut node = root;
+        for key in parents {
+            node = node.child(key);
+        }
+        node.child(last); // make sure the object is there
+        let J::Object(entries) = node else {
+            unreachable!()
+        };
+        let at = entries.iter().rposition(|(k, _)| k == last).unwrap();
+        match edit {
+            Edit::Remove => entries.retain(|(k, _)| k != last),
+            Edit::Replace(v) => entries[at].1 = J::from_value(v),
+            Edit::Repeat { value, after } => {
+                let entry = (last.to_string(), J::from_value(value));
+                if *after {
+                    entries.push(entry);
+                } else {
+                    entries.insert(at, entry);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn one_pass_reads_what_the_tree_held(
+            saml in any::<bool>(),
+            edits in prop::collection::vec(any_edit(), 0..6),
+            escaped in any::<bool>(),
+        ) {
+            let sample: Value =
+                serde_json::from_str(if saml { SAML_SAMPLE } else { TOKEN_SAMPLE }).unwrap();
+            let mut root = J::from_value(&sample);
+            for (path, depth, edit) in &edits {
+                let path = PATHS[*path];
+                apply(&mut root, &path[..(*depth).min(path.len())], edit);
+            }
+            let mut text = String::new();
+            root.render(escaped, &mut text);
+            prop_assert_eq!(
+                parse_event(text.as_bytes()),
+                tree_reading::parse_event(text.as_bytes()),
+                "{}", text
+            );
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_objects_read_alike() {
+        for body in [
+            &b"<xml/>"[..],
+            b"[1,2]",
+            b"\"text\"",
+            b"{\"eventType\":",
+            b"{} {}",
+            b"{\"a\":1,}",
+            b"null",
+            b"\xff\xfe",
+            b"{\"data\":{},\"eventType\":\"com.okta.oauth2.tokens.transform\"} x",
+        ] {
+            assert_eq!(
+                parse_event(body),
+                tree_reading::parse_event(body),
+                "{body:?}"
+            );
+        }
     }
 }
