@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::config::IpinfoSettings;
@@ -20,14 +21,22 @@ const MAX_CACHED_IPS: usize = 10_000;
 const QUOTA_BACKOFF: Duration = Duration::from_secs(60);
 
 /// What NL3 gets from an ipinfo answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Location {
     /// `"City, Region"` (or just the city), `""` when ipinfo has neither.
     pub city_region: String,
     /// ipinfo's `loc` (`"lat,long"`), only when it is plain numbers: it goes into a header.
     pub lat_long: Option<String>,
-    /// The whole ipinfo answer, sent to NL3 as `integrationData`.
-    pub raw: Value,
+    /// The whole ipinfo answer, sent to NL3 as `integrationData`: kept as its JSON text
+    /// (re-written compactly once, when it arrives), as every call from the address sends it.
+    pub raw: Box<RawValue>,
+}
+
+impl PartialEq for Location {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.city_region, &self.lat_long, self.raw.get())
+            == (&other.city_region, &other.lat_long, other.raw.get())
+    }
 }
 
 /// Why there is no location. Logged, never fatal.
@@ -118,6 +127,7 @@ pub fn parse_answer(body: &[u8]) -> Result<Location, GeoError> {
                     .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'-'))
         })
         .map(str::to_string);
+    let raw = serde_json::value::to_raw_value(&raw).map_err(|_| GeoError::NotJson)?;
     Ok(Location {
         city_region,
         lat_long,
@@ -308,7 +318,8 @@ mod tests {
         let l = parse_answer(body).unwrap();
         assert_eq!(l.city_region, "Miami, Florida");
         assert_eq!(l.lat_long.as_deref(), Some("25.7867,-80.1800"));
-        assert_eq!(l.raw["org"], "AS13335 Cloudflare, Inc.");
+        let raw: Value = serde_json::from_str(l.raw.get()).unwrap();
+        assert_eq!(raw["org"], "AS13335 Cloudflare, Inc.");
     }
 
     #[test]

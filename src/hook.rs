@@ -7,11 +7,11 @@
 //!
 //! Layer 4: imports authentication, the adapters, the decision data and leaves.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};
 use crate::cache::Got;
@@ -50,6 +50,10 @@ impl AppPolicy {
         }
     }
 }
+
+/// `integrationData` when ipinfo gave nothing.
+static EMPTY_OBJECT: LazyLock<Box<RawValue>> =
+    LazyLock::new(|| RawValue::from_string("{}".into()).expect("{} is JSON"));
 
 /// Time kept back at the end of the budget so a slow credential check ends as "forbidden".
 const AUTH_MARGIN: Duration = Duration::from_millis(30);
@@ -267,7 +271,6 @@ impl Hook {
         trace.stage = Stage::Nl3;
         let at = Instant::now();
         let shown_ip: String = client_ip.chars().take(100).collect();
-        let empty = Value::Object(Default::default());
         let check = CheckRequest {
             username,
             hook_type: event.hook_type,
@@ -275,7 +278,7 @@ impl Hook {
             parsed_ip: client_ip.trim().parse().ok(),
             user_location: location.as_ref().map_or("", |l| l.city_region.as_str()),
             lat_long: location.as_ref().and_then(|l| l.lat_long.as_deref()),
-            integration_data: location.as_ref().map_or(&empty, |l| &l.raw),
+            integration_data: location.as_ref().map_or(&*EMPTY_OBJECT, |l| &l.raw),
         };
         let status = self
             .nl3

@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{EncodingKey, Header};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::config::Nl3Settings;
@@ -77,7 +78,7 @@ struct CheckBody<'a> {
     user_device: &'a str,
     user_location: &'a str,
     integration_type: &'a str,
-    integration_data: &'a Value,
+    integration_data: &'a RawValue,
 }
 
 /// One check's inputs.
@@ -92,7 +93,7 @@ pub struct CheckRequest<'a> {
     /// ipinfo's `loc` (`"lat,long"`), when it is safe in a header.
     pub lat_long: Option<&'a str>,
     /// The ipinfo answer, or `{}`.
-    pub integration_data: &'a Value,
+    pub integration_data: &'a RawValue,
 }
 
 pub struct Nl3Client {
