@@ -2,9 +2,17 @@
 
 use crate::helpers::*;
 use nl3_okta_hook::config::Observability;
+use nl3_okta_hook::decision::Decision;
 use nl3_okta_hook::decision::Outcome;
-use nl3_okta_hook::metrics::emf;
+use nl3_okta_hook::metrics;
 use serde_json::Value;
+
+/// The EMF line for a decision, read back: it must be one line of JSON.
+fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Value {
+    let line = metrics::emf(decision, names, timestamp_ms);
+    assert!(!line.contains('\n'), "one line: {line}");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+}
 
 /// Checks the documented `_aws` structure: a millisecond timestamp, and for each metric
 /// directive a namespace, dimension sets whose keys are top-level strings, and metrics whose
@@ -99,7 +107,7 @@ async fn failures_are_counted() {
         &d,
         &Observability {
             metrics_namespace: "Custom/Namespace".into(),
-            service: "okta-hook-prod".into(),
+            service: "okta-hook \"prod\"\n".into(),
         },
         1,
     );
@@ -108,7 +116,7 @@ async fn failures_are_counted() {
         line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
         "Custom/Namespace"
     );
-    assert_eq!(line["service"], "okta-hook-prod");
+    assert_eq!(line["service"], "okta-hook \"prod\"\n", "names are escaped");
     assert_eq!(value(&line, "FailOpen"), 1.0);
     assert_eq!(value(&line, "Nl3Failure"), 1.0);
     assert_eq!(value(&line, "IpinfoFailure"), 1.0);
