@@ -11,18 +11,11 @@ use crate::config::{self, ConfigError, Observability, Policy, Settings};
 use crate::decision::{Decision, Failure, Trace, Unreadable, Verdict};
 use crate::event::{HttpEvent, HttpResponse};
 use crate::hook::{Hook, HookRequest};
+pub use crate::runtime_api::Invocation;
 use crate::{logging, metrics};
 
 /// How long the init phase may spend fetching the secret before the first call.
 const WARM_UP_LIMIT: Duration = Duration::from_secs(3);
-
-/// Lambda's facts about one invocation.
-#[derive(Debug, Clone, Default)]
-pub struct Invocation {
-    pub request_id: String,
-    /// Lambda's deadline, in milliseconds since the epoch (0: unknown).
-    pub deadline_ms: u64,
-}
 
 enum State {
     Ready(Box<Hook>),
@@ -95,6 +88,17 @@ impl App {
             connections_ms = connections.as_millis() as u64,
             "warmed up during init"
         );
+    }
+
+    /// Answers one Lambda payload, whatever its bytes, with the JSON the Runtime API posts back.
+    pub async fn answer(&self, payload: &[u8], invocation: &Invocation) -> Vec<u8> {
+        let response = self
+            .handle(HttpEvent::from_slice(payload), invocation)
+            .await;
+        serde_json::to_vec(&response).unwrap_or_else(|_| {
+            // Not reachable (the response is strings and numbers), but never an unanswered call.
+            br#"{"statusCode":500,"body":""}"#.to_vec()
+        })
     }
 
     /// Answers one event, logs the decision and prints its metrics.

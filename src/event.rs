@@ -15,6 +15,7 @@
 //!
 //! A leaf: imports nothing from the crate.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine;
@@ -78,8 +79,8 @@ pub struct HttpEvent {
 }
 
 impl HttpEvent {
-    /// The request body, decoded from base64 when the event says so.
-    pub fn body(&self) -> Result<Vec<u8>, EventError> {
+    /// The request body, decoded from base64 when the event says so (else not copied).
+    pub fn body(&self) -> Result<Cow<'_, [u8]>, EventError> {
         if let Some(why) = &self.unreadable {
             return Err(EventError::Unreadable(why.clone()));
         }
@@ -87,7 +88,7 @@ impl HttpEvent {
             return Err(EventError::NotHttp);
         }
         let text = match &self.body {
-            Body::Absent => return Ok(Vec::new()),
+            Body::Absent => return Ok(Cow::Borrowed(&[])),
             Body::TooLarge => return Err(EventError::TooLarge),
             Body::NotText => return Err(EventError::NotText),
             Body::Text(text) => text,
@@ -95,7 +96,7 @@ impl HttpEvent {
         if !self.base64 {
             return match text.len() {
                 n if n > MAX_BODY_BYTES => Err(EventError::TooLarge),
-                _ => Ok(text.as_bytes().to_vec()),
+                _ => Ok(Cow::Borrowed(text.as_bytes())),
             };
         }
         use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
@@ -103,6 +104,7 @@ impl HttpEvent {
         STANDARD
             .decode(trimmed)
             .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
+            .map(Cow::Owned)
             .map_err(|_| EventError::NotBase64)
     }
 }
@@ -115,9 +117,9 @@ pub struct HttpResponse {
     #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     status_description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    headers: Option<serde_json::Map<String, serde_json::Value>>,
+    headers: Option<ContentType<&'static str>>,
     #[serde(rename = "multiValueHeaders", skip_serializing_if = "Option::is_none")]
-    multi_value_headers: Option<serde_json::Map<String, serde_json::Value>>,
+    multi_value_headers: Option<ContentType<[&'static str; 1]>>,
     pub body: String,
     #[serde(rename = "isBase64Encoded")]
     is_base64_encoded: bool,
@@ -129,27 +131,19 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// A JSON answer for an event of `kind`.
     pub fn json(kind: EventKind, status: u16, body: String) -> Self {
-        let content_type = || {
-            let mut map = serde_json::Map::new();
-            map.insert("content-type".into(), "application/json".into());
-            map
-        };
-        let content_types = || {
-            let mut map = serde_json::Map::new();
-            map.insert(
-                "content-type".into(),
-                serde_json::json!(["application/json"]),
-            );
-            map
-        };
+        const JSON: &str = "application/json";
         let (headers, multi_value_headers, status_description) = match kind {
-            EventKind::Alb { multi_value: true } => {
-                (None, Some(content_types()), Some(status_line(status)))
-            }
-            EventKind::Alb { multi_value: false } => {
-                (Some(content_type()), None, Some(status_line(status)))
-            }
-            _ => (Some(content_type()), None, None),
+            EventKind::Alb { multi_value: true } => (
+                None,
+                Some(ContentType { value: [JSON] }),
+                Some(status_line(status)),
+            ),
+            EventKind::Alb { multi_value: false } => (
+                Some(ContentType { value: JSON }),
+                None,
+                Some(status_line(status)),
+            ),
+            _ => (Some(ContentType { value: JSON }), None, None),
         };
         Self {
             status_code: status,
@@ -161,6 +155,13 @@ impl HttpResponse {
             cookies: (kind == EventKind::HttpV2).then(Vec::new),
         }
     }
+}
+
+/// The answer's one header, as a value or (multi-value headers) a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct ContentType<T> {
+    #[serde(rename = "content-type")]
+    value: T,
 }
 
 /// ALB wants `statusDescription` as "200 OK".
@@ -225,14 +226,15 @@ macro_rules! tolerate {
     };
 }
 
-/// What the top level of an event told us.
+/// What the top level of an event told us (its strings borrowed from the event where they can
+/// be).
 #[derive(Default)]
-struct Fields {
-    version: Option<String>,
+struct Fields<'de> {
+    version: Option<Cow<'de, str>>,
     http_method: bool,
     http_v2_shape: bool,
-    headers: Vec<(String, String)>,
-    multi_value_headers: Option<Vec<(String, String)>>,
+    headers: Vec<(Cow<'de, str>, Cow<'de, str>)>,
+    multi_value_headers: Option<Vec<(Cow<'de, str>, Cow<'de, str>)>>,
     body: Body,
     base64: bool,
     context: Context,
@@ -256,34 +258,17 @@ impl HttpEvent {
         }
     }
 
-    /// Reads an event from its JSON text; valid JSON always gives an event (one that cannot be
-    /// read is answered 400).
-    pub fn from_json(text: &str) -> Self {
-        serde_json::from_str::<Tolerant>(text).map_or_else(
+    /// Reads a Lambda payload in one tolerant pass: any bytes give an event. Whatever the
+    /// deserialiser cannot read (text that is not JSON, a string that is not UTF-8 or holds a
+    /// lone surrogate escape) makes the event unreadable, answered 400, never an invocation
+    /// error.
+    pub fn from_slice(payload: &[u8]) -> Self {
+        serde_json::from_slice::<Tolerant>(payload).map_or_else(
             |e| Self {
                 unreadable: Some(e.to_string()),
                 ..Self::unknown()
             },
             |event| event.0,
-        )
-    }
-}
-
-/// The runtime hands over the event as it deserialises it: take its text as it stands
-/// (borrowed, no copy; strings are not decoded yet, so a lone surrogate escape cannot fail it),
-/// then read that text tolerantly. Bytes that are not even JSON text (not UTF-8, say) become an
-/// unreadable event too: lambda_runtime does not ask the deserialiser for the end of the input,
-/// so this never fails and the event is answered (400), never an invocation error.
-impl<'de> Deserialize<'de> for HttpEvent {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(
-            match <&'de serde_json::value::RawValue>::deserialize(deserializer) {
-                Ok(raw) => Self::from_json(raw.get()),
-                Err(e) => Self {
-                    unreadable: Some(e.to_string()),
-                    ..Self::unknown()
-                },
-            },
         )
     }
 }
@@ -327,7 +312,7 @@ impl<'de> Deserialize<'de> for Tolerant {
     }
 }
 
-impl Fields {
+impl Fields<'_> {
     fn into_event(self) -> HttpEvent {
         let kind = if self.context.elb {
             EventKind::Alb {
@@ -373,17 +358,23 @@ impl Fields {
 }
 
 /// A short string (a key, a version, a header), or `None` for anything else or anything longer
-/// than 16 KiB (API Gateway's own header limit is 10 KiB).
-struct Text(Option<String>);
+/// than 16 KiB (API Gateway's own header limit is 10 KiB). Borrowed from the event unless it
+/// holds escapes.
+struct Text<'de>(Option<Cow<'de, str>>);
 
-impl<'de> Deserialize<'de> for Text {
+const MAX_TEXT_BYTES: usize = 16 * 1024;
+
+impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Option<String>;
+            type Value = Option<Cow<'de, str>>;
             tolerate!(None, bool, unit, seq, map);
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok((v.len() <= MAX_TEXT_BYTES).then_some(Cow::Borrowed(v)))
+            }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok((v.len() <= 16 * 1024).then(|| v.to_string()))
+                Ok((v.len() <= MAX_TEXT_BYTES).then(|| Cow::Owned(v.to_string())))
             }
         }
         d.deserialize_any(V).map(Text)
@@ -433,13 +424,13 @@ impl<'de> Deserialize<'de> for Flag {
 
 /// `headers` / `multiValueHeaders`: name → string, or name → list of strings (the first is
 /// kept). Anything else is skipped.
-struct HeaderList(Vec<(String, String)>);
+struct HeaderList<'de>(Vec<(Cow<'de, str>, Cow<'de, str>)>);
 
-impl<'de> Deserialize<'de> for HeaderList {
+impl<'de> Deserialize<'de> for HeaderList<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Vec<(String, String)>;
+            type Value = Vec<(Cow<'de, str>, Cow<'de, str>)>;
             tolerate!(Vec::new(), bool, unit, str, seq);
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
@@ -457,16 +448,19 @@ impl<'de> Deserialize<'de> for HeaderList {
 }
 
 /// One header's value: a string, or the first string of a list.
-struct FirstText(Option<String>);
+struct FirstText<'de>(Option<Cow<'de, str>>);
 
-impl<'de> Deserialize<'de> for FirstText {
+impl<'de> Deserialize<'de> for FirstText<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Option<String>;
+            type Value = Option<Cow<'de, str>>;
             tolerate!(None, bool, unit, map);
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok((v.len() <= MAX_TEXT_BYTES).then_some(Cow::Borrowed(v)))
+            }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok((v.len() <= 16 * 1024).then(|| v.to_string()))
+                Ok((v.len() <= MAX_TEXT_BYTES).then(|| Cow::Owned(v.to_string())))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut first = None;
@@ -511,7 +505,7 @@ mod tests {
     use serde_json::json;
 
     fn event(v: serde_json::Value) -> HttpEvent {
-        serde_json::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap()
+        HttpEvent::from_slice(&serde_json::to_vec(&v).unwrap())
     }
 
     #[test]
@@ -530,13 +524,18 @@ mod tests {
         assert_eq!(event(json!([])).body(), Err(EventError::NotHttp));
         // Valid JSON that serde cannot read as text (the fuzzer's find): still an event.
         let lone_surrogate = br#"{"httpMethod": "POST", "body": "\ud800"}"#;
-        let e: HttpEvent = serde_json::from_slice(lone_surrogate).unwrap();
+        let e = HttpEvent::from_slice(lone_surrogate);
         assert!(matches!(e.body(), Err(EventError::Unreadable(_))), "{e:?}");
-        // Bytes that are not UTF-8, read as lambda_runtime reads them (no check for the end).
-        let not_utf8 = b"{\"httpMethod\": \"POST\", \"body\": \"\xb6\"}";
-        let e =
-            HttpEvent::deserialize(&mut serde_json::Deserializer::from_slice(not_utf8)).unwrap();
-        assert!(matches!(e.body(), Err(EventError::Unreadable(_))), "{e:?}");
+        // Bytes that are not UTF-8, not JSON at all, or JSON with more after it.
+        for bytes in [
+            &b"{\"httpMethod\": \"POST\", \"body\": \"\xb6\"}"[..],
+            b"{\"httpMethod\": \"POST\", \"body\": ",
+            b"{\"httpMethod\": \"POST\"} {}",
+            b"",
+        ] {
+            let e = HttpEvent::from_slice(bytes);
+            assert!(matches!(e.body(), Err(EventError::Unreadable(_))), "{e:?}");
+        }
     }
 
     #[test]
@@ -570,7 +569,7 @@ mod tests {
     fn bodies_are_capped_before_any_copy_or_decoding() {
         let b64 = base64::engine::general_purpose::STANDARD.encode(b"{\"a\":1}");
         let e = event(json!({"httpMethod": "POST", "body": b64, "isBase64Encoded": true}));
-        assert_eq!(e.body().unwrap(), b"{\"a\":1}");
+        assert_eq!(&*e.body().unwrap(), b"{\"a\":1}");
         let e = event(json!({"httpMethod": "POST", "body": "%%%", "isBase64Encoded": true}));
         assert_eq!(e.body(), Err(EventError::NotBase64));
         let big = "x".repeat(MAX_BODY_BYTES + 1);
@@ -582,7 +581,7 @@ mod tests {
         let e = event(json!({"httpMethod": "POST", "body": 42}));
         assert_eq!(e.body(), Err(EventError::NotText));
         let e = event(json!({"httpMethod": "POST", "body": null}));
-        assert_eq!(e.body().unwrap(), b"");
+        assert_eq!(&*e.body().unwrap(), b"");
     }
 
     #[test]

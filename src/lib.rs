@@ -20,6 +20,7 @@ pub mod config;
 pub mod event;
 pub mod http_client;
 pub mod okta;
+pub mod runtime_api;
 
 pub mod geo;
 pub mod nl3;

@@ -2,9 +2,10 @@
 //! when the function's log format is set to `Text`. One line per call says what was decided.
 //!
 //! Logs that cannot leak: whatever `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` asks for, other crates are
-//! capped (the Lambda runtime at INFO: at TRACE it prints the raw event, with Okta's credential;
-//! the AWS SDK, hyper, h2, rustls and reqwest at WARN: at TRACE they print requests and answers,
-//! the secret's value among them). In text format every field's control characters are escaped,
+//! capped: at INFO (lambda_runtime, which the hook used to run on, printed the raw event with
+//! Okta's credential at TRACE; any crate might); the AWS SDK, hyper, h2, rustls and reqwest at
+//! WARN (at TRACE they print requests and answers, the secret's value among them). The hook's own
+//! Runtime API loop logs no payload at any level. In text format every field's control characters are escaped,
 //! so an upstream's error text cannot forge a line.
 //!
 //! An observer: reads the decision's data only.
@@ -159,7 +160,7 @@ mod tests {
     #[test]
     fn other_crates_are_capped_whatever_the_level() {
         assert_eq!(cap("nl3_okta_hook::hook"), Level::TRACE);
-        assert_eq!(cap("lambda_runtime::layers::api_response"), Level::INFO);
+        assert_eq!(cap("tokio::runtime"), Level::INFO);
         assert_eq!(cap("aws_smithy_runtime::client"), Level::WARN);
         assert_eq!(cap("hyper_util::client"), Level::WARN);
         assert_eq!(cap("reqwest::connect"), Level::WARN);

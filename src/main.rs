@@ -5,17 +5,23 @@
 //! context switches per call on the multi-threaded runtime, 3 on this one). Concurrent
 //! invocations (`AWS_LAMBDA_MAX_CONCURRENCY`) still interleave on it.
 
-use std::convert::Infallible;
+use std::process::ExitCode;
 use std::sync::Arc;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-use nl3_okta_hook::app::{App, Invocation};
-use nl3_okta_hook::event::HttpEvent;
+use nl3_okta_hook::app::App;
+use nl3_okta_hook::runtime_api::{self, RuntimeConfig};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> ExitCode {
     let started = std::time::Instant::now();
     nl3_okta_hook::logging::init();
+    let config = match RuntimeConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(error = %error, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
     let app = Arc::new(App::from_env().await);
     let built = started.elapsed();
     // Lambda's init phase runs at full CPU and is not billed against Okta's 3 s: warm up here.
@@ -23,17 +29,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::info!(
         build_ms = built.as_secs_f64() * 1000.0,
         init_ms = started.elapsed().as_secs_f64() * 1000.0,
+        workers = config.workers,
         "ready"
     );
-    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<HttpEvent>| {
+    let ended = runtime_api::run(config, move |payload, invocation| {
         let app = app.clone();
-        async move {
-            let invocation = Invocation {
-                request_id: event.context.request_id.clone(),
-                deadline_ms: event.context.deadline,
-            };
-            Ok::<_, Infallible>(app.handle(event.payload, &invocation).await)
-        }
-    }))
-    .await
+        async move { app.answer(&payload, &invocation).await }
+    })
+    .await;
+    match ended {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE, // logged where it happened
+    }
 }

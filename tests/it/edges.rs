@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::helpers::*;
 use nl3_okta_hook::app::{App, Invocation};
 use nl3_okta_hook::config::{ConfigError, Observability};
-use nl3_okta_hook::event::{HttpEvent, MAX_BODY_BYTES};
+use nl3_okta_hook::event::MAX_BODY_BYTES;
 use nl3_okta_hook::hook::Hook;
 use serde_json::{json, Value};
 
@@ -61,19 +61,19 @@ async fn app(up: &Upstreams, overrides: &[(&str, &str)]) -> App {
     )
 }
 
-/// The response the app gives `event` (parsed as the runtime would), and its decoded body.
+/// The response the app gives `event` (as the Runtime API loop hands it over), and its decoded
+/// body.
 async fn answer(app: &App, event: &Value, deadline_ms: u64) -> (Value, Value) {
     answer_text(app, &serde_json::to_vec(event).unwrap(), deadline_ms).await
 }
 
 /// The same for an event's JSON text as Lambda delivers it.
 async fn answer_text(app: &App, event: &[u8], deadline_ms: u64) -> (Value, Value) {
-    let event: HttpEvent = serde_json::from_slice(event).expect("every JSON value is an event");
     let invocation = Invocation {
         request_id: "edge".into(),
         deadline_ms,
     };
-    let response = serde_json::to_value(app.handle(event, &invocation).await).unwrap();
+    let response: Value = serde_json::from_slice(&app.answer(event, &invocation).await).unwrap();
     let body = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     (response, body)
 }

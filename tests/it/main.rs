@@ -13,6 +13,7 @@ mod faults;
 mod metrics;
 mod oauth;
 mod properties;
+mod runtime_api;
 mod secrets_manager;
 
 mod admin;
