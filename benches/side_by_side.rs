@@ -10,6 +10,8 @@
 //! `/proc/<pid>/task/*/status`), and instructions (`valgrind --tool=callgrind`, the difference
 //! between two runs of different lengths, so start-up cancels out).
 //!
+//! `BENCH_ONLY=instructions` prints the hook's instructions per call and nothing else.
+//!
 //! NL3's sample handler comes from `NL3_REFERENCE_DIR` (default `../shared/reference`, where this
 //! team keeps it); without it the hook's own figures are printed and the side-by-side skipped.
 
@@ -594,6 +596,16 @@ async fn main() {
         },
     };
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("instructions") {
+        // For iterating on the hook's cost: callgrind's count only, for the hook alone.
+        let i = instructions_per_call(&hook, &event).await;
+        println!(
+            "{}: {} instructions per warm call",
+            hook.program.display(),
+            i.map_or("n/a (no valgrind)".into(), |i| format!("{i:.0}"))
+        );
+        return;
+    }
     println!(
         "measuring: {cold_runs} cold starts and {n} warm calls each (BENCH_COLD_RUNS, BENCH_N)\n"
     );
