@@ -58,6 +58,7 @@ impl RuntimeApi {
         tokio::spawn(async move {
             let ids = Arc::new(Mutex::new(0u64));
             while let Ok((socket, _)) = listener.accept().await {
+                let _ = socket.set_nodelay(true);
                 let (rx, pending, ids) = (rx.clone(), pending.clone(), ids.clone());
                 tokio::spawn(serve(socket, rx, pending, ids));
             }
@@ -165,10 +166,12 @@ async fn serve(
             "HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
             payload.len()
         );
-        let socket = reader.get_mut();
-        if socket.write_all(head.as_bytes()).await.is_err()
-            || socket.write_all(&payload).await.is_err()
-        {
+        // One write, as real Runtime APIs answer (Lambda's sets TCP_NODELAY, as Go does): two
+        // small writes on a kept-alive connection would wait on Nagle and the client's delayed
+        // ACK, 40 ms each.
+        let mut answer = head.into_bytes();
+        answer.extend_from_slice(&payload);
+        if reader.get_mut().write_all(&answer).await.is_err() {
             return;
         }
     }
