@@ -26,7 +26,7 @@ use crate::secrets::{self, HookSecrets, SecretSource, SecretsManagerSettings};
 /// The NL3 application a call is checked as: an `APPS` entry or the default.
 struct Target<'a> {
     issuer: &'a str,
-    signing_key: &'a jsonwebtoken::EncodingKey,
+    signing_key: &'a crate::jwt::SigningKey,
     /// The entry's own `LOCKED_MESSAGE` and `FAIL_OPEN`, over the deployment's.
     locked_message: Option<&'a str>,
     fail_open: Option<bool>,

@@ -3,14 +3,19 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{EncodingKey, Header};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::config::Nl3Settings;
 use crate::http_client::{describe, read_capped, redirect, BodyError};
+use crate::jwt::SigningKey;
 use crate::okta::HookType;
+
+// Names made once, not parsed from text on every call.
+const TOKEN_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-authorization-token");
+const FORWARDED_FOR_HEADER: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+const LOCATION_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-device-location");
 
 /// NL3 answers with a small JSON object; a larger body is not a lock-check answer.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -25,7 +30,7 @@ pub enum LockStatus {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Nl3Error {
     #[error("could not sign the NL3 token: {0}")]
-    Sign(#[source] jsonwebtoken::errors::Error),
+    Sign(#[source] Arc<serde_json::Error>),
     #[error("NL3 request failed: {text}")]
     Request {
         text: String,
@@ -128,15 +133,16 @@ impl Nl3Client {
         &self,
         request: &CheckRequest<'_>,
         issuer: &str,
-        signing_key: &EncodingKey,
+        signing_key: &SigningKey,
     ) -> Result<LockStatus, Nl3Error> {
         let now_s = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let claims = Nl3Claims::new(issuer, &self.settings.audience, request.username, now_s);
-        let token = jsonwebtoken::encode(&Header::default(), &claims, signing_key)
-            .map_err(Nl3Error::Sign)?;
+        let token = signing_key
+            .sign(&claims)
+            .map_err(|e| Nl3Error::Sign(Arc::new(e)))?;
 
         let body = CheckBody {
             user_ip: request.client_ip,
@@ -148,14 +154,14 @@ impl Nl3Client {
         let mut call = self
             .http
             .post(self.settings.check_url.clone())
-            .header("x-nl3-authorization-token", token)
+            .header(TOKEN_HEADER, token)
             .json(&body);
         // The extra headers NL3's other integrations send; only values that are safe in a header.
         if let Some(ip) = request.parsed_ip {
-            call = call.header("x-forwarded-for", ip.to_string());
+            call = call.header(FORWARDED_FOR_HEADER, ip.to_string());
         }
         if let Some(loc) = request.lat_long {
-            call = call.header("x-nl3-device-location", loc);
+            call = call.header(LOCATION_HEADER, loc);
         }
         let mut response = call.send().await.map_err(|e| Nl3Error::Request {
             text: describe(&e),

@@ -18,11 +18,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
 
-use crate::api_key::{decode_base64, ApiKey};
+use crate::api_key::{decode_base64, ApiKey, Presented};
 use crate::cache::{CachePolicy, Got, Refreshing, Stale, WhenLimited};
+use crate::jwt::SigningKey;
 
 /// The shortest time between two forced refreshes: under a flood of wrong keys, Secrets Manager
 /// is asked at most this often per execution environment.
@@ -41,7 +41,7 @@ pub struct HookSecrets {
     /// The previous version's key and when it stops being accepted.
     previous_api_key: Option<(ApiKey, SystemTime)>,
     /// The default application's key; `None` only when `APPS` has entries.
-    signing_key: Option<EncodingKey>,
+    signing_key: Option<SigningKey>,
     ipinfo_token: Option<String>,
     /// Per-application entries (`APPS`), by the key Okta's request names the app with.
     apps: HashMap<String, AppEntry>,
@@ -53,13 +53,13 @@ pub type AppEntry = Result<App, String>;
 /// An application registered at NL3 with a signing key of its own.
 pub struct App {
     pub app_uri: String,
-    signing_key: EncodingKey,
+    signing_key: SigningKey,
     pub locked_message: Option<String>,
     pub fail_open: Option<bool>,
 }
 
 impl App {
-    pub fn signing_key(&self) -> &EncodingKey {
+    pub fn signing_key(&self) -> &SigningKey {
         &self.signing_key
     }
 
@@ -109,9 +109,9 @@ fn check_app_uri(uri: &str) -> Result<(), String> {
 }
 
 /// NL3 signs with the base64-decoded key from its company portal (docs/contract.md §3).
-fn decode_signing_key(text: &str) -> Option<EncodingKey> {
+fn decode_signing_key(text: &str) -> Option<SigningKey> {
     let decoded = decode_base64(text.as_bytes()).filter(|k| !k.is_empty())?;
-    Some(EncodingKey::from_secret(&decoded))
+    Some(SigningKey::from_secret(&decoded))
 }
 
 impl std::fmt::Debug for HookSecrets {
@@ -238,16 +238,19 @@ impl HookSecrets {
     /// Whether `presented` carries the current `API_KEY`, or the previous one within its grace
     /// period. Both are compared whatever the first gave (constant time per call).
     pub fn accepts_api_key(&self, presented: &[u8]) -> bool {
-        let current = self.api_key.as_ref().is_some_and(|k| k.matches(presented));
-        let previous = self
-            .previous_api_key
+        let presented = Presented::new(presented);
+        let current = self
+            .api_key
             .as_ref()
-            .is_some_and(|(k, until)| k.matches(presented) & (SystemTime::now() < *until));
+            .is_some_and(|k| k.matches_presented(&presented));
+        let previous = self.previous_api_key.as_ref().is_some_and(|(k, until)| {
+            k.matches_presented(&presented) & (SystemTime::now() < *until)
+        });
         current | previous
     }
 
     /// The default application's signing key (`SIGNING_KEY`), when there is one.
-    pub fn signing_key(&self) -> Option<&EncodingKey> {
+    pub fn signing_key(&self) -> Option<&SigningKey> {
         self.signing_key.as_ref()
     }
 
