@@ -19,6 +19,7 @@ pub mod cache;
 pub mod config;
 pub mod event;
 pub mod http_client;
+pub mod json;
 pub mod jwt;
 pub mod okta;
 pub mod runtime_api;
