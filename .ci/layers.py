@@ -8,11 +8,11 @@ import sys
 
 # Layer of each top-level module: imports may only point to a strictly lower layer.
 LAYERS = {
-    "api_key": 0, "cache": 0, "config": 0, "json": 0, "http_client": 0, "okta": 0,
+    "api_key": 0, "cache": 0, "config": 0, "json": 0, "http_client": 0,
     "runtime_api": 0, "jwt": 0,
-    "event": 1,
-    "geo": 1, "nl3": 1, "oauth": 1, "secrets": 1,
-    "auth": 2,
+    "event": 1, "okta": 1,
+    "geo": 1, "oauth": 1, "secrets": 1,
+    "auth": 2, "nl3": 2,
     "decision": 3,
     "hook": 4, "logging": 4, "metrics": 4,
     "app": 5,
