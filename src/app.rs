@@ -106,11 +106,7 @@ impl App {
         let decision = self.decide(&event, invocation).await;
         logging::log_decision(&decision, &invocation.request_id);
         metrics::emit(&decision, &self.names);
-        HttpResponse::json(
-            event.kind,
-            decision.answer.status,
-            decision.answer.body.to_string(),
-        )
+        HttpResponse::json(event.kind, decision.answer.status, decision.answer.body)
     }
 
     /// The decision for one event, without logging it.

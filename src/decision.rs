@@ -7,11 +7,10 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
-
 use crate::auth::AuthFailure;
 use crate::config::{ConfigError, Policy};
 use crate::event::EventError;
+use crate::json;
 use crate::nl3::Nl3Error;
 use crate::okta::{Answer, BadRequest, HookType};
 use crate::secrets::SecretsError;
@@ -219,13 +218,13 @@ impl Decision {
         let debug = debug_context(outcome, &reason, elapsed, &trace);
         let answer = match outcome {
             Outcome::Allowed | Outcome::NoUser | Outcome::FailOpen | Outcome::NotEnrolled => {
-                Answer::allow(debug)
+                Answer::allow(&debug)
             }
             Outcome::Locked | Outcome::UnlistedRefused => {
-                Answer::refuse(&policy.locked_message, debug)
+                Answer::refuse(&policy.locked_message, &debug)
             }
-            Outcome::Forbidden => Answer::refuse(FORBIDDEN_MESSAGE, debug),
-            Outcome::FailClosed => Answer::refuse(FAIL_CLOSED_MESSAGE, debug),
+            Outcome::Forbidden => Answer::refuse(FORBIDDEN_MESSAGE, &debug),
+            Outcome::FailClosed => Answer::refuse(FAIL_CLOSED_MESSAGE, &debug),
             Outcome::BadRequest => Answer::bad_request(&reason),
         };
         Self {
@@ -240,30 +239,40 @@ impl Decision {
 }
 
 /// What Okta copies into its System Log (`inline_hook.response.processed`): the decision and
-/// why, as strings. Never a secret.
-fn debug_context(outcome: Outcome, reason: &str, elapsed: Duration, trace: &Trace) -> Value {
-    let mut debug = json!({
-        "hook": concat!("nl3-okta-hook ", env!("CARGO_PKG_VERSION")),
-        "decision": outcome.as_str(),
-        "reason": reason,
-        "elapsedMs": elapsed.as_millis().to_string(),
-    });
-    let ms = |d: Option<Duration>| d.map(|d| d.as_millis().to_string());
-    if let Some(nl3) = ms(trace.nl3) {
-        debug["nl3Ms"] = nl3.into();
+/// why, as strings (a JSON object's text). Never a secret.
+fn debug_context(outcome: Outcome, reason: &str, elapsed: Duration, trace: &Trace) -> String {
+    let mut debug = String::with_capacity(256 + reason.len());
+    debug.push_str(concat!(
+        r#"{"hook":"nl3-okta-hook "#,
+        env!("CARGO_PKG_VERSION"),
+        r#"","decision":""#
+    ));
+    debug.push_str(outcome.as_str());
+    debug.push_str(r#"","reason":"#);
+    json::push_string(&mut debug, reason);
+    let mut field = |name: &str, value: &str| {
+        debug.push_str(",\"");
+        debug.push_str(name);
+        debug.push_str("\":");
+        json::push_string(&mut debug, value);
+    };
+    field("elapsedMs", &elapsed.as_millis().to_string());
+    if let Some(nl3) = trace.nl3 {
+        field("nl3Ms", &nl3.as_millis().to_string());
     }
-    if let Some(ipinfo) = ms(trace.ipinfo) {
-        debug["ipinfoMs"] = ipinfo.into();
+    if let Some(ipinfo) = trace.ipinfo {
+        field("ipinfoMs", &ipinfo.as_millis().to_string());
     }
     if let Some(e) = &trace.ipinfo_error {
-        debug["location"] = format!("unavailable: {e}").into();
+        field("location", &format!("unavailable: {e}"));
     }
     if let Some(app) = &trace.app {
-        debug["app"] = app.as_str().into();
+        field("app", app);
     }
     if let Some(uri) = &trace.app_uri {
-        debug["appUri"] = uri.as_str().into();
+        field("appUri", uri);
     }
+    debug.push('}');
     debug
 }
 
@@ -348,12 +357,15 @@ mod tests {
             assert_eq!(d.outcome, outcome);
             assert_eq!(d.answer.status, status);
             assert_eq!(
-                d.answer.body["error"]["errorSummary"].as_str(),
+                d.answer.json()["error"]["errorSummary"].as_str(),
                 summary,
                 "{outcome:?}"
             );
             if status == 200 {
-                assert_eq!(d.answer.body["debugContext"]["decision"], outcome.as_str());
+                assert_eq!(
+                    d.answer.json()["debugContext"]["decision"],
+                    outcome.as_str()
+                );
             }
         }
     }

@@ -70,6 +70,39 @@ fn plain_len(bytes: &[u8]) -> usize {
         .unwrap_or(bytes.len() - at)
 }
 
+/// Appends `text` as a JSON string (quoted; `"`, `\\` and control characters escaped as
+/// serde_json escapes them), for the few JSON texts the hook writes on every call.
+pub fn push_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(text.len() + 2);
+    out.push('"');
+    let mut rest = text;
+    loop {
+        let plain = plain_len(rest.as_bytes());
+        out.push_str(&rest[..plain]);
+        let Some(&b) = rest.as_bytes().get(plain) else {
+            break;
+        };
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+        // A stop is one ASCII byte, so this is a character boundary.
+        rest = &rest[plain + 1..];
+    }
+    out.push('"');
+}
+
 pub struct Reader<'a> {
     text: &'a str,
     at: usize,
@@ -434,6 +467,33 @@ mod tests {
     /// Whether the reader takes `bytes` as one JSON value, skipping it all.
     fn valid(bytes: &[u8]) -> bool {
         Reader::new(bytes).is_ok_and(|mut r| r.skip().is_ok() && r.finish().is_ok())
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        let mut cases: Vec<String> = (0u8..0x80)
+            .map(|b| format!("a{}b", char::from(b)))
+            .collect();
+        cases.extend(
+            [
+                "",
+                "plain",
+                "é\u{2028}😀",
+                "\"quoted\" \\ back",
+                "line\nbreak\r\t",
+                "a\u{7f}",
+            ]
+            .map(String::from),
+        );
+        cases.push("x\"".repeat(40));
+        for case in cases {
+            let mut out = String::from("prefix");
+            push_string(&mut out, &case);
+            assert_eq!(
+                out,
+                format!("prefix{}", serde_json::to_string(&case).unwrap())
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Observability;
 use crate::decision::{Decision, Outcome};
+use crate::json;
 
 /// The EMF line for one call. Metrics are published per `service`, per `service` and
 /// `HookType`, and per `service` and `App` (which NL3 settings answered).
@@ -62,7 +63,7 @@ pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Str
     line.push_str(r#"{"_aws":{"Timestamp":"#);
     push_u64(&mut line, timestamp_ms);
     line.push_str(r#","CloudWatchMetrics":[{"Namespace":"#);
-    push_json_text(&mut line, &names.metrics_namespace);
+    json::push_string(&mut line, &names.metrics_namespace);
     line.push_str(
         r#","Dimensions":[["service"],["service","HookType"],["service","App"]],"Metrics":["#,
     );
@@ -80,11 +81,11 @@ pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Str
     // The dimensions are bounded: HookType is token, saml or unknown; App is a configured app
     // key, "default", "unlisted", or "none" (body not read).
     line.push_str(r#"]}]},"service":"#);
-    push_json_text(&mut line, &names.service);
+    json::push_string(&mut line, &names.service);
     line.push_str(r#","HookType":""#);
     line.push_str(trace.hook_type.map_or("unknown", |h| h.as_str()));
     line.push_str(r#"","App":"#);
-    push_json_text(&mut line, trace.app.as_deref().unwrap_or("none"));
+    json::push_string(&mut line, trace.app.as_deref().unwrap_or("none"));
     for (name, _, value) in values {
         line.push_str(",\"");
         line.push_str(name);
@@ -130,11 +131,6 @@ fn push_u64(line: &mut String, mut n: u64) {
         }
     }
     line.extend(digits[at..].iter().map(|&d| char::from(d)));
-}
-
-/// A string as JSON text (quoted and escaped).
-fn push_json_text(line: &mut String, text: &str) {
-    line.push_str(&serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into()));
 }
 
 /// Prints the call's EMF line to stdout, where Lambda sends it to CloudWatch Logs.

@@ -5,9 +5,9 @@
 
 use std::borrow::Cow;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::json::{JsonError, Kind, Reader};
+use crate::json::{self, JsonError, Kind, Reader};
 
 /// Okta inline hook bodies are a few KiB; anything far larger is not from Okta.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -288,37 +288,46 @@ const MAX_SEGMENT_BYTES: usize = 32;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
     pub status: u16,
-    pub body: Value,
+    /// The JSON text: written directly, as building a JSON tree per call cost more than the
+    /// rest of the answer.
+    pub body: String,
 }
 
 impl Answer {
-    /// Let the sign-in through.
-    pub fn allow(debug: Value) -> Self {
+    /// Let the sign-in through. `debug` is a JSON object's text.
+    pub fn allow(debug: &str) -> Self {
         Self {
             status: 200,
-            body: json!({ "commands": [], "debugContext": debug }),
+            body: format!(r#"{{"commands":[],"debugContext":{debug}}}"#),
         }
     }
 
-    /// Refuse the sign-in: Okta shows `summary` (token hook: `error_description`).
-    pub fn refuse(summary: &str, debug: Value) -> Self {
-        Self {
-            status: 200,
-            body: json!({ "error": { "errorSummary": summary }, "debugContext": debug }),
-        }
+    /// Refuse the sign-in: Okta shows `summary` (token hook: `error_description`). `debug` is a
+    /// JSON object's text.
+    pub fn refuse(summary: &str, debug: &str) -> Self {
+        let mut body = String::with_capacity(64 + summary.len() + debug.len());
+        body.push_str(r#"{"error":{"errorSummary":"#);
+        json::push_string(&mut body, summary);
+        body.push_str(r#"},"debugContext":"#);
+        body.push_str(debug);
+        body.push('}');
+        Self { status: 200, body }
     }
 
     /// The request could not be read: the only case that gets an HTTP error (Okta's rule).
     pub fn bad_request(summary: &str) -> Self {
-        Self {
-            status: 400,
-            body: json!({ "error": { "errorSummary": summary } }),
-        }
+        let mut body = String::from(r#"{"error":{"errorSummary":"#);
+        json::push_string(&mut body, summary);
+        body.push_str("}}");
+        Self { status: 400, body }
+    }
+
+    /// The body as a JSON tree, for tests and tools.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 }
 
-/// The reading this module did before it read only what it needs: the whole body as a JSON tree.
-/// Kept as the oracle the one-pass reading is checked against.
 #[cfg(test)]
 mod tree_reading {
     use super::{
@@ -433,6 +442,7 @@ mod tree_reading {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const TOKEN_SAMPLE: &str = include_str!("../tests/fixtures/okta/token-hook-request.json");
     const SAML_SAMPLE: &str = include_str!("../tests/fixtures/okta/saml-hook-request.json");
@@ -570,15 +580,17 @@ mod tests {
 
     #[test]
     fn answers_have_the_contract_shapes() {
-        let a = Answer::refuse("Locked", json!({"decision": "locked"}));
+        let a = Answer::refuse("Locked \"now\"\n", r#"{"decision":"locked"}"#);
         assert_eq!(a.status, 200);
-        assert_eq!(a.body["error"]["errorSummary"], "Locked");
-        let a = Answer::allow(json!({}));
-        assert_eq!(a.body["commands"], json!([]));
-        assert!(a.body.get("error").is_none());
-        let a = Answer::bad_request("nope");
+        assert_eq!(
+            a.json(),
+            json!({"error": {"errorSummary": "Locked \"now\"\n"}, "debugContext": {"decision": "locked"}})
+        );
+        let a = Answer::allow("{}");
+        assert_eq!(a.json(), json!({"commands": [], "debugContext": {}}));
+        let a = Answer::bad_request("nope\u{1}");
         assert_eq!(a.status, 400);
-        assert_eq!(a.body["error"]["errorSummary"], "nope");
+        assert_eq!(a.json(), json!({"error": {"errorSummary": "nope\u{1}"}}));
     }
 
     // ---- the one-pass reading reads what the JSON tree held -----------------------------------

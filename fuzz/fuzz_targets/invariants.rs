@@ -182,7 +182,7 @@ pub fn check_body(body: &[u8]) {
             );
             let answer = okta::Answer::bad_request(&summary);
             assert_eq!(answer.status, 400);
-            assert!(answer.body["error"]["errorSummary"].is_string());
+            assert!(answer.json()["error"]["errorSummary"].is_string());
         }
     }
     // Whatever the body says, the address filter holds for its text too (the body as a

@@ -17,9 +17,9 @@ async fn unlocked_token_sign_in_is_allowed_with_location_sent_to_nl3() {
     let d = decide(&hook, &okta_headers(), &token_event()).await;
     assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
     assert_eq!(d.answer.status, 200);
-    assert_eq!(d.answer.body["commands"], json!([]));
-    assert_eq!(d.answer.body["debugContext"]["decision"], "allowed");
-    assert!(d.answer.body.get("error").is_none());
+    assert_eq!(d.answer.json()["commands"], json!([]));
+    assert_eq!(d.answer.json()["debugContext"]["decision"], "allowed");
+    assert!(d.answer.json().get("error").is_none());
 
     let sent = up.nl3_requests().await;
     assert_eq!(sent.len(), 1);
@@ -45,8 +45,8 @@ async fn locked_account_is_refused_with_locked_message() {
     .await;
     assert_eq!(d.outcome, Outcome::Locked, "{}", d.reason);
     assert_eq!(d.answer.status, 200);
-    assert_eq!(d.answer.body["error"]["errorSummary"], "Locked by NL3.");
-    assert_eq!(d.answer.body["debugContext"]["decision"], "locked");
+    assert_eq!(d.answer.json()["error"]["errorSummary"], "Locked by NL3.");
+    assert_eq!(d.answer.json()["debugContext"]["decision"], "locked");
 }
 
 #[tokio::test]
@@ -94,7 +94,7 @@ async fn client_credentials_request_is_allowed_without_calling_nl3() {
     let d = decide(&hook, &okta_headers(), &event).await;
     assert_eq!(d.outcome, Outcome::NoUser);
     assert_eq!(d.answer.status, 200);
-    assert!(d.answer.body.get("error").is_none());
+    assert!(d.answer.json().get("error").is_none());
     assert!(up.nl3_requests().await.is_empty());
 }
 
@@ -110,8 +110,8 @@ async fn wrong_or_missing_secret_is_forbidden_and_never_reaches_nl3() {
         let d = decide(&hook, &headers, &token_event()).await;
         assert_eq!(d.outcome, Outcome::Forbidden);
         assert_eq!(d.answer.status, 200);
-        assert_eq!(d.answer.body["error"]["errorSummary"], FORBIDDEN_MESSAGE);
-        assert!(!d.answer.body.to_string().contains("wrong-key"));
+        assert_eq!(d.answer.json()["error"]["errorSummary"], FORBIDDEN_MESSAGE);
+        assert!(!d.answer.body.clone().contains("wrong-key"));
     }
     assert!(up.nl3_requests().await.is_empty());
 }
@@ -170,7 +170,8 @@ async fn bad_bodies_get_400_with_a_reason() {
         let d = decide_raw(&hook, &okta_headers(), body).await;
         assert_eq!(d.outcome, Outcome::BadRequest);
         assert_eq!(d.answer.status, 400);
-        let summary = d.answer.body["error"]["errorSummary"].as_str().unwrap();
+        let answer = d.answer.json();
+        let summary = answer["error"]["errorSummary"].as_str().unwrap();
         assert!(summary.contains(expected), "{summary}");
     }
     assert!(up.nl3_requests().await.is_empty());
@@ -258,7 +259,7 @@ async fn answers_and_debug_context_carry_no_secret() {
         .await,
     ];
     for d in decisions {
-        let text = d.answer.body.to_string() + &d.reason;
+        let text = d.answer.body.clone() + &d.reason;
         for secret in [
             API_KEY.to_string(),
             b64(API_KEY),

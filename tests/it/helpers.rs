@@ -251,7 +251,7 @@ pub fn report(fail_open: &str, d: &Decision, took: Duration) {
     let test = std::thread::current().name().unwrap_or("?").to_string();
     let answer = d
         .answer
-        .body
+        .json()
         .get("error")
         .map_or("{\"commands\":[]}".to_string(), |e| e.to_string());
     eprintln!(

@@ -132,7 +132,7 @@ async fn call_with_token(hook: &Hook, token: &str) -> Decision {
 fn assert_forbidden(d: &Decision, cause: &str) {
     assert_eq!(d.outcome, Outcome::Forbidden, "{}", d.reason);
     assert_eq!(
-        d.answer.body["error"]["errorSummary"],
+        d.answer.json()["error"]["errorSummary"],
         "Okta Hook Forbidden"
     );
     assert!(

@@ -168,7 +168,7 @@ fn run_cases_with(
         .run(&input, |(headers, body)| {
             let d = runtime.block_on(decide_raw(hook, &headers, &body));
             log_decision(&d, "property-test");
-            assert_contract_shape(d.answer.status, &d.answer.body)?;
+            assert_contract_shape(d.answer.status, &d.answer.json())?;
             // Who gets through: only a call carrying the API key (no generated bearer token is
             // validly signed), unless the secrets themselves failed first.
             let secrets_failed = matches!(d.verdict, Verdict::CheckFailed(Failure::Secrets(_)));
