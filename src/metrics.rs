@@ -6,6 +6,7 @@
 //!
 //! An observer: reads the decision's data only.
 
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Observability;
@@ -133,10 +134,14 @@ fn push_u64(line: &mut String, mut n: u64) {
     line.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
-/// Prints the call's EMF line to stdout, where Lambda sends it to CloudWatch Logs.
+/// Prints the call's EMF line to stdout, where Lambda sends it to CloudWatch Logs: one `write`
+/// with its newline (`println!` wrote a line longer than stdout's buffer and its newline in two
+/// system calls), and a failed write is not a panic.
 pub fn emit(decision: &Decision, names: &Observability) {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    println!("{}", emf(decision, names, now_ms));
+    let mut line = emf(decision, names, now_ms);
+    line.push('\n');
+    let _ = std::io::stdout().lock().write_all(line.as_bytes());
 }
