@@ -189,39 +189,43 @@ impl<'a> Reader<'a> {
         max_key: usize,
         mut field: impl FnMut(&mut Self, Option<Cow<'a, str>>) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
-        self.expect(b'{', "expected an object")?;
-        self.enter()?;
-        if !self.eat(b'}') {
-            loop {
-                self.skip_whitespace();
-                let key = self.string(max_key)?;
-                self.expect(b':', "expected ':'")?;
-                field(self, key)?;
-                if self.eat(b',') {
-                    continue;
-                }
-                self.expect(b'}', "expected ',' or '}'")?;
-                break;
-            }
-        }
-        self.depth -= 1;
-        Ok(())
+        let what = ["expected an object", "expected ',' or '}'"];
+        self.members((b'{', b'}'), what, |r| {
+            r.skip_whitespace();
+            let key = r.string(max_key)?;
+            r.expect(b':', "expected ':'")?;
+            field(r, key)
+        })
     }
 
     /// Reads an array, calling `item` for each element; `item` must read exactly one value.
     pub fn array(
         &mut self,
-        mut item: impl FnMut(&mut Self) -> Result<(), JsonError>,
+        item: impl FnMut(&mut Self) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
-        self.expect(b'[', "expected an array")?;
+        self.members(
+            (b'[', b']'),
+            ["expected an array", "expected ',' or ']'"],
+            item,
+        )
+    }
+
+    /// Reads a container between `brackets`, calling `each` for each comma-separated member.
+    fn members(
+        &mut self,
+        (open, close): (u8, u8),
+        [not_open, not_closed]: [&'static str; 2],
+        mut each: impl FnMut(&mut Self) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        self.expect(open, not_open)?;
         self.enter()?;
-        if !self.eat(b']') {
+        if !self.eat(close) {
             loop {
-                item(self)?;
+                each(self)?;
                 if self.eat(b',') {
                     continue;
                 }
-                self.expect(b']', "expected ',' or ']'")?;
+                self.expect(close, not_closed)?;
                 break;
             }
         }
