@@ -348,6 +348,8 @@ impl<'a> Reader<'a> {
                     self.at += 1;
                     return Ok(out);
                 }
+                // `\"`, `\\` and `\/` here as well as in `escape`: decoded inline, Okta's few
+                // hundred `\"` per call cost ~12 k instructions less (measured).
                 Some(b'\\') => match (self.bytes().get(self.at + 1), &mut out) {
                     (Some(&c @ (b'"' | b'\\' | b'/')), text) => {
                         self.at += 2;
