@@ -512,16 +512,20 @@ mod tests {
         (e.kind, headers, body)
     }
 
-    fn samples() -> Vec<Vec<u8>> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
-        let mut out = Vec::new();
-        for sub in ["rest", "http", "odd", "apps"] {
-            for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
-                out.push(std::fs::read(entry.unwrap().path()).unwrap());
+    /// Every sample event, read once for all the cases.
+    fn samples() -> &'static [Vec<u8>] {
+        static SAMPLES: std::sync::LazyLock<Vec<Vec<u8>>> = std::sync::LazyLock::new(|| {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+            let mut out = Vec::new();
+            for sub in ["rest", "http", "odd", "apps"] {
+                for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+                    out.push(std::fs::read(entry.unwrap().path()).unwrap());
+                }
             }
-        }
-        out.sort();
-        out
+            out.sort();
+            out
+        });
+        &SAMPLES
     }
 
     /// JSON text with every string written as `\u` escapes (keys too).
