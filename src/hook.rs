@@ -143,11 +143,11 @@ impl Hook {
                 ))
             }
         };
-        let http = http_client::build(settings.policy.hook_timeout)
+        let http = http_client::Client::build(settings.policy.hook_timeout)
             .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
         Ok(Self {
             auth: Authenticator::new(&settings.auth, http.clone()),
-            nl3: Nl3Client::new(http.clone(), settings.nl3),
+            nl3: Nl3Client::new(http.clone(), settings.nl3).map_err(ConfigError::Startup)?,
             geo: IpinfoClient::new(http, settings.ipinfo),
             secrets,
             policy: settings.policy,

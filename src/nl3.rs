@@ -8,7 +8,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::config::Nl3Settings;
-use crate::http_client::{describe, read_capped, redirect, BodyError};
+use crate::http_client::{self, describe, read_capped, redirect, BodyError};
+use crate::json;
 use crate::jwt::SigningKey;
 use crate::okta::HookType;
 
@@ -16,6 +17,7 @@ use crate::okta::HookType;
 const TOKEN_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-authorization-token");
 const FORWARDED_FOR_HEADER: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
 const LOCATION_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-device-location");
+const JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
 
 /// NL3 answers with a small JSON object; a larger body is not a lock-check answer.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -35,7 +37,7 @@ pub enum Nl3Error {
     Request {
         text: String,
         #[source]
-        source: Arc<reqwest::Error>,
+        source: Arc<http_client::Error>,
     },
     #[error("NL3 answer could not be read: {0}")]
     Body(#[source] BodyError),
@@ -47,6 +49,8 @@ pub enum Nl3Error {
     NotJson(String),
     #[error("NL3 answer has no readable locked value: {0}")]
     BadLocked(String),
+    #[error("NL3 request could not be built: {0}")]
+    Build(String),
 }
 
 /// Claims of the `x-nl3-authorization-token` JWT.
@@ -74,18 +78,6 @@ impl Nl3Claims {
     }
 }
 
-/// Body of the lock-check request.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CheckBody<'a> {
-    #[serde(rename = "userIP")]
-    user_ip: &'a str,
-    user_device: &'a str,
-    user_location: &'a str,
-    integration_type: &'a str,
-    integration_data: &'a RawValue,
-}
-
 /// One check's inputs.
 pub struct CheckRequest<'a> {
     pub username: &'a str,
@@ -102,24 +94,30 @@ pub struct CheckRequest<'a> {
 }
 
 pub struct Nl3Client {
-    http: reqwest::Client,
+    http: http_client::Client,
     settings: Nl3Settings,
+    /// `check_url` as a request URI, made once.
+    check_uri: http::Uri,
 }
 
 impl Nl3Client {
-    pub fn new(http: reqwest::Client, settings: Nl3Settings) -> Self {
-        Self { http, settings }
+    pub fn new(http: http_client::Client, settings: Nl3Settings) -> Result<Self, String> {
+        let check_uri = http_client::uri(settings.check_url.as_str())
+            .map_err(|e| format!("API_URI + API_PATH: {e}"))?;
+        Ok(Self {
+            http,
+            settings,
+            check_uri,
+        })
     }
 
     /// Opens the connection to NL3 (TCP, TLS, HTTP/2) ahead of the first call: Lambda's init
     /// phase runs at full CPU and does not count against Okta's 3 s. The answer is ignored.
     pub async fn warm_up(&self, timeout: std::time::Duration) {
-        let _ = self
-            .http
-            .head(&self.settings.audience)
-            .timeout(timeout)
-            .send()
-            .await;
+        if let Ok(uri) = http_client::uri(&self.settings.audience) {
+            let head = self.http.get(http::Method::HEAD, uri, &[]);
+            let _ = tokio::time::timeout(timeout, head).await;
+        }
     }
 
     /// `APP_URI`, the default application's `iss`, when configured.
@@ -144,34 +142,35 @@ impl Nl3Client {
             .sign(&claims)
             .map_err(|e| Nl3Error::Sign(Arc::new(e)))?;
 
-        let body = CheckBody {
-            user_ip: request.client_ip,
-            user_device: "N/A", // Okta sends no user agent
-            user_location: request.user_location,
-            integration_type: request.hook_type.integration_type(),
-            integration_data: request.integration_data,
-        };
-        let mut call = self
-            .http
-            .post(self.settings.check_url.clone())
-            .header(TOKEN_HEADER, token)
-            .json(&body);
+        let mut call = http::Request::new(check_body(request).into());
+        *call.method_mut() = http::Method::POST;
+        *call.uri_mut() = self.check_uri.clone();
+        let headers = call.headers_mut();
+        headers.insert(http::header::CONTENT_TYPE, JSON);
+        let token =
+            http::HeaderValue::try_from(token).map_err(|e| Nl3Error::Build(e.to_string()))?;
+        headers.insert(TOKEN_HEADER, token);
         // The extra headers NL3's other integrations send; only values that are safe in a header.
         if let Some(ip) = request.parsed_ip {
-            call = call.header(FORWARDED_FOR_HEADER, ip.to_string());
+            if let Ok(value) = http::HeaderValue::try_from(ip.to_string()) {
+                headers.insert(FORWARDED_FOR_HEADER, value);
+            }
         }
-        if let Some(loc) = request.lat_long {
-            call = call.header(LOCATION_HEADER, loc);
+        if let Some(value) = request
+            .lat_long
+            .and_then(|loc| http::HeaderValue::from_str(loc).ok())
+        {
+            headers.insert(LOCATION_HEADER, value);
         }
-        let mut response = call.send().await.map_err(|e| Nl3Error::Request {
+        let response = self.http.send(call).await.map_err(|e| Nl3Error::Request {
             text: describe(&e),
             source: Arc::new(e),
         })?;
-        if let Some(redirect) = redirect(&response) {
+        if let Some(redirect) = redirect(&response, &self.check_uri) {
             return Err(Nl3Error::Redirect(redirect));
         }
         let status = response.status();
-        let body = read_capped(&mut response, MAX_ANSWER_BYTES)
+        let body = read_capped(response, MAX_ANSWER_BYTES)
             .await
             .map_err(Nl3Error::Body)?;
         if !status.is_success() {
@@ -190,6 +189,25 @@ impl Nl3Client {
         }
         parse_answer(&body)
     }
+}
+
+/// The lock-check request's body (docs/contract.md §3), written as JSON text in one pass.
+fn check_body(request: &CheckRequest<'_>) -> String {
+    let data = request.integration_data.get();
+    let mut body = String::with_capacity(
+        128 + request.client_ip.len() + request.user_location.len() + data.len(),
+    );
+    body.push_str("{\"userIP\":");
+    json::push_string(&mut body, request.client_ip);
+    // Okta sends no user agent.
+    body.push_str(",\"userDevice\":\"N/A\",\"userLocation\":");
+    json::push_string(&mut body, request.user_location);
+    body.push_str(",\"integrationType\":");
+    json::push_string(&mut body, request.hook_type.integration_type());
+    body.push_str(",\"integrationData\":");
+    body.push_str(data);
+    body.push('}');
+    body
 }
 
 /// Reads NL3's answer (docs/contract.md §3). `locked` must be a boolean or the string

@@ -15,6 +15,7 @@ mod oauth;
 mod properties;
 mod runtime_api;
 mod secrets_manager;
+mod tls;
 
 mod admin;
 mod apps;
