@@ -95,10 +95,7 @@ impl App {
         let response = self
             .handle(HttpEvent::from_slice(payload), invocation)
             .await;
-        serde_json::to_vec(&response).unwrap_or_else(|_| {
-            // Not reachable (the response is strings and numbers), but never an unanswered call.
-            br#"{"statusCode":500,"body":""}"#.to_vec()
-        })
+        response.to_json()
     }
 
     /// Answers one event, logs the decision and prints its metrics.

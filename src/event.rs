@@ -21,7 +21,7 @@ use base64::Engine;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
-use crate::json::{JsonError, Kind, Reader};
+use crate::json::{self, JsonError, Kind, Reader};
 
 /// The largest body the hook reads. Okta's inline hook requests are a few KiB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -157,6 +157,50 @@ impl HttpResponse {
     }
 }
 
+impl HttpResponse {
+    /// The JSON text the Runtime API posts back: what `serde_json::to_vec` writes (a unit test
+    /// compares them), written directly as the one answer of every call.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(self.body.len() + self.body.len() / 4 + 160);
+        out.push_str("{\"statusCode\":");
+        json::push_u64(&mut out, self.status_code.into());
+        if let Some(line) = &self.status_description {
+            out.push_str(",\"statusDescription\":");
+            json::push_string(&mut out, line);
+        }
+        if let Some(h) = &self.headers {
+            out.push_str(",\"headers\":{\"content-type\":");
+            json::push_string(&mut out, h.value);
+            out.push('}');
+        }
+        if let Some(h) = &self.multi_value_headers {
+            out.push_str(",\"multiValueHeaders\":{\"content-type\":[");
+            json::push_string(&mut out, h.value[0]);
+            out.push_str("]}");
+        }
+        out.push_str(",\"body\":");
+        json::push_string(&mut out, &self.body);
+        out.push_str(",\"isBase64Encoded\":");
+        out.push_str(if self.is_base64_encoded {
+            "true"
+        } else {
+            "false"
+        });
+        if let Some(cookies) = &self.cookies {
+            out.push_str(",\"cookies\":[");
+            for (i, cookie) in cookies.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json::push_string(&mut out, cookie);
+            }
+            out.push(']');
+        }
+        out.push('}');
+        out.into_bytes()
+    }
+}
+
 /// The answer's one header, as a value or (multi-value headers) a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct ContentType<T> {
@@ -241,20 +285,20 @@ impl Fields<'_> {
         } else {
             EventKind::Unknown
         };
-        // Single-value headers win; multi-value ones fill in what they lack (REST v1 sends both).
-        let mut headers = HeaderMap::new();
-        for (name, value) in self
-            .headers
-            .into_iter()
-            .chain(self.multi_value_headers.unwrap_or_default())
-        {
-            let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(&value),
-            ) else {
-                continue;
-            };
-            headers.entry(name).or_insert(value);
+        // Single-value headers win; multi-value ones fill in what they lack (REST v1 sends both,
+        // usually the same: those are passed over by name, before anything is parsed).
+        let multi = self.multi_value_headers.unwrap_or_default();
+        let mut headers = HeaderMap::with_capacity(self.headers.len().max(multi.len()));
+        let mut kept = Vec::with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            if insert(&mut headers, name, value) {
+                kept.push(name.as_ref());
+            }
+        }
+        for (name, value) in &multi {
+            if !kept.iter().any(|known| known.eq_ignore_ascii_case(name)) {
+                insert(&mut headers, name, value);
+            }
         }
         HttpEvent {
             kind,
@@ -264,6 +308,18 @@ impl Fields<'_> {
             unreadable: None,
         }
     }
+}
+
+/// Adds a header unless its name is taken or it is not a valid header; says whether it is there.
+fn insert(headers: &mut HeaderMap, name: &str, value: &str) -> bool {
+    let (Ok(name), Ok(value)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(value),
+    ) else {
+        return false;
+    };
+    headers.entry(name).or_insert(value);
+    true
 }
 
 /// The event's top level; anything but an object is valid JSON, but not an HTTP event.
@@ -465,6 +521,56 @@ mod tests {
         assert_eq!(e.body(), Err(EventError::NotText));
         let e = event(json!({"httpMethod": "POST", "body": null}));
         assert_eq!(&*e.body().unwrap(), b"");
+    }
+
+    #[test]
+    fn answers_are_written_as_serde_json_writes_them() {
+        let kinds = [
+            EventKind::RestV1,
+            EventKind::HttpV2,
+            EventKind::Alb { multi_value: true },
+            EventKind::Alb { multi_value: false },
+            EventKind::Unknown,
+        ];
+        let bodies = [
+            "",
+            "{}",
+            r#"{"commands":[{"type":"com.okta.action.update","value":[{"op":"add"}]}]}"#,
+            "quote \" backslash \\ newline \n tab \t nul \u{0} del \u{7f} é 😀 \u{2028}",
+        ];
+        for kind in kinds {
+            for status in [200, 400, 500, 0, 999, 65535] {
+                for body in bodies {
+                    let r = HttpResponse::json(kind, status, body.into());
+                    assert_eq!(
+                        String::from_utf8(r.to_json()).unwrap(),
+                        serde_json::to_string(&r).unwrap(),
+                        "{kind:?} {status} {body:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn multi_value_headers_fill_in_only_what_single_ones_lack() {
+        let e = event(json!({
+            "httpMethod": "POST",
+            "headers": {"Authorization": "single", "X-Bad": "a\u{1}b", "x-dup": "first"},
+            "multiValueHeaders": {
+                "authorization": ["multi"],
+                "x-bad": ["fixed"],
+                "X-Only-Multi": ["m1", "m2"],
+                "X-DUP": ["second"]
+            }
+        }));
+        let get = |name: &str| e.headers.get(name).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(get("authorization").as_deref(), Some("single"));
+        // A single value that is no valid header leaves the name to the multi-value one.
+        assert_eq!(get("x-bad").as_deref(), Some("fixed"));
+        assert_eq!(get("x-only-multi").as_deref(), Some("m1"));
+        assert_eq!(get("x-dup").as_deref(), Some("first"));
+        assert_eq!(e.headers.len(), 4);
     }
 
     #[test]

@@ -70,6 +70,21 @@ fn plain_len(bytes: &[u8]) -> usize {
         .unwrap_or(bytes.len() - at)
 }
 
+/// Appends `n` in decimal (a JSON number), without `fmt`.
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 /// Appends `text` as a JSON string (quoted; `"`, `\\` and control characters escaped as
 /// serde_json escapes them), for the few JSON texts the hook writes on every call.
 pub fn push_string(out: &mut String, text: &str) {
@@ -131,7 +146,11 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes().get(self.at) {
+        // Most tokens follow no whitespace: one comparison for them.
+        while let Some(&b) = self.bytes().get(self.at) {
+            if b > b' ' || !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                break;
+            }
             self.at += 1;
         }
     }
@@ -231,6 +250,14 @@ impl<'a> Reader<'a> {
         }
         self.depth -= 1;
         Ok(())
+    }
+
+    /// Reads any value and returns its text as it stands in the input.
+    pub fn raw(&mut self) -> Result<&'a str, JsonError> {
+        self.skip_whitespace();
+        let start = self.at;
+        self.skip()?;
+        Ok(&self.text[start..self.at])
     }
 
     /// Reads `true` or `false`.

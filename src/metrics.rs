@@ -62,7 +62,7 @@ pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Str
     // piece, more than the rest of the line.
     let mut line = String::with_capacity(1536);
     line.push_str(r#"{"_aws":{"Timestamp":"#);
-    push_u64(&mut line, timestamp_ms);
+    json::push_u64(&mut line, timestamp_ms);
     line.push_str(r#","CloudWatchMetrics":[{"Namespace":"#);
     json::push_string(&mut line, &names.metrics_namespace);
     line.push_str(
@@ -92,11 +92,11 @@ pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Str
         line.push_str(name);
         line.push_str("\":");
         match value {
-            Value::Count(n) => push_u64(&mut line, n),
+            Value::Count(n) => json::push_u64(&mut line, n),
             Value::Millis(d) => {
                 // Milliseconds to the microsecond, as `12.345`.
                 let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-                push_u64(&mut line, micros / 1000);
+                json::push_u64(&mut line, micros / 1000);
                 let frac = micros % 1000;
                 line.push('.');
                 line.push(char::from(b'0' + (frac / 100) as u8));
@@ -117,21 +117,6 @@ pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Str
 enum Value {
     Count(u64),
     Millis(Duration),
-}
-
-/// `n` in decimal.
-fn push_u64(line: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    line.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// Prints the call's EMF line to stdout, where Lambda sends it to CloudWatch Logs: one `write`

@@ -5,7 +5,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use crate::config::Nl3Settings;
 use crate::http_client::{self, describe, read_capped, redirect, BodyError};
@@ -31,8 +30,6 @@ pub enum LockStatus {
 /// Why the check gave no answer. Messages carry no token and no key.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Nl3Error {
-    #[error("could not sign the NL3 token: {0}")]
-    Sign(#[source] Arc<serde_json::Error>),
     #[error("NL3 request failed: {text}")]
     Request {
         text: String,
@@ -65,6 +62,30 @@ pub struct Nl3Claims {
 }
 
 impl Nl3Claims {
+    /// The claims as JSON text: what `serde_json` writes (a unit test compares them), without
+    /// going through it on every call.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(64 + self.iss.len() + self.aud.len() + self.sub.len());
+        for (name, text) in [
+            ("{\"iss\":", &self.iss),
+            (",\"aud\":", &self.aud),
+            (",\"sub\":", &self.sub),
+        ] {
+            out.push_str(name);
+            json::push_string(&mut out, text);
+        }
+        for (name, n) in [
+            (",\"iat\":", self.iat),
+            (",\"nbf\":", self.nbf),
+            (",\"exp\":", self.exp),
+        ] {
+            out.push_str(name);
+            json::push_u64(&mut out, n);
+        }
+        out.push('}');
+        out
+    }
+
     /// `iat`/`nbf` a minute back (clock skew, as the reference), `exp` five minutes ahead.
     pub fn new(app_uri: &str, api_uri: &str, username: &str, now_s: u64) -> Self {
         Self {
@@ -138,9 +159,7 @@ impl Nl3Client {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let claims = Nl3Claims::new(issuer, &self.settings.audience, request.username, now_s);
-        let token = signing_key
-            .sign(&claims)
-            .map_err(|e| Nl3Error::Sign(Arc::new(e)))?;
+        let token = signing_key.sign_json(claims.to_json().as_bytes());
 
         let mut call = http::Request::new(check_body(request).into());
         *call.method_mut() = http::Method::POST;
@@ -215,27 +234,45 @@ fn check_body(request: &CheckRequest<'_>) -> String {
 /// a number, an object, another string — means the check did not happen: a failure, which
 /// `FAIL_OPEN` decides, never a guess.
 pub fn parse_answer(body: &[u8]) -> Result<LockStatus, Nl3Error> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| Nl3Error::NotJson(e.to_string()))?;
-    let object = value
-        .as_object()
-        .ok_or_else(|| Nl3Error::NotJson("not a JSON object".into()))?;
-    let locked = match object.get("locked") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => true,
-        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => false,
-        None => return Err(Nl3Error::BadLocked("locked is missing".into())),
-        Some(other) => {
-            let mut shown: String = other.to_string().chars().take(40).collect();
-            shown = redact_jwts(&shown);
-            return Err(Nl3Error::BadLocked(format!("locked is {shown}")));
-        }
-    };
-    Ok(if locked {
-        LockStatus::Locked
+    let not_json = |e: json::JsonError| Nl3Error::NotJson(e.to_string());
+    let mut r = json::Reader::new(body).map_err(not_json)?;
+    let mut locked = None;
+    if r.peek().map_err(not_json)? == json::Kind::Object {
+        // Keys longer than "locked" are not it; a repeated key counts as its last value.
+        r.object("locked".len(), |r, key| {
+            match key.as_deref() {
+                Some("locked") => locked = Some(r.raw()?),
+                _ => r.skip()?,
+            }
+            Ok(())
+        })
+        .map_err(not_json)?;
+        r.finish().map_err(not_json)?;
     } else {
-        LockStatus::NotLocked
-    })
+        r.skip().and_then(|()| r.finish()).map_err(not_json)?;
+        return Err(Nl3Error::NotJson("not a JSON object".into()));
+    }
+    let raw = locked.ok_or_else(|| Nl3Error::BadLocked("locked is missing".into()))?;
+    let text = match raw {
+        "true" => return Ok(LockStatus::Locked),
+        "false" => return Ok(LockStatus::NotLocked),
+        _ if raw.starts_with('"') => json::Reader::new(raw.as_bytes())
+            .and_then(|mut r| r.string(16))
+            .ok()
+            .flatten(),
+        _ => None,
+    };
+    match text.as_deref().map(str::trim) {
+        Some(t) if t.eq_ignore_ascii_case("true") => Ok(LockStatus::Locked),
+        Some(t) if t.eq_ignore_ascii_case("false") => Ok(LockStatus::NotLocked),
+        _ => {
+            let shown: String = raw.chars().take(40).collect();
+            Err(Nl3Error::BadLocked(format!(
+                "locked is {}",
+                redact_jwts(&shown)
+            )))
+        }
+    }
 }
 
 /// Replaces anything shaped like a JWT (`eyJ…`) with `[token]`.
@@ -275,6 +312,36 @@ mod tests {
     }
 
     #[test]
+    fn answers_are_read_as_json_whatever_their_layout() {
+        for (body, expected) in [
+            ("{ \"locked\" : true }\n", LockStatus::Locked),
+            (
+                r#"{"other":{"locked":false},"locked":" True "}"#,
+                LockStatus::Locked,
+            ),
+            // A repeated key counts as its last value (as a serde_json map reads it).
+            (r#"{"locked":true,"locked":false}"#, LockStatus::NotLocked),
+            (r#"{"lo\u0063ked":"false"}"#, LockStatus::NotLocked),
+            (r#"{"locked":"\u0074rue"}"#, LockStatus::Locked),
+        ] {
+            assert_eq!(parse_answer(body.as_bytes()).unwrap(), expected, "{body}");
+        }
+        for (body, why) in [
+            (r#"{"locked":true} trailing"#, "not JSON"),
+            (r#"{"locked":tru}"#, "not JSON"),
+            (r#"["locked"]"#, "not a JSON object"),
+            (r#"{"locked":"yes"}"#, r#"locked is "yes""#),
+            (
+                r#"{"locked":"eyJhbGciOi.eyJzdWIi.sig"}"#,
+                r#"locked is "[token]""#,
+            ),
+        ] {
+            let e = parse_answer(body.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(why), "{body}: {e}");
+        }
+    }
+
+    #[test]
     fn unrecognised_answers_are_failures() {
         for body in [
             r#"{"locked":"yes"}"#,
@@ -299,6 +366,18 @@ mod tests {
             r#"{"message":"bad token [token]","code":1}"#
         );
         assert_eq!(redact_jwts("plain"), "plain");
+    }
+
+    #[test]
+    fn claims_are_written_as_serde_json_writes_them() {
+        for (user, now) in [
+            ("user@example.com", 1_000_000),
+            ("ann\"é\\\n\u{1}😀@example.com", u64::MAX - 300),
+            ("", 0),
+        ] {
+            let c = Nl3Claims::new("https://app/\"x", "https://api", user, now);
+            assert_eq!(c.to_json(), serde_json::to_string(&c).unwrap(), "{user:?}");
+        }
     }
 
     #[test]
