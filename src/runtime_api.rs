@@ -16,12 +16,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tracing::Instrument;
+
+mod wire;
+use wire::{Wire, WireError};
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const INVOCATION: &str = "/2018-06-01/runtime/invocation";
@@ -49,14 +48,12 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("Runtime API connection failed: {0}")]
-    Http(#[from] hyper::Error),
+    #[error(transparent)]
+    Wire(#[from] WireError),
     #[error("Runtime API answered HTTP {0} to the next-invocation request")]
     Status(u16),
     #[error("Runtime API sent an invocation without a usable Lambda-Runtime-Aws-Request-Id")]
     NoRequestId,
-    #[error("invalid Runtime API request: {0}")]
-    Request(#[from] http::Error),
 }
 
 /// Where the Runtime API is and how many invocations run at once.
@@ -129,7 +126,7 @@ where
     loop {
         let next = match connection.next().await {
             Ok(next) => next,
-            Err(RuntimeError::Http(_)) => {
+            Err(RuntimeError::Wire(_)) => {
                 connection = Connection::open(&endpoint).await?;
                 connection.next().await?
             }
@@ -151,28 +148,25 @@ where
             .catch_unwind()
             .instrument(span)
             .await;
-        let (path, body, error_type) = match answered {
-            Ok(body) => (
-                format!("{}{INVOCATION}/{request_id}/response", connection.prefix),
-                body,
-                None,
-            ),
+        let (what, body, error_type) = match answered {
+            Ok(body) => ("response", body, None),
             Err(_) => {
                 tracing::error!(request_id, "the handler panicked");
                 (
-                    format!("{}{INVOCATION}/{request_id}/error", connection.prefix),
+                    "error",
                     br#"{"errorType":"Runtime.Panic","errorMessage":"the handler panicked"}"#
                         .to_vec(),
                     Some("Runtime.Panic"),
                 )
             }
         };
-        let body = Bytes::from(body);
-        if let Err(first) = connection.post(&path, body.clone(), error_type).await {
+        let post = post_request(&connection, &request_id, what, &body, error_type);
+        if let Err(first) = connection.post(&post).await {
             // The answer must get out: once more on a new connection.
             tracing::warn!(error = %first, "posting the answer failed; again on a new connection");
             connection = Connection::open(&endpoint).await?;
-            if let Err(again) = connection.post(&path, body, error_type).await {
+            let post = post_request(&connection, &request_id, what, &body, error_type);
+            if let Err(again) = connection.post(&post).await {
                 tracing::error!(error = %again, request_id, "the answer could not be posted");
             }
         }
@@ -181,12 +175,21 @@ where
 
 /// One HTTP/1.1 connection to the Runtime API.
 struct Connection {
-    sender: SendRequest<Full<Bytes>>,
-    host: HeaderValue,
-    /// The path the API's paths go under (empty in Lambda).
+    wire: Wire<TcpStream>,
+    /// `Host: …\r\n`, as every request sends it.
+    host: String,
     prefix: String,
-    next: String,
+    /// The whole next-invocation request, written once.
+    next: Vec<u8>,
+    /// The Runtime API said it closes this connection: open another before the next request.
+    closing: bool,
 }
+
+/// The next-invocation answer's headers the loop reads, in this order.
+const INVOCATION_HEADERS: [&str; 2] = [
+    "lambda-runtime-aws-request-id",
+    "lambda-runtime-deadline-ms",
+];
 
 impl Connection {
     async fn open(endpoint: &str) -> Result<Self, RuntimeError> {
@@ -208,61 +211,33 @@ impl Connection {
             }
         };
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            // Ends when the connection closes; the next request on it then fails and reconnects.
-            let _ = connection.await;
-        });
-        let host =
-            HeaderValue::from_str(authority).unwrap_or(HeaderValue::from_static("localhost"));
+        let host = format!("Host: {authority}\r\n");
+        let next = format!("GET {prefix}{NEXT} HTTP/1.1\r\n{host}\r\n").into_bytes();
         Ok(Self {
-            sender,
+            wire: Wire::new(stream),
             host,
             prefix: prefix.to_string(),
-            next: format!("{prefix}{NEXT}"),
+            next,
+            closing: false,
         })
     }
 
-    /// Sends one request and reads the whole answer, so the connection can carry the next.
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Bytes,
-        error_type: Option<&'static str>,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), RuntimeError> {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(http::header::HOST, self.host.clone());
-        if !body.is_empty() {
-            request = request.header(http::header::CONTENT_TYPE, "application/json");
-        }
-        if let Some(error_type) = error_type {
-            request = request.header("lambda-runtime-function-error-type", error_type);
-        }
-        let request = request.body(Full::new(body))?;
-        self.sender.ready().await?;
-        let response = self.sender.send_request(request).await?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await?.to_bytes();
-        Ok((parts.status, parts.headers, body))
-    }
-
-    /// The next invocation (long poll); `None` when the Runtime API had nothing after all (204,
-    /// as local emulators answer to keep the loop alive).
+    /// The long poll for the next invocation; `None` when the Runtime API had none (204).
     async fn next(&mut self) -> Result<Option<(Invocation, Bytes)>, RuntimeError> {
-        let next = self.next.clone();
-        let (status, headers, payload) = self.send(Method::GET, &next, Bytes::new(), None).await?;
-        if status == StatusCode::NO_CONTENT {
+        if self.closing {
+            return Err(WireError::Closed.into());
+        }
+        let answer = self.wire.exchange(&self.next, &INVOCATION_HEADERS).await?;
+        self.closing = answer.closing;
+        if answer.status == 204 {
             return Ok(None);
         }
-        if !status.is_success() {
-            return Err(RuntimeError::Status(status.as_u16()));
+        if !(200..300).contains(&answer.status) {
+            return Err(RuntimeError::Status(answer.status));
         }
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        // The ID goes into the answer's path: only characters a path segment can hold as they are.
-        let request_id = text("lambda-runtime-aws-request-id")
+        let mut headers = answer.headers.into_iter();
+        let (request_id, deadline) = (headers.next().flatten(), headers.next().flatten());
+        let request_id = request_id
             .filter(|id| {
                 !id.is_empty()
                     && id
@@ -271,32 +246,66 @@ impl Connection {
             })
             .ok_or(RuntimeError::NoRequestId)?;
         let invocation = Invocation {
-            request_id: request_id.to_string(),
-            deadline_ms: text("lambda-runtime-deadline-ms")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0),
+            request_id,
+            deadline_ms: deadline.and_then(|v| v.trim().parse().ok()).unwrap_or(0),
         };
-        Ok(Some((invocation, payload)))
+        Ok(Some((invocation, Bytes::from(answer.body))))
     }
 
     /// Posts an answer (or an error report); the Runtime API's refusal (413: too large; 410: the
     /// invocation timed out) is logged, as nothing else can be done about it.
-    async fn post(
-        &mut self,
-        path: &str,
-        body: Bytes,
-        error_type: Option<&'static str>,
-    ) -> Result<(), RuntimeError> {
-        let (status, _, answer) = self.send(Method::POST, path, body, error_type).await?;
-        if !status.is_success() {
+    async fn post(&mut self, request: &[u8]) -> Result<(), RuntimeError> {
+        if self.closing {
+            return Err(WireError::Closed.into());
+        }
+        let answer = self.wire.exchange(request, &[]).await?;
+        self.closing = answer.closing;
+        if !(200..300).contains(&answer.status) {
+            let body = &answer.body[..answer.body.len().min(200)];
             tracing::error!(
-                status = status.as_u16(),
-                answer = %String::from_utf8_lossy(&answer[..answer.len().min(200)]),
+                status = answer.status,
+                answer = %String::from_utf8_lossy(body),
                 "the Runtime API refused the answer"
             );
         }
         Ok(())
     }
+}
+
+/// The whole request posting `body` as the invocation's `what` (`response` or `error`).
+fn post_request(
+    connection: &Connection,
+    request_id: &str,
+    what: &str,
+    body: &[u8],
+    error_type: Option<&str>,
+) -> Vec<u8> {
+    let mut request = Vec::with_capacity(256 + body.len());
+    let length = body.len().to_string();
+    for part in [
+        "POST ",
+        &connection.prefix,
+        INVOCATION,
+        "/",
+        request_id,
+        "/",
+        what,
+        " HTTP/1.1\r\n",
+        &connection.host,
+        "Content-Type: application/json\r\nContent-Length: ",
+        &length,
+        "\r\n",
+    ] {
+        request.extend_from_slice(part.as_bytes());
+    }
+    if let Some(error_type) = error_type {
+        request.extend_from_slice(b"Lambda-Runtime-Function-Error-Type: ");
+        request.extend_from_slice(error_type.as_bytes());
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"\r\n");
+    request.extend_from_slice(body);
+    request
 }
 
 #[cfg(test)]
