@@ -93,7 +93,9 @@ impl Client {
         for (name, value) in headers {
             // Values come from settings and parsed addresses; one that is not a valid header
             // value is left out, and the upstream's answer says what was missing.
-            if let Ok(value) = http::HeaderValue::from_str(value) {
+            if let Ok(mut value) = http::HeaderValue::from_str(value) {
+                // A credential: never indexed by HTTP/2 header compression, hidden from Debug.
+                value.set_sensitive(*name == http::header::AUTHORIZATION);
                 request.headers_mut().append(name.clone(), value);
             }
         }

@@ -166,8 +166,9 @@ impl Nl3Client {
         *call.uri_mut() = self.check_uri.clone();
         let headers = call.headers_mut();
         headers.insert(http::header::CONTENT_TYPE, JSON);
-        let token =
+        let mut token =
             http::HeaderValue::try_from(token).map_err(|e| Nl3Error::Build(e.to_string()))?;
+        token.set_sensitive(true); // never indexed by HTTP/2 header compression
         headers.insert(TOKEN_HEADER, token);
         // The extra headers NL3's other integrations send; only values that are safe in a header.
         if let Some(ip) = request.parsed_ip {
