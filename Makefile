@@ -30,14 +30,14 @@ test: setup lint unit-test template-check readme-check
 
 lint:
 	python3 .ci/layers.py
-	cargo fmt --check
-	cargo clippy --all-targets --locked -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 unit-test:
 	@if command -v cargo-nextest >/dev/null; then \
-		cargo nextest run --locked --no-fail-fast; \
+		cargo nextest run --workspace --locked --no-fail-fast; \
 	else \
-		cargo test --locked --no-fail-fast; \
+		cargo test --workspace --locked --no-fail-fast; \
 	fi
 
 template-check: setup

@@ -11,8 +11,8 @@
 //! 4. [`hook`]: the service that decides; the observers [`logging`] and [`metrics`];
 //! 5. [`app`]: the Lambda glue. `main.rs` only wires.
 //!
-//! [`admin`] is the `nl3-okta-admin` CLI (Okta's Management API): a tree of its own that imports
-//! nothing from the hook's modules.
+//! The Okta-side tools (`nl3-okta-admin`) are a crate of their own (`admin/`): they cannot import
+//! the hook's modules.
 
 pub mod api_key;
 pub mod cache;
@@ -38,5 +38,3 @@ pub mod logging;
 pub mod metrics;
 
 pub mod app;
-
-pub mod admin;

@@ -220,6 +220,34 @@ impl Moto {
     }
 }
 
+/// The path of a binary of the admin crate (`admin/`), built for this test run: Cargo builds
+/// only the binaries of the package under test, so the admin crate's are built here, once per
+/// test process, by the same Cargo (a no-op when they are up to date).
+pub fn admin_bin(name: &str) -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<Vec<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(&cargo)
+            .args(["build", "--locked", "-p", "nl3-okta-admin", "--bins"])
+            .arg("--message-format=json-render-diagnostics")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cargo} to build the admin binaries: {e}"));
+        assert!(out.status.success(), "building the admin binaries failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+            .collect()
+    });
+    built
+        .iter()
+        .find(|p| p.file_name().is_some_and(|f| f == name))
+        .unwrap_or_else(|| panic!("the admin crate has no binary {name}"))
+        .clone()
+}
+
 /// A free loopback port (nothing listens there once this returns).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

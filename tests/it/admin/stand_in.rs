@@ -182,7 +182,7 @@ impl std::fmt::Debug for Run {
 
 /// Runs `nl3-okta-admin` with only the given environment (and PATH).
 pub async fn admin(args: &[&str], env: &[(String, String)]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_nl3-okta-admin"))
+    let out = tokio::process::Command::new(crate::helpers::admin_bin("nl3-okta-admin"))
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -1,5 +1,5 @@
 //! `nl3-okta-admin`: audit, setup and preview of the NL3 inline hook through Okta's Management
-//! API. Wiring only; see `nl3_okta_hook::admin`.
+//! API. Wiring only; see `nl3_okta_admin`.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -11,6 +11,6 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = nl3_okta_hook::admin::run(&args, &|name| std::env::var(name).ok()).await;
+    let code = nl3_okta_admin::run(&args, &|name| std::env::var(name).ok()).await;
     std::process::exit(code);
 }

@@ -7,11 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::audit::is_ours;
-use super::cli::PreviewArgs;
-use super::client::{segment, unique_id, OktaClient};
-use super::org::{read_hooks, Hook, SAML_HOOK, TOKEN_HOOK};
-use super::{AdminError, EXIT_NOT_COVERED, EXIT_OK};
+use crate::audit::is_ours;
+use crate::cli::PreviewArgs;
+use crate::client::{segment, unique_id, OktaClient};
+use crate::org::{read_hooks, Hook, SAML_HOOK, TOKEN_HOOK};
+use crate::{AdminError, EXIT_NOT_COVERED, EXIT_OK};
 
 /// RFC 3339 UTC with milliseconds, as Okta writes `eventTime`.
 pub fn rfc3339(t: SystemTime) -> String {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::audit::{AppRow, Report};
+use crate::audit::{AppRow, Report};
 
 /// Left-aligned columns, two spaces apart, widths in characters.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {

@@ -7,12 +7,12 @@ use std::fmt::Write;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::audit::{hook_state, is_ours, HookState};
-use super::cli::SetupArgs;
-use super::client::{segment, OktaClient};
-use super::org::{Hook, Snapshot, SAML_HOOK, TOKEN_HOOK};
-use super::secret::{self, HeaderSecret};
-use super::{AdminError, EXIT_OK};
+use crate::audit::{hook_state, is_ours, HookState};
+use crate::cli::SetupArgs;
+use crate::client::{segment, OktaClient};
+use crate::org::{Hook, Snapshot, SAML_HOOK, TOKEN_HOOK};
+use crate::secret::{self, HeaderSecret};
+use crate::{AdminError, EXIT_OK};
 
 pub const TOKEN_HOOK_NAME: &str = "NL3 account protection (token)";
 pub const SAML_HOOK_NAME: &str = "NL3 account protection (SAML)";
@@ -161,8 +161,8 @@ pub fn plan(snapshot: &Snapshot, args: &SetupArgs, header: &str) -> Result<Plan,
     let mut plan = Plan::default();
 
     // Targets: rules (token hook) and SAML apps.
-    let mut rules: Vec<&super::org::Rule> = Vec::new();
-    let mut apps: Vec<&super::org::App> = Vec::new();
+    let mut rules: Vec<&crate::org::Rule> = Vec::new();
+    let mut apps: Vec<&crate::org::App> = Vec::new();
     if args.all {
         rules.extend(snapshot.rules.iter().filter(|r| !r.machine_only()));
         for app in &snapshot.apps {

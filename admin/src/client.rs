@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
-use super::AdminError;
+use crate::AdminError;
 
 /// How the tool proves itself to Okta.
 pub enum Credentials {

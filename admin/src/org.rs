@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::client::{query, segment, OktaClient};
-use super::AdminError;
+use crate::client::{query, segment, OktaClient};
+use crate::AdminError;
 
 pub const TOKEN_HOOK: &str = "com.okta.oauth2.tokens.transform";
 pub const SAML_HOOK: &str = "com.okta.saml.tokens.transform";

@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use super::normalize_url;
-use super::org::{Hook, Rule, Snapshot, SAML_HOOK, TOKEN_HOOK};
+use crate::normalize_url;
+use crate::org::{Hook, Rule, Snapshot, SAML_HOOK, TOKEN_HOOK};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -389,7 +389,7 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::org::{App, AuthServer, Policy};
+    use crate::org::{App, AuthServer, Policy};
     use serde_json::{json, Value};
 
     const URL: &str = "https://hook.example.com/okta/hook";

@@ -5,7 +5,7 @@
 
 use base64::Engine;
 
-use super::AdminError;
+use crate::AdminError;
 
 /// The header name and value to configure in Okta. Never printed.
 pub struct HeaderSecret {
