@@ -4,12 +4,14 @@
 //!
 //! One module per concern: [`client`] (HTTP, auth, pagination, rate limits), [`org`] (reading
 //! the org), [`audit`] (what is covered), [`setup`], [`preview`], [`output`] (tables and JSON),
-//! [`secret`] (the hook's header secret), [`cli`] (arguments). Nothing here uses the hook's own
-//! modules.
+//! [`secret`] (the hook's header secret), [`cli`] (arguments), [`function`] (what the Lambda
+//! functions on this side share: Okta credentials from their own secret). This crate cannot use
+//! the hook's modules: it does not depend on the hook's crate.
 
 pub mod audit;
 pub mod cli;
 pub mod client;
+pub mod function;
 pub mod org;
 pub mod output;
 pub mod preview;
