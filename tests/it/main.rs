@@ -9,6 +9,7 @@ mod standins;
 mod decision;
 mod e2e;
 mod edges;
+mod emulator;
 mod faults;
 mod metrics;
 mod oauth;
