@@ -11,8 +11,17 @@ use crate::config::{self, ConfigError, Observability, Policy, Settings};
 use crate::decision::{Decision, Failure, Trace, Unreadable, Verdict};
 use crate::event::{HttpEvent, HttpResponse};
 use crate::hook::{Hook, HookRequest};
-pub use crate::runtime_api::Invocation;
 use crate::{logging, metrics};
+
+/// What Lambda tells about one invocation, beside its payload.
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    pub request_id: String,
+    /// Lambda's deadline, in milliseconds since the epoch.
+    pub deadline_ms: u64,
+    /// The X-Ray trace id, so a decision line can be found from a trace.
+    pub xray_trace_id: Option<String>,
+}
 
 /// How long the init phase may spend fetching the secret before the first call.
 const WARM_UP_LIMIT: Duration = Duration::from_secs(3);
@@ -101,7 +110,11 @@ impl App {
     /// Answers one event, logs the decision and prints its metrics.
     pub async fn handle(&self, event: HttpEvent, invocation: &Invocation) -> HttpResponse {
         let decision = self.decide(&event, invocation).await;
-        logging::log_decision(&decision, &invocation.request_id);
+        logging::log_decision(
+            &decision,
+            &invocation.request_id,
+            invocation.xray_trace_id.as_deref(),
+        );
         metrics::emit(&decision, &self.names);
         HttpResponse::json(event.kind, decision.answer.status, decision.answer.body)
     }

@@ -60,7 +60,7 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(settings: &AuthSettings, http: crate::http_client::Client) -> Self {
+    pub fn new(settings: &AuthSettings, http: reqwest::Client) -> Self {
         Self {
             header: settings.api_key_header.clone(),
             oauth: settings

@@ -7,10 +7,11 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::auth::AuthFailure;
 use crate::config::{ConfigError, Policy};
 use crate::event::EventError;
-use crate::json;
 use crate::nl3::Nl3Error;
 use crate::okta::{Answer, BadRequest, HookType};
 use crate::secrets::SecretsError;
@@ -215,7 +216,7 @@ impl Decision {
     pub fn conclude(verdict: Verdict, policy: &Policy, elapsed: Duration, trace: Trace) -> Self {
         let outcome = verdict.outcome(policy.fail_open);
         let reason = verdict.reason(policy.fail_open);
-        let debug = debug_context(outcome, &reason, elapsed, &trace);
+        let debug = DebugContext::new(outcome, &reason, elapsed, &trace);
         let answer = match outcome {
             Outcome::Allowed | Outcome::NoUser | Outcome::FailOpen | Outcome::NotEnrolled => {
                 Answer::allow(&debug)
@@ -239,41 +240,44 @@ impl Decision {
 }
 
 /// What Okta copies into its System Log (`inline_hook.response.processed`): the decision and
-/// why, as strings (a JSON object's text). Never a secret.
-fn debug_context(outcome: Outcome, reason: &str, elapsed: Duration, trace: &Trace) -> String {
-    let mut debug = String::with_capacity(256 + reason.len());
-    debug.push_str(concat!(
-        r#"{"hook":"nl3-okta-hook "#,
-        env!("CARGO_PKG_VERSION"),
-        r#"","decision":""#
-    ));
-    debug.push_str(outcome.as_str());
-    debug.push_str(r#"","reason":"#);
-    json::push_string(&mut debug, reason);
-    let mut field = |name: &str, value: &str| {
-        debug.push_str(",\"");
-        debug.push_str(name);
-        debug.push_str("\":");
-        json::push_string(&mut debug, value);
-    };
-    field("elapsedMs", &elapsed.as_millis().to_string());
-    if let Some(nl3) = trace.nl3 {
-        field("nl3Ms", &nl3.as_millis().to_string());
+/// why, as strings. Never a secret.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DebugContext<'a> {
+    hook: &'static str,
+    decision: &'static str,
+    reason: &'a str,
+    elapsed_ms: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nl3_ms: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipinfo_ms: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_uri: Option<&'a str>,
+}
+
+impl<'a> DebugContext<'a> {
+    fn new(outcome: Outcome, reason: &'a str, elapsed: Duration, trace: &'a Trace) -> Self {
+        let ms = |d: Duration| d.as_millis().to_string();
+        Self {
+            hook: concat!("nl3-okta-hook ", env!("CARGO_PKG_VERSION")),
+            decision: outcome.as_str(),
+            reason,
+            elapsed_ms: ms(elapsed),
+            nl3_ms: trace.nl3.map(ms),
+            ipinfo_ms: trace.ipinfo.map(ms),
+            location: trace
+                .ipinfo_error
+                .as_ref()
+                .map(|e| format!("unavailable: {e}")),
+            app: trace.app.as_deref(),
+            app_uri: trace.app_uri.as_deref(),
+        }
     }
-    if let Some(ipinfo) = trace.ipinfo {
-        field("ipinfoMs", &ipinfo.as_millis().to_string());
-    }
-    if let Some(e) = &trace.ipinfo_error {
-        field("location", &format!("unavailable: {e}"));
-    }
-    if let Some(app) = &trace.app {
-        field("app", app);
-    }
-    if let Some(uri) = &trace.app_uri {
-        field("appUri", uri);
-    }
-    debug.push('}');
-    debug
 }
 
 #[cfg(test)]

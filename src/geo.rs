@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::config::IpinfoSettings;
-use crate::http_client::{self, describe, read_capped, redirect, BodyError};
+use crate::http_client::{describe, read_capped, redirect, BodyError};
 
 /// ipinfo's answer is under 1 KiB; cap what we read.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
@@ -144,7 +144,7 @@ pub enum Origin {
 
 /// ipinfo client with a per-IP cache: a user signs in many times from one address.
 pub struct IpinfoClient {
-    http: http_client::Client,
+    http: reqwest::Client,
     base_url: String,
     cache_ttl: Duration,
     timeout: Duration,
@@ -154,7 +154,7 @@ pub struct IpinfoClient {
 }
 
 impl IpinfoClient {
-    pub fn new(http: http_client::Client, settings: IpinfoSettings) -> Self {
+    pub fn new(http: reqwest::Client, settings: IpinfoSettings) -> Self {
         Self {
             http,
             base_url: settings.base_url,
@@ -168,10 +168,7 @@ impl IpinfoClient {
 
     /// Opens the connection to ipinfo ahead of the first lookup (see `Nl3Client::warm_up`).
     pub async fn warm_up(&self, timeout: Duration) {
-        if let Ok(uri) = http_client::uri(&self.base_url) {
-            let head = self.http.get(http::Method::HEAD, uri, &[]);
-            let _ = tokio::time::timeout(timeout, head).await;
-        }
+        let _ = self.http.head(&self.base_url).timeout(timeout).send().await;
     }
 
     /// How many requests went to ipinfo (for metrics and benchmarks).
@@ -235,19 +232,18 @@ impl IpinfoClient {
     async fn fetch(&self, ip: IpAddr, token: Option<&str>) -> Result<Location, GeoError> {
         self.lookups.fetch_add(1, Ordering::Relaxed);
         // Only a parsed address reaches the URL; its Display form has no '/', '?' or '#'.
-        let uri =
-            http_client::uri(&format!("{}/{ip}", self.base_url)).map_err(GeoError::Request)?;
-        let bearer = token.map(|token| format!("Bearer {token}"));
-        let mut headers = vec![(http::header::ACCEPT, "application/json")];
-        if let Some(bearer) = &bearer {
-            headers.push((http::header::AUTHORIZATION, bearer.as_str()));
-        }
-        let response = self
+        let mut call = self
             .http
-            .get(http::Method::GET, uri.clone(), &headers)
+            .get(format!("{}/{ip}", self.base_url))
+            .header("accept", "application/json");
+        if let Some(token) = token {
+            call = call.bearer_auth(token);
+        }
+        let mut response = call
+            .send()
             .await
             .map_err(|e| GeoError::Request(describe(&e)))?;
-        if let Some(redirect) = redirect(&response, &uri) {
+        if let Some(redirect) = redirect(&response) {
             return Err(GeoError::Redirect(redirect));
         }
         match response.status().as_u16() {
@@ -259,7 +255,7 @@ impl IpinfoClient {
             }
             other => return Err(GeoError::Status(other)),
         }
-        let body = read_capped(response, MAX_ANSWER_BYTES)
+        let body = read_capped(&mut response, MAX_ANSWER_BYTES)
             .await
             .map_err(|e| match e {
                 BodyError::TooLarge(_) => GeoError::NotJson,

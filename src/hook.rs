@@ -26,7 +26,7 @@ use crate::secrets::{self, HookSecrets, SecretSource, SecretsManagerSettings};
 /// The NL3 application a call is checked as: an `APPS` entry or the default.
 struct Target<'a> {
     issuer: &'a str,
-    signing_key: &'a crate::jwt::SigningKey,
+    signing_key: &'a jsonwebtoken::EncodingKey,
     /// The entry's own `LOCKED_MESSAGE` and `FAIL_OPEN`, over the deployment's.
     locked_message: Option<&'a str>,
     fail_open: Option<bool>,
@@ -143,11 +143,11 @@ impl Hook {
                 ))
             }
         };
-        let http = http_client::Client::build(settings.policy.hook_timeout)
+        let http = http_client::build(settings.policy.hook_timeout)
             .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
         Ok(Self {
             auth: Authenticator::new(&settings.auth, http.clone()),
-            nl3: Nl3Client::new(http.clone(), settings.nl3).map_err(ConfigError::Startup)?,
+            nl3: Nl3Client::new(http.clone(), settings.nl3),
             geo: IpinfoClient::new(http, settings.ipinfo),
             secrets,
             policy: settings.policy,

@@ -19,10 +19,8 @@ pub mod cache;
 pub mod config;
 pub mod event;
 pub mod http_client;
-pub mod json;
-pub mod jwt;
+pub mod lenient;
 pub mod okta;
-pub mod runtime_api;
 
 pub mod geo;
 pub mod nl3;

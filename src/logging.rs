@@ -2,11 +2,11 @@
 //! when the function's log format is set to `Text`. One line per call says what was decided.
 //!
 //! Logs that cannot leak: whatever `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` asks for, other crates are
-//! capped: at INFO (lambda_runtime, which the hook used to run on, printed the raw event with
-//! Okta's credential at TRACE; any crate might); the AWS SDK, hyper, h2, rustls and reqwest at
-//! WARN (at TRACE they print requests and answers, the secret's value among them). The hook's own
-//! Runtime API loop logs no payload at any level. In text format every field's control characters are escaped,
-//! so an upstream's error text cannot forge a line.
+//! capped: at INFO any crate (any might print what it handles at TRACE); lambda_runtime, the AWS
+//! SDK, hyper, h2, rustls and reqwest at WARN (at TRACE lambda_runtime prints the raw event with
+//! Okta's credential, the others requests and answers with the secret's value among them). In
+//! text format every field's control characters are escaped, so an upstream's error text cannot
+//! forge a line.
 //!
 //! An observer: reads the decision's data only.
 
@@ -54,6 +54,7 @@ fn cap(target: &str) -> Level {
     match crate_name {
         OWN_CRATE => Level::TRACE,
         "hyper" | "hyper_util" | "h2" | "rustls" | "reqwest" | "tower" | "http_body" => Level::WARN,
+        "lambda_runtime" | "lambda_runtime_api_client" => Level::WARN,
         name if name.starts_with("aws_") => Level::WARN,
         _ => Level::INFO,
     }
@@ -122,14 +123,16 @@ pub fn escape_controls(text: &str) -> String {
 }
 
 /// One line per call with what was decided, why, and where the time went. No secrets, no
-/// username: Okta's System Log has the user, the eventId correlates the two.
-pub fn log_decision(decision: &Decision, request_id: &str) {
+/// username: Okta's System Log has the user, the eventId correlates the two; the X-Ray trace id,
+/// the trace.
+pub fn log_decision(decision: &Decision, request_id: &str, xray_trace_id: Option<&str>) {
     let t = &decision.trace;
     let ms = |d: Option<Duration>| d.map(|d| d.as_millis() as u64);
     macro_rules! line {
         ($level:ident) => {
             tracing::$level!(
                 request_id,
+                xray_trace_id,
                 okta_event_id = t.event_id.as_deref(),
                 hook_type = t.hook_type.map(|h| h.as_str()),
                 app = t.app.as_deref(),
@@ -164,6 +167,8 @@ mod tests {
         assert_eq!(cap("aws_smithy_runtime::client"), Level::WARN);
         assert_eq!(cap("hyper_util::client"), Level::WARN);
         assert_eq!(cap("reqwest::connect"), Level::WARN);
+        assert_eq!(cap("lambda_runtime::layers::api_client"), Level::WARN);
+        assert_eq!(cap("lambda_runtime_api_client"), Level::WARN);
     }
 
     #[test]

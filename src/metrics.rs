@@ -9,119 +9,120 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::Serialize;
+
 use crate::config::Observability;
 use crate::decision::{Decision, Outcome};
-use crate::json;
 
 /// The EMF line for one call. Metrics are published per `service`, per `service` and
 /// `HookType`, and per `service` and `App` (which NL3 settings answered).
-///
-/// Written straight into one string: built as a JSON tree and then printed, this line cost more
-/// than the hook's own decision.
 pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> String {
     let trace = &decision.trace;
-    let count = |hit: bool| Value::Count(u64::from(hit));
-    let ms = Value::Millis;
+    let count = |hit: bool| Num::Count(u64::from(hit));
+    let ms = |d: Duration| Num::Millis(d.as_micros() as f64 / 1000.0);
     // 1 for this call's outcome, 0 for the others, so rates such as fail-open per call are plain
     // averages.
-    let outcomes = Outcome::ALL
+    let mut values: Vec<(&str, &str, Num)> = Outcome::ALL
         .iter()
-        .map(|o| (o.metric(), "Count", count(*o == decision.outcome)));
-    let nl3 = trace.nl3.into_iter().flat_map(|nl3| {
-        [
-            ("Nl3Latency", "Milliseconds", ms(nl3)),
-            ("Nl3Failure", "Count", count(trace.nl3_error.is_some())),
-        ]
-    });
-    let ipinfo_latency = trace
-        .ipinfo
-        .filter(|_| !trace.ipinfo_cached)
-        .map(|ipinfo| ("IpinfoLatency", "Milliseconds", ms(ipinfo)));
-    let ipinfo_failure = trace.ipinfo.map(|_| {
-        (
-            "IpinfoFailure",
-            "Count",
-            count(trace.ipinfo_error.is_some()),
-        )
-    });
-    let values = outcomes
-        .chain([("HookDuration", "Milliseconds", ms(decision.elapsed))])
-        .chain(nl3)
-        .chain(ipinfo_latency)
-        .chain(ipinfo_failure)
-        .chain([
-            (
-                "SecretsRefresh",
-                "Count",
-                Value::Count(u64::from(trace.secrets_fetches)),
-            ),
-            ("ColdStart", "Count", count(trace.cold_start)),
-        ]);
+        .map(|o| (o.metric(), "Count", count(*o == decision.outcome)))
+        .collect();
+    values.push(("HookDuration", "Milliseconds", ms(decision.elapsed)));
+    if let Some(nl3) = trace.nl3 {
+        values.push(("Nl3Latency", "Milliseconds", ms(nl3)));
+        values.push(("Nl3Failure", "Count", count(trace.nl3_error.is_some())));
+    }
+    if let (Some(ipinfo), false) = (trace.ipinfo, trace.ipinfo_cached) {
+        values.push(("IpinfoLatency", "Milliseconds", ms(ipinfo)));
+    }
+    if trace.ipinfo.is_some() {
+        let failed = count(trace.ipinfo_error.is_some());
+        values.push(("IpinfoFailure", "Count", failed));
+    }
+    let fetches = Num::Count(u64::from(trace.secrets_fetches));
+    values.push(("SecretsRefresh", "Count", fetches));
+    values.push(("ColdStart", "Count", count(trace.cold_start)));
 
-    // Pieces pushed one by one, numbers written by hand: `write!` cost ~500 instructions a
-    // piece, more than the rest of the line.
-    let mut line = String::with_capacity(1536);
-    line.push_str(r#"{"_aws":{"Timestamp":"#);
-    json::push_u64(&mut line, timestamp_ms);
-    line.push_str(r#","CloudWatchMetrics":[{"Namespace":"#);
-    json::push_string(&mut line, &names.metrics_namespace);
-    line.push_str(
-        r#","Dimensions":[["service"],["service","HookType"],["service","App"]],"Metrics":["#,
-    );
-    for (n, (name, unit, _)) in values.clone().enumerate() {
-        line.push_str(if n == 0 {
-            r#"{"Name":""#
-        } else {
-            r#",{"Name":""#
-        });
-        line.push_str(name);
-        line.push_str(r#"","Unit":""#);
-        line.push_str(unit);
-        line.push_str(r#""}"#);
-    }
-    // The dimensions are bounded: HookType is token, saml or unknown; App is a configured app
-    // key, "default", "unlisted", or "none" (body not read).
-    line.push_str(r#"]}]},"service":"#);
-    json::push_string(&mut line, &names.service);
-    line.push_str(r#","HookType":""#);
-    line.push_str(trace.hook_type.map_or("unknown", |h| h.as_str()));
-    line.push_str(r#"","App":"#);
-    json::push_string(&mut line, trace.app.as_deref().unwrap_or("none"));
-    for (name, _, value) in values {
-        line.push_str(",\"");
-        line.push_str(name);
-        line.push_str("\":");
-        match value {
-            Value::Count(n) => json::push_u64(&mut line, n),
-            Value::Millis(d) => {
-                // Milliseconds to the microsecond, as `12.345`.
-                let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-                json::push_u64(&mut line, micros / 1000);
-                let frac = micros % 1000;
-                line.push('.');
-                line.push(char::from(b'0' + (frac / 100) as u8));
-                line.push(char::from(b'0' + (frac / 10 % 10) as u8));
-                line.push(char::from(b'0' + (frac % 10) as u8));
-            }
-        }
-    }
-    // Not a metric: lets a metric line be found from the decision line.
-    line.push_str(r#","Decision":""#);
-    line.push_str(decision.outcome.as_str());
-    line.push_str(r#""}"#);
-    line
+    let line = Line {
+        aws: Aws {
+            timestamp: timestamp_ms,
+            cloud_watch_metrics: [Directive {
+                namespace: &names.metrics_namespace,
+                dimensions: &[&["service"], &["service", "HookType"], &["service", "App"]],
+                metrics: values
+                    .iter()
+                    .map(|&(name, unit, _)| Metric { name, unit })
+                    .collect(),
+            }],
+        },
+        service: &names.service,
+        hook_type: trace.hook_type.map_or("unknown", |h| h.as_str()),
+        // Bounded: the configured app keys, "default", "unlisted", or "none" (body not read).
+        app: trace.app.as_deref().unwrap_or("none"),
+        values: Values(&values),
+        decision: decision.outcome.as_str(),
+    };
+    // Strings and numbers only: serializing cannot fail.
+    serde_json::to_string(&line).unwrap_or_default()
 }
 
-/// A metric's value.
-#[derive(Clone, Copy)]
-enum Value {
+/// One EMF document: the `_aws` metadata, the dimensions' values, then each metric's value.
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(rename = "_aws")]
+    aws: Aws<'a>,
+    service: &'a str,
+    #[serde(rename = "HookType")]
+    hook_type: &'a str,
+    #[serde(rename = "App")]
+    app: &'a str,
+    #[serde(flatten)]
+    values: Values<'a>,
+    /// Not a metric: lets a metric line be found from the decision line.
+    #[serde(rename = "Decision")]
+    decision: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Aws<'a> {
+    timestamp: u64,
+    cloud_watch_metrics: [Directive<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Directive<'a> {
+    namespace: &'a str,
+    dimensions: &'a [&'a [&'a str]],
+    metrics: Vec<Metric<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Metric<'a> {
+    name: &'a str,
+    unit: &'a str,
+}
+
+/// The metrics' values, each under its name at the top level of the line.
+struct Values<'a>(&'a [(&'a str, &'a str, Num)]);
+
+impl Serialize for Values<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(name, _, value)| (name, value)))
+    }
+}
+
+/// A metric's value: counts as integers, durations in milliseconds.
+#[derive(Clone, Copy, Serialize)]
+#[serde(untagged)]
+enum Num {
     Count(u64),
-    Millis(Duration),
+    Millis(f64),
 }
 
 /// Prints the call's EMF line to stdout, where Lambda sends it to CloudWatch Logs: one `write`
-/// with its newline (`println!` wrote a line longer than stdout's buffer and its newline in two
-/// system calls), and a failed write is not a panic.
+/// with its newline, and a failed write is not a panic.
 pub fn emit(decision: &Decision, names: &Observability) {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -3,20 +3,18 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use jsonwebtoken::{EncodingKey, Header};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::config::Nl3Settings;
-use crate::http_client::{self, describe, read_capped, redirect, BodyError};
-use crate::json;
-use crate::jwt::SigningKey;
+use crate::http_client::{describe, read_capped, redirect, BodyError};
 use crate::okta::HookType;
 
 // Names made once, not parsed from text on every call.
 const TOKEN_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-authorization-token");
 const FORWARDED_FOR_HEADER: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
 const LOCATION_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-device-location");
-const JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
 
 /// NL3 answers with a small JSON object; a larger body is not a lock-check answer.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -30,11 +28,13 @@ pub enum LockStatus {
 /// Why the check gave no answer. Messages carry no token and no key.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Nl3Error {
+    #[error("could not sign the NL3 token: {0}")]
+    Sign(#[source] Arc<jsonwebtoken::errors::Error>),
     #[error("NL3 request failed: {text}")]
     Request {
         text: String,
         #[source]
-        source: Arc<http_client::Error>,
+        source: Arc<reqwest::Error>,
     },
     #[error("NL3 answer could not be read: {0}")]
     Body(#[source] BodyError),
@@ -46,8 +46,6 @@ pub enum Nl3Error {
     NotJson(String),
     #[error("NL3 answer has no readable locked value: {0}")]
     BadLocked(String),
-    #[error("NL3 request could not be built: {0}")]
-    Build(String),
 }
 
 /// Claims of the `x-nl3-authorization-token` JWT.
@@ -62,30 +60,6 @@ pub struct Nl3Claims {
 }
 
 impl Nl3Claims {
-    /// The claims as JSON text: what `serde_json` writes (a unit test compares them), without
-    /// going through it on every call.
-    pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(64 + self.iss.len() + self.aud.len() + self.sub.len());
-        for (name, text) in [
-            ("{\"iss\":", &self.iss),
-            (",\"aud\":", &self.aud),
-            (",\"sub\":", &self.sub),
-        ] {
-            out.push_str(name);
-            json::push_string(&mut out, text);
-        }
-        for (name, n) in [
-            (",\"iat\":", self.iat),
-            (",\"nbf\":", self.nbf),
-            (",\"exp\":", self.exp),
-        ] {
-            out.push_str(name);
-            json::push_u64(&mut out, n);
-        }
-        out.push('}');
-        out
-    }
-
     /// `iat`/`nbf` a minute back (clock skew, as the reference), `exp` five minutes ahead.
     pub fn new(app_uri: &str, api_uri: &str, username: &str, now_s: u64) -> Self {
         Self {
@@ -97,6 +71,18 @@ impl Nl3Claims {
             exp: now_s + 300,
         }
     }
+}
+
+/// Body of the lock-check request.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckBody<'a> {
+    #[serde(rename = "userIP")]
+    user_ip: &'a str,
+    user_device: &'a str,
+    user_location: &'a str,
+    integration_type: &'a str,
+    integration_data: &'a RawValue,
 }
 
 /// One check's inputs.
@@ -115,30 +101,24 @@ pub struct CheckRequest<'a> {
 }
 
 pub struct Nl3Client {
-    http: http_client::Client,
+    http: reqwest::Client,
     settings: Nl3Settings,
-    /// `check_url` as a request URI, made once.
-    check_uri: http::Uri,
 }
 
 impl Nl3Client {
-    pub fn new(http: http_client::Client, settings: Nl3Settings) -> Result<Self, String> {
-        let check_uri = http_client::uri(settings.check_url.as_str())
-            .map_err(|e| format!("API_URI + API_PATH: {e}"))?;
-        Ok(Self {
-            http,
-            settings,
-            check_uri,
-        })
+    pub fn new(http: reqwest::Client, settings: Nl3Settings) -> Self {
+        Self { http, settings }
     }
 
     /// Opens the connection to NL3 (TCP, TLS, HTTP/2) ahead of the first call: Lambda's init
     /// phase runs at full CPU and does not count against Okta's 3 s. The answer is ignored.
     pub async fn warm_up(&self, timeout: std::time::Duration) {
-        if let Ok(uri) = http_client::uri(&self.settings.audience) {
-            let head = self.http.get(http::Method::HEAD, uri, &[]);
-            let _ = tokio::time::timeout(timeout, head).await;
-        }
+        let _ = self
+            .http
+            .head(&self.settings.audience)
+            .timeout(timeout)
+            .send()
+            .await;
     }
 
     /// `APP_URI`, the default application's `iss`, when configured.
@@ -152,45 +132,47 @@ impl Nl3Client {
         &self,
         request: &CheckRequest<'_>,
         issuer: &str,
-        signing_key: &SigningKey,
+        signing_key: &EncodingKey,
     ) -> Result<LockStatus, Nl3Error> {
         let now_s = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let claims = Nl3Claims::new(issuer, &self.settings.audience, request.username, now_s);
-        let token = signing_key.sign_json(claims.to_json().as_bytes());
-
-        let mut call = http::Request::new(check_body(request).into());
-        *call.method_mut() = http::Method::POST;
-        *call.uri_mut() = self.check_uri.clone();
-        let headers = call.headers_mut();
-        headers.insert(http::header::CONTENT_TYPE, JSON);
-        let mut token =
-            http::HeaderValue::try_from(token).map_err(|e| Nl3Error::Build(e.to_string()))?;
+        let token = jsonwebtoken::encode(&Header::default(), &claims, signing_key)
+            .map_err(|e| Nl3Error::Sign(Arc::new(e)))?;
+        let mut token = http::HeaderValue::try_from(token)
+            .expect("a JWT is base64url and dots: always a valid header value");
         token.set_sensitive(true); // never indexed by HTTP/2 header compression
-        headers.insert(TOKEN_HEADER, token);
+
+        let body = CheckBody {
+            user_ip: request.client_ip,
+            user_device: "N/A", // Okta sends no user agent
+            user_location: request.user_location,
+            integration_type: request.hook_type.integration_type(),
+            integration_data: request.integration_data,
+        };
+        let mut call = self
+            .http
+            .post(self.settings.check_url.clone())
+            .header(TOKEN_HEADER, token)
+            .json(&body);
         // The extra headers NL3's other integrations send; only values that are safe in a header.
         if let Some(ip) = request.parsed_ip {
-            if let Ok(value) = http::HeaderValue::try_from(ip.to_string()) {
-                headers.insert(FORWARDED_FOR_HEADER, value);
-            }
+            call = call.header(FORWARDED_FOR_HEADER, ip.to_string());
         }
-        if let Some(value) = request
-            .lat_long
-            .and_then(|loc| http::HeaderValue::from_str(loc).ok())
-        {
-            headers.insert(LOCATION_HEADER, value);
+        if let Some(loc) = request.lat_long {
+            call = call.header(LOCATION_HEADER, loc);
         }
-        let response = self.http.send(call).await.map_err(|e| Nl3Error::Request {
+        let mut response = call.send().await.map_err(|e| Nl3Error::Request {
             text: describe(&e),
             source: Arc::new(e),
         })?;
-        if let Some(redirect) = redirect(&response, &self.check_uri) {
+        if let Some(redirect) = redirect(&response) {
             return Err(Nl3Error::Redirect(redirect));
         }
         let status = response.status();
-        let body = read_capped(response, MAX_ANSWER_BYTES)
+        let body = read_capped(&mut response, MAX_ANSWER_BYTES)
             .await
             .map_err(Nl3Error::Body)?;
         if !status.is_success() {
@@ -211,57 +193,27 @@ impl Nl3Client {
     }
 }
 
-/// The lock-check request's body (docs/contract.md §3), written as JSON text in one pass.
-fn check_body(request: &CheckRequest<'_>) -> String {
-    let data = request.integration_data.get();
-    let mut body = String::with_capacity(
-        128 + request.client_ip.len() + request.user_location.len() + data.len(),
-    );
-    body.push_str("{\"userIP\":");
-    json::push_string(&mut body, request.client_ip);
-    // Okta sends no user agent.
-    body.push_str(",\"userDevice\":\"N/A\",\"userLocation\":");
-    json::push_string(&mut body, request.user_location);
-    body.push_str(",\"integrationType\":");
-    json::push_string(&mut body, request.hook_type.integration_type());
-    body.push_str(",\"integrationData\":");
-    body.push_str(data);
-    body.push('}');
-    body
-}
-
 /// Reads NL3's answer (docs/contract.md §3). `locked` must be a boolean or the string
 /// `"true"`/`"false"` (NL3's API docs show a string), in any case. Anything else — missing, null,
 /// a number, an object, another string — means the check did not happen: a failure, which
 /// `FAIL_OPEN` decides, never a guess.
 pub fn parse_answer(body: &[u8]) -> Result<LockStatus, Nl3Error> {
-    let not_json = |e: json::JsonError| Nl3Error::NotJson(e.to_string());
-    let mut r = json::Reader::new(body).map_err(not_json)?;
-    let mut locked = None;
-    if r.peek().map_err(not_json)? == json::Kind::Object {
-        // Keys longer than "locked" are not it; a repeated key counts as its last value.
-        r.object("locked".len(), |r, key| {
-            match key.as_deref() {
-                Some("locked") => locked = Some(r.raw()?),
-                _ => r.skip()?,
-            }
-            Ok(())
-        })
-        .map_err(not_json)?;
-        r.finish().map_err(not_json)?;
-    } else {
-        r.skip().and_then(|()| r.finish()).map_err(not_json)?;
+    let not_json = |e: serde_json::Error| Nl3Error::NotJson(e.to_string());
+    // A struct would also take a JSON array (its fields in order): only an object is an answer.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(not_json)?;
         return Err(Nl3Error::NotJson("not a JSON object".into()));
     }
-    let raw = locked.ok_or_else(|| Nl3Error::BadLocked("locked is missing".into()))?;
+    // A repeated `locked` is a failure ("duplicate field"), never one of its values.
+    let answer: Nl3Answer = serde_json::from_slice(body).map_err(not_json)?;
+    let raw = answer
+        .locked
+        .ok_or_else(|| Nl3Error::BadLocked("locked is missing".into()))?
+        .get();
     let text = match raw {
         "true" => return Ok(LockStatus::Locked),
         "false" => return Ok(LockStatus::NotLocked),
-        _ if raw.starts_with('"') => json::Reader::new(raw.as_bytes())
-            .and_then(|mut r| r.string(16))
-            .ok()
-            .flatten(),
-        _ => None,
+        _ => serde_json::from_str::<std::borrow::Cow<str>>(raw).ok(),
     };
     match text.as_deref().map(str::trim) {
         Some(t) if t.eq_ignore_ascii_case("true") => Ok(LockStatus::Locked),
@@ -274,6 +226,13 @@ pub fn parse_answer(body: &[u8]) -> Result<LockStatus, Nl3Error> {
             )))
         }
     }
+}
+
+/// NL3's answer: only `locked` is read, kept as its JSON text until its kind is known.
+#[derive(Deserialize)]
+struct Nl3Answer<'a> {
+    #[serde(borrow, default)]
+    locked: Option<&'a RawValue>,
 }
 
 /// Replaces anything shaped like a JWT (`eyJ…`) with `[token]`.
@@ -320,8 +279,6 @@ mod tests {
                 r#"{"other":{"locked":false},"locked":" True "}"#,
                 LockStatus::Locked,
             ),
-            // A repeated key counts as its last value (as a serde_json map reads it).
-            (r#"{"locked":true,"locked":false}"#, LockStatus::NotLocked),
             (r#"{"lo\u0063ked":"false"}"#, LockStatus::NotLocked),
             (r#"{"locked":"\u0074rue"}"#, LockStatus::Locked),
         ] {
@@ -331,6 +288,9 @@ mod tests {
             (r#"{"locked":true} trailing"#, "not JSON"),
             (r#"{"locked":tru}"#, "not JSON"),
             (r#"["locked"]"#, "not a JSON object"),
+            (r#"[true]"#, "not a JSON object"),
+            // Two answers in one: neither is taken.
+            (r#"{"locked":true,"locked":false}"#, "duplicate field"),
             (r#"{"locked":"yes"}"#, r#"locked is "yes""#),
             (
                 r#"{"locked":"eyJhbGciOi.eyJzdWIi.sig"}"#,
@@ -367,18 +327,6 @@ mod tests {
             r#"{"message":"bad token [token]","code":1}"#
         );
         assert_eq!(redact_jwts("plain"), "plain");
-    }
-
-    #[test]
-    fn claims_are_written_as_serde_json_writes_them() {
-        for (user, now) in [
-            ("user@example.com", 1_000_000),
-            ("ann\"é\\\n\u{1}😀@example.com", u64::MAX - 300),
-            ("", 0),
-        ] {
-            let c = Nl3Claims::new("https://app/\"x", "https://api", user, now);
-            assert_eq!(c.to_json(), serde_json::to_string(&c).unwrap(), "{user:?}");
-        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::cache::{CachePolicy, Refreshing, Stale, WhenLimited};
 use crate::config::OAuthSettings;
-use crate::http_client::{self, describe, read_capped, redirect};
+use crate::http_client::{describe, read_capped, redirect};
 
 pub const UNKNOWN_KID_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Keys are re-read this often even without an unknown `kid`, so a revoked key stops working.
@@ -136,13 +136,13 @@ pub struct Verification {
 
 pub struct OAuthVerifier {
     config: OAuthSettings,
-    http: http_client::Client,
+    http: reqwest::Client,
     jwks: Refreshing<Jwks, TokenError>,
     fetches: AtomicU64,
 }
 
 impl OAuthVerifier {
-    pub fn new(config: OAuthSettings, http: http_client::Client) -> Self {
+    pub fn new(config: OAuthSettings, http: reqwest::Client) -> Self {
         Self {
             config,
             http,
@@ -227,14 +227,14 @@ impl OAuthVerifier {
     }
 
     async fn read_jwks(&self) -> Result<Jwks, TokenError> {
-        let uri = http_client::uri(&self.config.jwks_url).map_err(TokenError::Jwks)?;
-        let accept = [(http::header::ACCEPT, "application/json")];
-        let response = self
+        let mut response = self
             .http
-            .get(http::Method::GET, uri.clone(), &accept)
+            .get(&self.config.jwks_url)
+            .header("accept", "application/json")
+            .send()
             .await
             .map_err(|e| TokenError::Jwks(describe(&e)))?;
-        if let Some(redirect) = redirect(&response, &uri) {
+        if let Some(redirect) = redirect(&response) {
             return Err(TokenError::Jwks(redirect));
         }
         if !response.status().is_success() {
@@ -243,7 +243,7 @@ impl OAuthVerifier {
                 response.status().as_u16()
             )));
         }
-        let body = read_capped(response, MAX_JWKS_BYTES)
+        let body = read_capped(&mut response, MAX_JWKS_BYTES)
             .await
             .map_err(|e| TokenError::Jwks(e.to_string()))?;
         let set: JwkSet = serde_json::from_slice(&body)

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::api_key::{decode_base64, ApiKey, Presented};
 use crate::cache::{CachePolicy, Got, Refreshing, Stale, WhenLimited};
-use crate::jwt::SigningKey;
+use jsonwebtoken::EncodingKey;
 
 /// The shortest time between two forced refreshes: under a flood of wrong keys, Secrets Manager
 /// is asked at most this often per execution environment.
@@ -41,7 +41,7 @@ pub struct HookSecrets {
     /// The previous version's key and when it stops being accepted.
     previous_api_key: Option<(ApiKey, SystemTime)>,
     /// The default application's key; `None` only when `APPS` has entries.
-    signing_key: Option<SigningKey>,
+    signing_key: Option<EncodingKey>,
     ipinfo_token: Option<String>,
     /// Per-application entries (`APPS`), by the key Okta's request names the app with.
     apps: HashMap<String, AppEntry>,
@@ -53,13 +53,13 @@ pub type AppEntry = Result<App, String>;
 /// An application registered at NL3 with a signing key of its own.
 pub struct App {
     pub app_uri: String,
-    signing_key: SigningKey,
+    signing_key: EncodingKey,
     pub locked_message: Option<String>,
     pub fail_open: Option<bool>,
 }
 
 impl App {
-    pub fn signing_key(&self) -> &SigningKey {
+    pub fn signing_key(&self) -> &EncodingKey {
         &self.signing_key
     }
 
@@ -109,9 +109,9 @@ fn check_app_uri(uri: &str) -> Result<(), String> {
 }
 
 /// NL3 signs with the base64-decoded key from its company portal (docs/contract.md §3).
-fn decode_signing_key(text: &str) -> Option<SigningKey> {
+fn decode_signing_key(text: &str) -> Option<EncodingKey> {
     let decoded = decode_base64(text.as_bytes()).filter(|k| !k.is_empty())?;
-    Some(SigningKey::from_secret(&decoded))
+    Some(EncodingKey::from_secret(&decoded))
 }
 
 impl std::fmt::Debug for HookSecrets {
@@ -250,7 +250,7 @@ impl HookSecrets {
     }
 
     /// The default application's signing key (`SIGNING_KEY`), when there is one.
-    pub fn signing_key(&self) -> Option<&SigningKey> {
+    pub fn signing_key(&self) -> Option<&EncodingKey> {
         self.signing_key.as_ref()
     }
 

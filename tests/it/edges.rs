@@ -72,6 +72,7 @@ async fn answer_text(app: &App, event: &[u8], deadline_ms: u64) -> (Value, Value
     let invocation = Invocation {
         request_id: "edge".into(),
         deadline_ms,
+        xray_trace_id: None,
     };
     let response: Value = serde_json::from_slice(&app.answer(event, &invocation).await).unwrap();
     let body = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();

@@ -14,7 +14,6 @@ mod faults;
 mod metrics;
 mod oauth;
 mod properties;
-mod runtime_api;
 mod secrets_manager;
 mod tls;
 

@@ -167,7 +167,7 @@ fn run_cases_with(
     runner
         .run(&input, |(headers, body)| {
             let d = runtime.block_on(decide_raw(hook, &headers, &body));
-            log_decision(&d, "property-test");
+            log_decision(&d, "property-test", None);
             assert_contract_shape(d.answer.status, &d.answer.json())?;
             // Who gets through: only a call carrying the API key (no generated bearer token is
             // validly signed), unless the secrets themselves failed first.
@@ -340,6 +340,7 @@ fn no_log_line_ever_contains_a_secret() {
             log_decision(
                 &runtime.block_on(decide(hook, &headers, &event)),
                 "plain-path",
+                None,
             );
         }
     }

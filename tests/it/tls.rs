@@ -2,7 +2,8 @@
 //! `localhost`) before the NL3 stand-in, which still checks every request. The hook must verify
 //! the certificate against the platform's roots (here `SSL_CERT_FILE`, which the platform
 //! verifier reads on Linux), offer h2 and http/1.1, and treat an untrusted certificate as a
-//! failed check that never reaches NL3.
+//! failed check that never reaches NL3; and reach it through an egress proxy (`HTTPS_PROXY`)
+//! unless `NO_PROXY` names its host.
 
 use std::sync::{Arc, Mutex};
 
@@ -122,4 +123,87 @@ async fn nl3_with_an_untrusted_certificate_is_a_failed_check() {
         "the token went to an unverified host"
     );
     assert!(front.handshakes().iter().all(Option::is_none));
+}
+
+/// A CONNECT proxy on loopback (what an egress proxy in a VPC is to the hook): records the
+/// `host:port` of each tunnel it opens.
+async fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let tunnels = Arc::new(Mutex::new(Vec::new()));
+    let seen = tunnels.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let Some(target) = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|rest| rest.split(' ').next())
+                else {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                        .await;
+                    return;
+                };
+                seen.lock().unwrap().push(target.to_string());
+                let Ok(mut upstream) = TcpStream::connect(target).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                let _ = client
+                    .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                    .await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (url, tunnels)
+}
+
+#[tokio::test]
+async fn nl3_goes_through_https_proxy_unless_no_proxy_names_it() {
+    trust_the_test_ca();
+    let up = Upstreams::start_empty().await;
+    let front = TlsFront::start(
+        "localhost.pem",
+        "localhost.key",
+        up.nl3.address().to_string(),
+    )
+    .await;
+    let expect = Expect {
+        audience: front.url.clone(),
+        ..up.expect()
+    };
+    standins::mount_nl3(&up.nl3, &expect).await;
+    standins::mount_ipinfo(&up.ipinfo, &expect).await;
+    let (proxy, tunnels) = connect_proxy().await;
+    // Read when the hook's client is built; nextest runs each test in its own process.
+    std::env::set_var("HTTPS_PROXY", &proxy);
+    std::env::remove_var("NO_PROXY");
+    let settings = [("API_URI", front.url.as_str()), ("FAIL_OPEN", "false")];
+
+    let hook = up.hook(&settings).await;
+    let d = decide(&hook, &okta_headers(), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    let port = front.url.rsplit(':').next().unwrap();
+    assert_eq!(*tunnels.lock().unwrap(), [format!("localhost:{port}")]);
+    assert_eq!(up.nl3_requests().await.len(), 1);
+
+    // NO_PROXY names NL3's host: straight there, the proxy sees nothing new.
+    std::env::set_var("NO_PROXY", "localhost");
+    let hook = up.hook(&settings).await;
+    let d = decide(&hook, &okta_headers(), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    assert_eq!(tunnels.lock().unwrap().len(), 1);
+    assert_eq!(up.nl3_requests().await.len(), 2);
 }
