@@ -5,7 +5,7 @@
 //! The shapes are `aws_lambda_events`' types. An event is first read for its kind, tolerantly
 //! ([`crate::lenient`]: a field of the wrong type counts as absent), then as that kind's typed
 //! request; what a typed shape refuses (no `httpMethod`, an invalid header value, a flag written
-//! as a string) is read from the tolerant reading instead. Only the headers, the body, its base64
+//! as a string) is read from its JSON tree instead. Only the headers, the body, its base64
 //! flag and the kind are kept; a header whose name or value is not valid HTTP is dropped. A body
 //! over [`MAX_BODY_BYTES`] (Okta's are a few KiB) is refused before it is decoded from base64 or
 //! read as JSON.
@@ -27,10 +27,11 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::encodings::Body as LambdaBody;
 use base64::Engine;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use serde::de::{Deserializer, MapAccess, SeqAccess};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::Value;
 
-use crate::lenient::{self, Flag, Lenient, Obj, Present, Text};
+use crate::lenient::{Obj, Present, Text};
 
 /// The largest body the hook reads. Okta's inline hook requests are a few KiB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -126,7 +127,16 @@ impl HttpEvent {
             return Self::unknown(); // valid JSON, but not an object
         };
         let kind = probe.kind();
-        let parts = typed(kind, payload).unwrap_or_else(|| probe.parts());
+        let parts = match typed(kind, payload).map_or_else(|| loose(payload), Ok) {
+            Ok(parts) => parts,
+            // Nesting too deep for a JSON tree (128 levels) in a field the probe skipped.
+            Err(e) => {
+                return Self {
+                    unreadable: Some(e.to_string()),
+                    ..Self::unknown()
+                }
+            }
+        };
         let mut headers = parts.headers;
         // Single-value headers win; multi-value ones fill in what they lack (REST v1 sends both,
         // usually the same).
@@ -219,10 +229,9 @@ fn typed(kind: EventKind, payload: &[u8]) -> Option<Parts> {
     }
 }
 
-// ---- the tolerant reading ----------------------------------------------------------------------
+// ---- telling the kind, and the fallback ---------------------------------------------------------
 
-/// The top level of any event: enough to tell its kind, and what the hook needs when the typed
-/// shape refuses the event.
+/// The top level of any event, read tolerantly ([`crate::lenient`]): enough to tell its kind.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Probe<'a> {
@@ -235,14 +244,12 @@ struct Probe<'a> {
     #[serde(borrow, default)]
     raw_path: Text<'a>,
     #[serde(default)]
-    headers: HeaderList,
+    headers: Present,
     #[serde(default)]
-    multi_value_headers: HeaderList,
+    multi_value_headers: Present,
     /// `null` is no body, as API Gateway sends it.
-    #[serde(borrow, default)]
-    body: Option<Text<'a>>,
     #[serde(default)]
-    is_base64_encoded: Flag,
+    body: Option<IgnoredAny>,
     #[serde(default)]
     request_context: Obj<ProbeContext>,
 }
@@ -266,7 +273,7 @@ impl Probe<'_> {
         let version = self.version.as_str();
         if has(|c| c.elb) {
             EventKind::Alb {
-                multi_value: self.multi_value_headers.present,
+                multi_value: self.multi_value_headers.0,
             }
         } else if version == Some("2.0")
             || self.route_key.as_str().is_some()
@@ -277,8 +284,8 @@ impl Probe<'_> {
         } else if self.http_method.as_str().is_some()
             || has(|c| c.http_method)
             || version == Some("1.0")
-            || !self.headers.headers.is_empty()
-            || self.multi_value_headers.present
+            || self.headers.0
+            || self.multi_value_headers.0
             || self.body.is_some()
         {
             EventKind::RestV1
@@ -286,86 +293,44 @@ impl Probe<'_> {
             EventKind::Unknown
         }
     }
-
-    fn parts(&self) -> Parts {
-        Parts {
-            headers: self.headers.headers.clone(),
-            multi_value_headers: self.multi_value_headers.headers.clone(),
-            body: match &self.body {
-                None => Body::Absent,
-                Some(Text::Str(text)) => Body::text(text.to_string()),
-                Some(_) => Body::NotText,
-            },
-            base64: self.is_base64_encoded.0,
-        }
-    }
 }
 
-/// `headers` / `multiValueHeaders`: name → string, or name → list of strings (the first is
-/// kept). Names or values that are not valid HTTP, and values of any other kind, are dropped.
-#[derive(Default)]
-struct HeaderList {
-    present: bool,
-    headers: HeaderMap,
-}
-
-impl<'de> Lenient<'de> for HeaderList {
-    /// Present, but holding no header.
-    fn other() -> Self {
-        HeaderList {
-            present: true,
-            headers: HeaderMap::new(),
-        }
-    }
-
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-        let mut list = Self::other();
-        while let Some((name, value)) = map.next_entry::<Cow<'de, str>, FirstText<'de>>()? {
-            let (Ok(name), Some(Ok(value))) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                value.0.map(|v| HeaderValue::from_str(&v)),
-            ) else {
-                continue;
+/// What the typed shape refused, read from the event's JSON tree (a path the events AWS sends do
+/// not take): `headers` / `multiValueHeaders` as name → string or list of strings (the first
+/// kept; invalid names and values dropped), `body` a string or `null`, `isBase64Encoded` a
+/// boolean or the string `"true"` as some tools write it.
+fn loose(payload: &[u8]) -> Result<Parts, serde_json::Error> {
+    let event: Value = serde_json::from_slice(payload)?;
+    let headers = |key: &str| {
+        let mut map = HeaderMap::new();
+        for (name, value) in event[key].as_object().into_iter().flatten() {
+            let value = match value {
+                Value::Array(list) => list.iter().find_map(Value::as_str),
+                other => other.as_str(),
             };
-            list.headers.entry(name).or_insert(value);
-        }
-        Ok(list)
-    }
-}
-
-impl<'de> Deserialize<'de> for HeaderList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        lenient::deserialize(d)
-    }
-}
-
-/// A header's value: a string, or the first string of a list.
-struct FirstText<'a>(Option<Cow<'a, str>>);
-
-impl<'de> Lenient<'de> for FirstText<'de> {
-    fn other() -> Self {
-        FirstText(None)
-    }
-
-    fn from_str(s: Cow<'de, str>) -> Self {
-        FirstText(Some(s))
-    }
-
-    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
-        let mut first = None;
-        while let Some(item) = seq.next_element::<Text<'de>>()? {
-            if let (None, Text::Str(text)) = (&first, item) {
-                first = Some(text);
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                value.map(HeaderValue::from_str),
+            ) {
+                map.entry(name).or_insert(value);
             }
         }
-        Ok(FirstText(first))
-    }
-}
-
-impl<'de> Deserialize<'de> for FirstText<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        lenient::deserialize(d)
-    }
+        map
+    };
+    Ok(Parts {
+        headers: headers("headers"),
+        multi_value_headers: headers("multiValueHeaders"),
+        body: match &event["body"] {
+            Value::Null => Body::Absent,
+            Value::String(text) => Body::text(text.clone()),
+            _ => Body::NotText,
+        },
+        base64: match &event["isBase64Encoded"] {
+            Value::Bool(flag) => *flag,
+            Value::String(flag) => flag.trim().eq_ignore_ascii_case("true"),
+            _ => false,
+        },
+    })
 }
 
 /// The answer in the shape of the event that asked: `aws_lambda_events`' response types.
@@ -638,8 +603,8 @@ mod tests {
         // A repeated key of the event's top level is no event at all.
         let e = HttpEvent::from_slice(br#"{"httpMethod":"POST","body":"a","body":"b"}"#);
         assert!(matches!(e.body(), Err(EventError::Unreadable(_))), "{e:?}");
-        // Nesting deeper than serde_json's limit (128), in a field the hook skips or in one it
-        // reads: the runtime takes the payload (as `RawValue`) and the hook answers it.
+        // Nesting deeper than serde_json's limit (128): the runtime takes the payload (as
+        // `RawValue`), and the hook answers it with a 400 that says why.
         for deep in [
             format!(
                 r#"{{"httpMethod":"POST","x":{}{}}}"#,
@@ -654,8 +619,10 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<Box<serde_json::value::RawValue>>(&deep).is_ok());
             let e = HttpEvent::from_slice(deep.as_bytes());
-            assert_eq!(e.kind, EventKind::RestV1);
-            assert!(e.body().is_ok(), "{e:?}");
+            assert!(
+                matches!(e.body(), Err(EventError::Unreadable(ref m)) if m.contains("recursion")),
+                "{e:?}"
+            );
         }
     }
 }

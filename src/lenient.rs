@@ -23,10 +23,6 @@ pub trait Lenient<'de>: Sized {
         Self::other()
     }
 
-    fn from_bool(_: bool) -> Self {
-        Self::other()
-    }
-
     fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Self::other())
@@ -52,8 +48,8 @@ impl<'de, T: Lenient<'de>> Visitor<'de> for AnyValue<T> {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E: Error>(self, v: bool) -> Result<T, E> {
-        Ok(T::from_bool(v))
+    fn visit_bool<E: Error>(self, _: bool) -> Result<T, E> {
+        Ok(T::other())
     }
 
     fn visit_i64<E: Error>(self, _: i64) -> Result<T, E> {
@@ -92,6 +88,19 @@ impl<'de, T: Lenient<'de>> Visitor<'de> for AnyValue<T> {
         T::from_seq(seq)
     }
 }
+
+/// Declares structs that read only some paths of a JSON document, a line or two a struct: each
+/// field lenient ([`Text`], [`Obj`]), absent by default, borrowed where it can be, read from its
+/// own name or the JSON name after `as`.
+macro_rules! paths {
+    ($($name:ident { $($field:ident $(as $json:literal)?: $ty:ty),* })*) => {$(
+        #[derive(serde::Deserialize)]
+        struct $name<'a> {
+            $(#[serde(borrow, default $(, rename = $json)?)] $field: $ty,)*
+        }
+    )*};
+}
+pub(crate) use paths;
 
 /// A JSON string at a path the hook reads.
 #[derive(Debug, Default)]
@@ -173,30 +182,5 @@ pub struct Present(pub bool);
 impl<'de> Deserialize<'de> for Present {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         IgnoredAny::deserialize(d).map(|_| Present(true))
-    }
-}
-
-/// A flag written as a boolean, or as the string `"true"` as some tools write it; anything else
-/// is false.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Flag(pub bool);
-
-impl<'de> Lenient<'de> for Flag {
-    fn other() -> Self {
-        Flag(false)
-    }
-
-    fn from_bool(b: bool) -> Self {
-        Flag(b)
-    }
-
-    fn from_str(s: Cow<'de, str>) -> Self {
-        Flag(s.trim().eq_ignore_ascii_case("true"))
-    }
-}
-
-impl<'de> Deserialize<'de> for Flag {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        deserialize(d)
     }
 }

@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde_json::{json, Map, Value};
 
 use crate::config::Observability;
 use crate::decision::{Decision, Outcome};
@@ -18,11 +18,12 @@ use crate::decision::{Decision, Outcome};
 /// `HookType`, and per `service` and `App` (which NL3 settings answered).
 pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> String {
     let trace = &decision.trace;
-    let count = |hit: bool| Num::Count(u64::from(hit));
-    let ms = |d: Duration| Num::Millis(d.as_micros() as f64 / 1000.0);
+    let count = |hit: bool| json!(u8::from(hit));
+    // Milliseconds to the microsecond.
+    let ms = |d: Duration| json!(d.as_micros() as f64 / 1000.0);
     // 1 for this call's outcome, 0 for the others, so rates such as fail-open per call are plain
     // averages.
-    let mut values: Vec<(&str, &str, Num)> = Outcome::ALL
+    let mut values: Vec<(&str, &str, Value)> = Outcome::ALL
         .iter()
         .map(|o| (o.metric(), "Count", count(*o == decision.outcome)))
         .collect();
@@ -35,90 +36,38 @@ pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Str
         values.push(("IpinfoLatency", "Milliseconds", ms(ipinfo)));
     }
     if trace.ipinfo.is_some() {
-        let failed = count(trace.ipinfo_error.is_some());
-        values.push(("IpinfoFailure", "Count", failed));
+        values.push((
+            "IpinfoFailure",
+            "Count",
+            count(trace.ipinfo_error.is_some()),
+        ));
     }
-    let fetches = Num::Count(u64::from(trace.secrets_fetches));
-    values.push(("SecretsRefresh", "Count", fetches));
+    values.push(("SecretsRefresh", "Count", json!(trace.secrets_fetches)));
     values.push(("ColdStart", "Count", count(trace.cold_start)));
 
-    let line = Line {
-        aws: Aws {
-            timestamp: timestamp_ms,
-            cloud_watch_metrics: [Directive {
-                namespace: &names.metrics_namespace,
-                dimensions: &[&["service"], &["service", "HookType"], &["service", "App"]],
-                metrics: values
-                    .iter()
-                    .map(|&(name, unit, _)| Metric { name, unit })
-                    .collect(),
+    let mut line = Map::new();
+    line.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": names.metrics_namespace,
+                "Dimensions": [["service"], ["service", "HookType"], ["service", "App"]],
+                "Metrics": values.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
-        },
-        service: &names.service,
-        hook_type: trace.hook_type.map_or("unknown", |h| h.as_str()),
-        // Bounded: the configured app keys, "default", "unlisted", or "none" (body not read).
-        app: trace.app.as_deref().unwrap_or("none"),
-        values: Values(&values),
-        decision: decision.outcome.as_str(),
-    };
-    // Strings and numbers only: serializing cannot fail.
-    serde_json::to_string(&line).unwrap_or_default()
-}
-
-/// One EMF document: the `_aws` metadata, the dimensions' values, then each metric's value.
-#[derive(Serialize)]
-struct Line<'a> {
-    #[serde(rename = "_aws")]
-    aws: Aws<'a>,
-    service: &'a str,
-    #[serde(rename = "HookType")]
-    hook_type: &'a str,
-    #[serde(rename = "App")]
-    app: &'a str,
-    #[serde(flatten)]
-    values: Values<'a>,
-    /// Not a metric: lets a metric line be found from the decision line.
-    #[serde(rename = "Decision")]
-    decision: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Aws<'a> {
-    timestamp: u64,
-    cloud_watch_metrics: [Directive<'a>; 1],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Directive<'a> {
-    namespace: &'a str,
-    dimensions: &'a [&'a [&'a str]],
-    metrics: Vec<Metric<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Metric<'a> {
-    name: &'a str,
-    unit: &'a str,
-}
-
-/// The metrics' values, each under its name at the top level of the line.
-struct Values<'a>(&'a [(&'a str, &'a str, Num)]);
-
-impl Serialize for Values<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(name, _, value)| (name, value)))
+        }),
+    );
+    line.insert("service".into(), json!(names.service));
+    let hook_type = trace.hook_type.map_or("unknown", |h| h.as_str());
+    line.insert("HookType".into(), json!(hook_type));
+    // Bounded: the configured app keys, "default", "unlisted", or "none" (body not read).
+    line.insert("App".into(), json!(trace.app.as_deref().unwrap_or("none")));
+    for (name, _, value) in values {
+        line.insert(name.into(), value);
     }
-}
-
-/// A metric's value: counts as integers, durations in milliseconds.
-#[derive(Clone, Copy, Serialize)]
-#[serde(untagged)]
-enum Num {
-    Count(u64),
-    Millis(f64),
+    // Not a metric: lets a metric line be found from the decision line.
+    line.insert("Decision".into(), json!(decision.outcome.as_str()));
+    Value::Object(line).to_string()
 }
 
 /// Prints the call's EMF line to stdout, where Lambda sends it to CloudWatch Logs: one `write`

@@ -5,10 +5,10 @@
 //! ([`crate::lenient`]: a value of the wrong type counts as absent, strings are borrowed where
 //! they need no unescaping). Imports only the leaf `lenient`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::lenient::{Obj, Text};
+use crate::lenient::{paths, Obj, Text};
 
 /// Okta inline hook bodies are a few KiB; anything far larger is not from Okta.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -192,108 +192,27 @@ fn app_keys(hook_type: HookType, data: &Data) -> Vec<String> {
 // ---- the paths the hook reads ------------------------------------------------------------------
 // Every field defaults to absent; unknown fields are skipped (still checked to be JSON).
 
-#[derive(Deserialize)]
-struct Body<'a> {
-    #[serde(rename = "eventType", borrow, default)]
-    event_type: Text<'a>,
-    #[serde(rename = "eventId", borrow, default)]
-    event_id: Text<'a>,
-    #[serde(borrow, default)]
-    data: Obj<Data<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Data<'a> {
-    #[serde(borrow, default)]
-    identity: Obj<Identity<'a>>,
-    #[serde(borrow, default)]
-    context: Obj<Context<'a>>,
-    #[serde(borrow, default)]
-    assertion: Obj<Assertion<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Identity<'a> {
-    #[serde(borrow, default)]
-    claims: Obj<Claims<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Claims<'a> {
-    #[serde(borrow, default)]
-    preferred_username: Text<'a>,
-}
-
-#[derive(Deserialize)]
-struct Context<'a> {
-    #[serde(borrow, default)]
-    user: Obj<User<'a>>,
-    #[serde(borrow, default)]
-    session: Obj<Login<'a>>,
-    #[serde(borrow, default)]
-    protocol: Obj<Protocol<'a>>,
-    #[serde(borrow, default)]
-    request: Obj<Request<'a>>,
-}
-
-#[derive(Deserialize)]
-struct User<'a> {
-    #[serde(borrow, default)]
-    profile: Obj<Login<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Login<'a> {
-    #[serde(borrow, default)]
-    login: Text<'a>,
-}
-
-#[derive(Deserialize)]
-struct Assertion<'a> {
-    #[serde(borrow, default)]
-    subject: Obj<Subject<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Subject<'a> {
-    #[serde(rename = "nameId", borrow, default)]
-    name_id: Text<'a>,
-}
-
-#[derive(Deserialize)]
-struct Protocol<'a> {
-    #[serde(borrow, default)]
-    client: Obj<Id<'a>>,
-    #[serde(borrow, default)]
-    request: Obj<ClientId<'a>>,
-    #[serde(borrow, default)]
-    issuer: Obj<Issuer<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Id<'a> {
-    #[serde(borrow, default)]
-    id: Text<'a>,
-}
-
-#[derive(Deserialize)]
-struct ClientId<'a> {
-    #[serde(borrow, default)]
-    client_id: Text<'a>,
-}
-
-#[derive(Deserialize)]
-struct Issuer<'a> {
-    #[serde(borrow, default)]
-    id: Text<'a>,
-    #[serde(borrow, default)]
-    uri: Text<'a>,
-}
-
-#[derive(Deserialize)]
-struct Request<'a> {
-    #[serde(rename = "ipAddress", borrow, default)]
-    ip_address: Text<'a>,
+paths! {
+    Body {
+        event_type as "eventType": Text<'a>, event_id as "eventId": Text<'a>, data: Obj<Data<'a>>
+    }
+    Data {
+        identity: Obj<Identity<'a>>, context: Obj<Context<'a>>, assertion: Obj<Assertion<'a>>
+    }
+    Identity { claims: Obj<Claims<'a>> }
+    Claims { preferred_username: Text<'a> }
+    Context {
+        user: Obj<User<'a>>, session: Obj<Login<'a>>, protocol: Obj<Protocol<'a>>,
+        request: Obj<Request<'a>>
+    }
+    User { profile: Obj<Login<'a>> }
+    Login { login: Text<'a> }
+    Assertion { subject: Obj<Subject<'a>> }
+    Subject { name_id as "nameId": Text<'a> }
+    Protocol { client: Obj<Issuer<'a>>, request: Obj<ClientId<'a>>, issuer: Obj<Issuer<'a>> }
+    ClientId { client_id: Text<'a> }
+    Issuer { id: Text<'a>, uri: Text<'a> }
+    Request { ip_address as "ipAddress": Text<'a> }
 }
 
 /// An answer for Okta: HTTP status and JSON body (docs/contract.md §2).
