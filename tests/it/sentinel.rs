@@ -729,7 +729,13 @@ async fn the_sentinel_runs_under_the_lambda_emulator() {
 #[tokio::test]
 async fn logs_at_trace_never_carry_a_credential() {
     let secrets = Secrets::start().await;
+    // The probe's hook is a dead loopback port (Okta's execute answers 400): the probe runs and
+    // fails, and nothing leaves loopback.
+    let dead = format!("http://127.0.0.1:{}/okta/hook", free_port());
     let mut s = org_with_failures();
+    for h in s["hooks"].as_array_mut().unwrap().iter_mut().take(2) {
+        h["channel"]["config"]["uri"] = json!(dead);
+    }
     s["oauth"] = json!(true);
     let org = seed(s).await;
     let key = org.private_key_pem.clone().unwrap();
@@ -740,10 +746,15 @@ async fn logs_at_trace_never_carry_a_credential() {
                 json!({"OKTA_CLIENT_ID": org.client_id, "OKTA_PRIVATE_KEY": key}),
             )
             .await,
-        &[("NL3_LOG", "trace"), ("PROBE_LOGIN", ALICE)],
+        &[
+            ("NL3_LOG", "trace"),
+            ("PROBE_LOGIN", ALICE),
+            ("NL3_HOOK_URL", dead.as_str()),
+        ],
     );
     let pass = once(&env, T0).await;
     assert_eq!(pass.metric("OktaHookFailures"), Some(2.0), "{pass:?}");
+    assert_eq!(pass.metric("ProbeFailed"), Some(1.0), "{pass:?}");
     assert_eq!(pass.metric("SentinelError"), Some(0.0), "{pass:?}");
     let all = format!("{}{}", pass.stdout, pass.stderr);
     // The key's body, any line of it; the API token of the org; access tokens; the hook secret.
