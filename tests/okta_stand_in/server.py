@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for Okta's Management API, for nl3-okta-admin's tests.
 
-Keeps orgs in memory (inline hooks, authorization servers, access policies, rules, apps, users)
-and checks every request it receives and every response it sends against Okta's published
+Keeps orgs in memory (inline hooks, authorization servers, access policies, rules, apps, users,
+System Log events: seed "logs", "logPageSize", "logsRateLimited") and checks every request it receives and every response it sends against Okta's published
 OpenAPI document (the subset in tests/fixtures/okta/management-openapi-subset.json, extracted by
 extract_subset.py). Anything the document does not allow is recorded as a violation, which the
 tests read and fail on.
