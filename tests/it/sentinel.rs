@@ -558,9 +558,7 @@ async fn okta_down_or_refusing_is_a_sentinel_error_never_zeros() {
 #[tokio::test]
 async fn rate_limits_are_waited_out_or_reported_as_sentinel_error() {
     let secrets = Secrets::start().await;
-    let mut s = org_with_failures();
-    s["logsRateLimited"] = json!(1);
-    let org = seed(s).await;
+    let org = seed(rate_limited_org(1)).await;
     let env = secrets.for_org(&org).await;
     let pass = once(&env, T0).await;
     assert_eq!(pass.metric("OktaHookFailures"), Some(2.0), "{pass:?}");
@@ -571,10 +569,9 @@ async fn rate_limits_are_waited_out_or_reported_as_sentinel_error() {
         .iter()
         .any(|r| r.starts_with("GET /api/v1/logs") && r.ends_with("-> 429")));
 
-    // Beyond the wait: the log part did not run; coverage did.
-    let mut s = org_with_failures();
-    s["logsRateLimited"] = json!(100);
-    let org = seed(s).await;
+    // Beyond the wait (none allowed): the log part did not run, coverage did; the next run,
+    // with Okta's limit over, clears it.
+    let org = seed(rate_limited_org(1)).await;
     let env = with(
         secrets.for_org(&org).await,
         &[("SENTINEL_RATE_LIMIT_MAX_WAIT_SECS", "0")],
@@ -584,7 +581,17 @@ async fn rate_limits_are_waited_out_or_reported_as_sentinel_error() {
     assert_eq!(pass.metric("OktaHookFailures"), None);
     assert_eq!(pass.metric("NotCovered"), Some(0.0));
     assert!(pass.stdout.contains("429 Too Many Requests"), "{pass:?}");
+    let pass = once(&env, T0).await;
+    assert_eq!(pass.metric("SentinelError"), Some(0.0), "{pass:?}");
+    assert_eq!(pass.metric("OktaHookFailures"), Some(2.0));
     org.assert_clean().await;
+}
+
+/// [`org_with_failures`] whose first `n` System Log calls are answered 429.
+fn rate_limited_org(n: u32) -> Value {
+    let mut s = org_with_failures();
+    s["logsRateLimited"] = json!(n);
+    s
 }
 
 #[tokio::test]
@@ -653,6 +660,34 @@ async fn the_probe_is_answered_by_the_built_hook_and_a_broken_one_raises_probe_f
         .as_str()
         .unwrap()
         .contains("expected \"allowed\""));
+    // An admin puts the right secret back in Okta: the next run clears it.
+    let hook_path = format!("{}/api/v1/inlineHooks/{TOKEN_HOOK_ID}", org.base);
+    let http = reqwest::Client::new();
+    let auth = format!("SSWS {}", org.token);
+    let mut hook: Value = http
+        .get(&hook_path)
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    hook["channel"]["config"]["authScheme"]["value"] = json!(b64(API_KEY));
+    let body = json!({"name": hook["name"], "type": hook["type"], "version": hook["version"],
+                      "channel": hook["channel"]});
+    let status = http
+        .put(&hook_path)
+        .header("Authorization", &auth)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "PUT {hook_path}: {status}");
+    let pass = once(&env, T1).await;
+    assert_eq!(pass.metric("ProbeFailed"), Some(0.0), "{pass:?}");
+    org.assert_clean().await;
 
     // The hook cannot be reached at all: Okta's execute answers 400, ProbeFailed again.
     let dead = format!("http://127.0.0.1:{}/okta/hook", free_port());
