@@ -267,7 +267,8 @@ pub struct Parts {
 }
 
 /// One pass: the parts asked for, each logged as it ends. Never fails: a part that cannot run
-/// records why.
+/// records why. A part still running at `deadline` (the function's own, less a margin, so the
+/// EMF line is always written) is stopped and counts as not run.
 pub async fn run(
     client: &OktaClient,
     hook_url: Option<&str>,
@@ -275,20 +276,28 @@ pub async fn run(
     bounds: Bounds,
     probe: Option<&Probe>,
     parts: Parts,
+    deadline: Instant,
 ) -> Run {
     let started = Instant::now();
     let coverage = if parts.coverage {
-        Some(coverage(client, hook_url).await)
+        Some(in_time(deadline, "coverage", coverage(client, hook_url)).await)
     } else {
         None
     };
     let failures = if parts.failures {
-        Some(failures(client, hook_url, window, bounds).await)
+        Some(
+            in_time(
+                deadline,
+                "okta_failures",
+                failures(client, hook_url, window, bounds),
+            )
+            .await,
+        )
     } else {
         None
     };
     let probe = match probe {
-        Some(p) => Some(run_probe(client, hook_url, p).await),
+        Some(p) => Some(in_time(deadline, "probe", run_probe(client, hook_url, p)).await),
         None => None,
     };
     Run {
@@ -298,6 +307,24 @@ pub async fn run(
         failures,
         probe,
         elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// `part`, unless `deadline` comes first (Okta's rate-limit waits add up over many calls).
+async fn in_time<T>(
+    deadline: Instant,
+    name: &str,
+    part: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    match tokio::time::timeout_at(deadline.into(), part).await {
+        Ok(result) => result,
+        Err(_) => {
+            let why = "stopped: the function's time ran out before this part finished \
+                       (Okta slow or rate-limiting)"
+                .to_string();
+            tracing::error!(part = name, error = %why, "sentinel part could not run");
+            Err(why)
+        }
     }
 }
 
@@ -608,6 +635,9 @@ impl Run {
     }
 }
 
+/// How long before the function's deadline a run stops its parts, to write its metrics.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
 /// What the function does with one scheduled event: its settings and Okta credentials (from
 /// `OKTA_SECRET_ID`, through `secrets`), the window from the event, the three parts, the EMF
 /// lines on stdout, and a summary as the function's result. Whatever stops it, an EMF line with
@@ -616,6 +646,7 @@ pub async fn handle(
     event: &Value,
     env: &dyn Fn(&str) -> Option<String>,
     secrets: &aws_sdk_secretsmanager::Client,
+    deadline: Instant,
 ) -> Result<Value, AdminError> {
     let get = |name: &str| {
         env(name)
@@ -664,6 +695,7 @@ pub async fn handle(
             coverage: true,
             failures: true,
         },
+        deadline,
     )
     .await;
     print(&run);
@@ -707,6 +739,8 @@ pub async fn watch(client: &OktaClient, args: &crate::cli::WatchArgs) -> Result<
         coverage: false,
         failures: true,
     };
+    // On demand: 15 minutes at most, however Okta's rate limits go.
+    let deadline = Instant::now() + Duration::from_secs(900);
     let run = run(
         client,
         args.hook_url.as_deref(),
@@ -714,6 +748,7 @@ pub async fn watch(client: &OktaClient, args: &crate::cli::WatchArgs) -> Result<
         bounds,
         probe.as_ref(),
         parts,
+        deadline,
     )
     .await;
     let code = if run.errors() > 0 {

@@ -587,6 +587,29 @@ async fn rate_limits_are_waited_out_or_reported_as_sentinel_error() {
     org.assert_clean().await;
 }
 
+#[tokio::test]
+async fn waits_for_okta_stop_at_the_functions_deadline_and_the_metrics_are_still_written() {
+    let secrets = Secrets::start().await;
+    // Okta keeps answering 429 for the System Log; each wait is allowed, but the function's
+    // time (2 s here) runs out first.
+    let org = seed(rate_limited_org(100)).await;
+    let env = with(secrets.for_org(&org).await, &[("SENTINEL_ONCE_SECS", "2")]);
+    let pass = once(&env, T0).await;
+    assert!(pass.ok, "{pass:?}");
+    assert!(pass.took < Duration::from_secs(10), "{pass:?}");
+    assert_eq!(pass.metric("SentinelError"), Some(1.0), "{pass:?}");
+    assert_eq!(pass.metric("OktaHookFailures"), None);
+    assert_eq!(pass.metric("NotCovered"), Some(0.0));
+    assert_eq!(
+        pass.logged("sentinel part could not run")[0]["fields"]["part"],
+        "okta_failures"
+    );
+    assert!(
+        pass.stdout.contains("the function's time ran out"),
+        "{pass:?}"
+    );
+}
+
 /// [`org_with_failures`] whose first `n` System Log calls are answered 429.
 fn rate_limited_org(n: u32) -> Value {
     let mut s = org_with_failures();
