@@ -662,6 +662,12 @@ async fn the_probe_is_answered_by_the_built_hook_and_a_broken_one_raises_probe_f
     let env = with(secrets.for_org(&org).await, &probe);
     let pass = once(&env, T0).await;
     assert_eq!(pass.metric("ProbeFailed"), Some(0.0), "{pass:?}");
+    eprintln!(
+        "SENTINEL-PASS | one --once pass with the probe answered by the built hook under the emulator | {} ms process, {} ms run, {} ms probe",
+        pass.took.as_millis(),
+        pass.result()["elapsedMs"],
+        pass.result()["probe"]["elapsedMs"]
+    );
     assert!(pass.metric("ProbeDuration").is_some());
     assert_eq!(pass.metric("SentinelError"), Some(0.0));
     let result = pass.result();
