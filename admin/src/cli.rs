@@ -10,6 +10,7 @@ USAGE:
   nl3-okta-admin setup   --hook-url URL (--all | --rule ID... | --app ID...)
                          [--dry-run] [--replace-other-hooks] [--update-secret]
   nl3-okta-admin preview --user LOGIN [--app ID] [--hook-url URL | --hook ID] [--json]
+  nl3-okta-admin watch   [--since 1h] [--hook-url URL] [--probe LOGIN [--expect DECISION]] [--json]
   nl3-okta-admin help
 
 ENVIRONMENT:
@@ -22,10 +23,12 @@ ENVIRONMENT:
   SECRET_ID              setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY)
   API_KEY_HEADER         setup: the header Okta sends the secret in (default Authorization)
   NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS  longest wait for Okta's rate limit per call (default 90)
+  PROBE_LOGIN, PROBE_EXPECT  watch: defaults for --probe and --expect (default allowed)
 
 EXIT CODES:
   0  audit: everything that can be covered is; setup: done; preview: the hook allowed the sign-in
-  1  audit: something that can be covered is not; preview: the hook refused the sign-in
+  1  audit: something that can be covered is not; preview: the hook refused the sign-in;
+     watch: Okta could not complete a call to the NL3 hook, or the probe failed
   2  usage or configuration error
   3  Okta refused the credentials, could not be reached, or answered unexpectedly
 ";
@@ -39,6 +42,20 @@ pub enum Command {
     },
     Setup(SetupArgs),
     Preview(PreviewArgs),
+    Watch(WatchArgs),
+}
+
+/// `watch`: the sentinel's parts 2 and 3 on demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchArgs {
+    /// How far back the System Log is read (`--since`, default 1h).
+    pub since: std::time::Duration,
+    pub hook_url: Option<String>,
+    /// `--probe LOGIN` (or PROBE_LOGIN): Okta calls the token hook for this user.
+    pub probe: Option<String>,
+    /// `--expect DECISION` (or PROBE_EXPECT, default allowed).
+    pub expect: String,
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -70,11 +87,46 @@ impl fmt::Display for UsageError {
     }
 }
 
+/// `90s`, `30m`, `1h`, `7d`: how far back `watch` reads (Okta keeps 90 days of System Log).
+pub fn parse_since(raw: &str) -> Result<std::time::Duration, UsageError> {
+    let bad = || {
+        UsageError(format!(
+            "--since {raw:?}: give a duration such as 90s, 30m, 1h or 7d"
+        ))
+    };
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = raw.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(bad()),
+    };
+    if secs == 0 || secs > 90 * 86_400 {
+        return Err(UsageError(format!(
+            "--since {raw:?}: between 1s and 90d (Okta keeps 90 days of System Log)"
+        )));
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
 /// Parses the arguments after the program name. `default_hook_url` is `NL3_HOOK_URL`.
 pub fn parse(args: &[String], default_hook_url: Option<String>) -> Result<Command, UsageError> {
+    parse_with(args, default_hook_url, &|_| None)
+}
+
+/// [`parse`], with the environment for the defaults of `watch` (PROBE_LOGIN, PROBE_EXPECT).
+pub fn parse_with(
+    args: &[String],
+    default_hook_url: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Command, UsageError> {
     let Some((sub, rest)) = args.split_first() else {
         return Err(UsageError(
-            "a subcommand is required: audit, setup or preview".into(),
+            "a subcommand is required: audit, setup, preview or watch".into(),
         ));
     };
     let mut flags = Flags::new(rest);
@@ -122,9 +174,28 @@ pub fn parse(args: &[String], default_hook_url: Option<String>) -> Result<Comman
             flags.finish()?;
             Command::Preview(args)
         }
+        "watch" => {
+            let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+            let since = match flags.value("--since")? {
+                Some(s) => parse_since(&s)?,
+                None => std::time::Duration::from_secs(3600),
+            };
+            let args = WatchArgs {
+                since,
+                hook_url: flags.value("--hook-url")?.or(default_hook_url),
+                probe: flags.value("--probe")?.or_else(|| non_empty("PROBE_LOGIN")),
+                expect: flags
+                    .value("--expect")?
+                    .or_else(|| non_empty("PROBE_EXPECT"))
+                    .unwrap_or_else(|| "allowed".into()),
+                json: flags.switch("--json"),
+            };
+            flags.finish()?;
+            Command::Watch(args)
+        }
         other => {
             return Err(UsageError(format!(
-                "unknown subcommand {other:?}: use audit, setup or preview"
+                "unknown subcommand {other:?}: use audit, setup, preview or watch"
             )))
         }
     };
@@ -231,6 +302,33 @@ mod tests {
             parse(&args("preview --user a@b --app 0oa1"), Some("https://h".into())).unwrap(),
             Command::Preview(PreviewArgs { ref user, ref hook_url, .. }) if user == "a@b" && hook_url.as_deref() == Some("https://h")
         ));
+    }
+
+    #[test]
+    fn parses_watch() {
+        let env = |name: &str| (name == "PROBE_LOGIN").then(|| "probe@acme".to_string());
+        let Command::Watch(w) = parse_with(&args("watch --since 30m --json"), None, &env).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(w.since, std::time::Duration::from_secs(1800));
+        assert_eq!(w.probe.as_deref(), Some("probe@acme"));
+        assert_eq!(w.expect, "allowed");
+        assert!(w.json);
+        let Command::Watch(w) = parse(&args("watch"), None).unwrap() else {
+            panic!()
+        };
+        assert_eq!(w.since, std::time::Duration::from_secs(3600));
+        assert_eq!(w.probe, None);
+        for bad in [
+            "watch --since",
+            "watch --since 1w",
+            "watch --since 0h",
+            "watch --since 91d",
+            "watch --since h",
+        ] {
+            assert!(parse(&args(bad), None).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -271,41 +271,55 @@ impl OktaClient {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
             seen.insert(url.to_string());
-            let answer = self.send(Method::GET, url.clone(), None, what).await?;
-            match answer.body {
-                Value::Array(page) => items.extend(page),
-                _ => {
+            let (page, next) = self.list_page(url, what).await?;
+            items.extend(page);
+            match next {
+                None => return Ok(items),
+                Some(next) if seen.contains(next.as_str()) => {
                     return Err(AdminError::Unexpected(format!(
-                        "{what}: Okta answered with something other than a JSON list"
+                        "{what}: the next-page link repeats a page already read"
                     )))
                 }
-            }
-            match next_link(&answer.headers) {
-                None => return Ok(items),
-                Some(next) => {
-                    let next = Url::parse(&next)
-                        .or_else(|_| self.base.join(&next))
-                        .map_err(|_| {
-                            AdminError::Unexpected(format!("{what}: unreadable next-page link"))
-                        })?;
-                    if next.origin() != self.base.origin() {
-                        return Err(AdminError::Unexpected(format!(
-                            "{what}: the next-page link points to another host ({}); not following it with the org's credentials",
-                            next.origin().ascii_serialization()
-                        )));
-                    }
-                    if seen.contains(next.as_str()) {
-                        return Err(AdminError::Unexpected(format!(
-                            "{what}: the next-page link repeats a page already read"
-                        )));
-                    }
-                    url = next;
-                }
+                Some(next) => url = next,
             }
         }
         Err(AdminError::Unexpected(format!(
             "{what}: more than {MAX_PAGES} pages"
         )))
+    }
+
+    /// The URL of an API path on this org (for [`OktaClient::list_page`]).
+    pub fn api_url(&self, path_and_query: &str) -> Result<Url, AdminError> {
+        self.url(path_and_query)
+    }
+
+    /// GET one page of a list: its items and the `rel="next"` link, checked to stay on the
+    /// org's host (it is followed with the org's credentials). For callers that bound the
+    /// paging themselves (the System Log).
+    pub async fn list_page(
+        &self,
+        url: Url,
+        what: &str,
+    ) -> Result<(Vec<Value>, Option<Url>), AdminError> {
+        let answer = self.send(Method::GET, url, None, what).await?;
+        let Value::Array(page) = answer.body else {
+            return Err(AdminError::Unexpected(format!(
+                "{what}: Okta answered with something other than a JSON list"
+            )));
+        };
+        let Some(next) = next_link(&answer.headers) else {
+            return Ok((page, None));
+        };
+        let next = Url::parse(&next)
+            .or_else(|_| self.base.join(&next))
+            .map_err(|_| AdminError::Unexpected(format!("{what}: unreadable next-page link")))?;
+        if next.origin() != self.base.origin() {
+            return Err(AdminError::Unexpected(format!(
+                "{what}: the next-page link points to another host ({}); not following it with the org's credentials",
+                next.origin().ascii_serialization()
+            )));
+        }
+        Ok((page, Some(next)))
     }
 
     async fn send(

@@ -18,6 +18,10 @@ pub mod preview;
 pub mod secret;
 pub mod setup;
 
+// The sentinel (`nl3-okta-sentinel`, `watch`): coverage, Okta's failed hook calls, the probe.
+pub mod sentinel;
+pub mod syslog;
+
 use cli::Command;
 use client::{Credentials, OktaClient};
 
@@ -75,10 +79,34 @@ pub const PREVIEW_SCOPES: &[&str] = &[
     "okta.users.read",
 ];
 
+/// The sentinel's scopes, all read-only: the audit's, and the System Log.
+pub const SENTINEL_SCOPES: &[&str] = &[
+    "okta.inlineHooks.read",
+    "okta.authorizationServers.read",
+    "okta.apps.read",
+    "okta.logs.read",
+];
+/// What the probe adds: reading the probe user, and executing the hook (Okta's API lists
+/// `okta.inlineHooks.manage` for `POST /api/v1/inlineHooks/{id}/execute`; no read scope allows it).
+pub const PROBE_SCOPES: &[&str] = &["okta.users.read", "okta.inlineHooks.manage"];
+/// `watch` without `--probe`.
+pub const WATCH_SCOPES: &[&str] = &["okta.inlineHooks.read", "okta.logs.read"];
+/// `watch --probe LOGIN`.
+pub const WATCH_PROBE_SCOPES: &[&str] = &[
+    "okta.inlineHooks.read",
+    "okta.logs.read",
+    "okta.users.read",
+    "okta.inlineHooks.manage",
+];
+
 /// Runs the tool: arguments after the program name, the environment through `env`. Writes the
 /// result to stdout, errors to stderr, and returns the exit code.
 pub async fn run(args: &[String], env: &(dyn Fn(&str) -> Option<String> + Sync)) -> i32 {
-    let command = match cli::parse(args, env("NL3_HOOK_URL").filter(|v| !v.is_empty())) {
+    let command = match cli::parse_with(
+        args,
+        env("NL3_HOOK_URL").filter(|v| !v.is_empty()),
+        &|name| env(name),
+    ) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}\n\n{}", cli::USAGE);
@@ -106,6 +134,8 @@ async fn run_command(
         Command::Audit { .. } => AUDIT_SCOPES,
         Command::Setup(_) => SETUP_SCOPES,
         Command::Preview(_) => PREVIEW_SCOPES,
+        Command::Watch(args) if args.probe.is_some() => WATCH_PROBE_SCOPES,
+        Command::Watch(_) => WATCH_SCOPES,
         Command::Help => &[],
     };
     let org = env("OKTA_ORG_URL")
@@ -156,6 +186,13 @@ async fn run_command(
                 ..args
             };
             preview::run(&client, &args).await
+        }
+        Command::Watch(args) => {
+            let args = cli::WatchArgs {
+                hook_url: args.hook_url.map(|u| validate_hook_url(&u)).transpose()?,
+                ..args
+            };
+            sentinel::watch(&client, &args).await
         }
         Command::Help => Ok(EXIT_OK),
     }

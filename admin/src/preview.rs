@@ -220,7 +220,26 @@ async fn choose_hook(
     }
 }
 
-pub async fn run(client: &OktaClient, args: &PreviewArgs) -> Result<i32, AdminError> {
+/// What one preview gave: the hook Okta called, for which user (and app), and the hook's answer
+/// as Okta passed it back.
+pub struct Executed {
+    pub hook: Hook,
+    pub kind: &'static str,
+    pub user: Value,
+    pub app: Option<Value>,
+    pub answer: Value,
+}
+
+impl Executed {
+    /// The hook told Okta to refuse the sign-in (an `error` object in its answer).
+    pub fn refused(&self) -> bool {
+        self.answer.get("error").is_some_and(|e| !e.is_null())
+    }
+}
+
+/// Has Okta call the hook for `args.user` (`POST /api/v1/inlineHooks/{id}/execute`): what
+/// `preview` shows and the sentinel's probe judges.
+pub async fn execute(client: &OktaClient, args: &PreviewArgs) -> Result<Executed, AdminError> {
     let org = client.org_url();
     let user_path = format!("/api/v1/users/{}", segment(&args.user));
     let user = client
@@ -271,6 +290,23 @@ pub async fn run(client: &OktaClient, args: &PreviewArgs) -> Result<i32, AdminEr
             &format!("executing hook {:?} through Okta (POST {path})", hook.name),
         )
         .await?;
+    Ok(Executed {
+        hook,
+        kind,
+        user,
+        app,
+        answer,
+    })
+}
+
+pub async fn run(client: &OktaClient, args: &PreviewArgs) -> Result<i32, AdminError> {
+    let Executed {
+        hook,
+        kind,
+        user,
+        app,
+        answer,
+    } = execute(client, args).await?;
     let refused = answer.get("error").is_some_and(|e| !e.is_null());
     let summary = answer["error"]["errorSummary"].as_str().unwrap_or("");
     if args.json {

@@ -76,6 +76,12 @@ pub struct Emulator {
 
 impl Emulator {
     pub async fn start(env: Vec<(String, String)>) -> Self {
+        Self::start_binary(Path::new(env!("CARGO_BIN_EXE_nl3-okta-hook")), env).await
+    }
+
+    /// The emulator with another function's binary attached (the admin crate's
+    /// `nl3-okta-sentinel`, say).
+    pub async fn start_binary(binary: &Path, env: Vec<(String, String)>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -99,7 +105,7 @@ impl Emulator {
             })
             .await;
 
-        let mut function = Command::new(env!("CARGO_BIN_EXE_nl3-okta-hook"))
+        let mut function = Command::new(binary)
             .env_clear()
             .envs(env)
             .env(

@@ -19,3 +19,6 @@ mod tls;
 
 mod admin;
 mod apps;
+
+// The sentinel (nl3-okta-sentinel, `nl3-okta-admin watch`) against the Okta stand-in.
+mod sentinel;

@@ -37,6 +37,8 @@ OPERATIONS = [
     ("/api/v1/apps/{appId}", "get"),
     ("/api/v1/apps/{appId}", "put"),
     ("/api/v1/users/{id}", "get"),
+    # The sentinel and `watch`: Okta's System Log (inline hook events).
+    ("/api/v1/logs", "get"),
 ]
 
 

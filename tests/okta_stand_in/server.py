@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for Okta's Management API, for nl3-okta-admin's tests.
 
-Keeps orgs in memory (inline hooks, authorization servers, access policies, rules, apps, users)
-and checks every request it receives and every response it sends against Okta's published
+Keeps orgs in memory (inline hooks, authorization servers, access policies, rules, apps, users,
+System Log events: seed "logs", "logPageSize", "logsRateLimited") and checks every request it receives and every response it sends against Okta's published
 OpenAPI document (the subset in tests/fixtures/okta/management-openapi-subset.json, extracted by
 extract_subset.py). Anything the document does not allow is recorded as a violation, which the
 tests read and fail on.
@@ -102,6 +102,11 @@ class Org:
                 entry["policies"].append({"policy": p, "rules": rules})
             self.servers.append(entry)
         self.apps = seed.get("apps", [])
+        # System Log (the sentinel): events as Okta lists them, in `published` order; the page
+        # size; how many /api/v1/logs calls answer 429 before one is served.
+        self.logs = seed.get("logs", [])
+        self.log_page_size = seed.get("logPageSize", 1000)
+        self.logs_rate_limited = seed.get("logsRateLimited", 0)
 
     def state(self):
         return {
@@ -287,6 +292,65 @@ def call_hook(hook, secret, payload):
         raise OktaError(400, "E0000001", "Api validation failed: the inline hook call failed (%s)" % type(e).__name__)
 
 
+def parse_time(text):
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        raise OktaError(400, "E0000001", "Api validation failed: since/until: not an ISO 8601 time: %r" % text)
+
+
+def event_type_filter(expr):
+    """The event types of a filter `eventType eq "a" or eventType eq "b"` (what the sentinel
+    sends); None for no filter. Anything else Okta may accept but the stand-in does not know."""
+    if expr is None:
+        return None
+    types = []
+    for clause in expr.split(" or "):
+        clause = clause.strip()
+        prefix = 'eventType eq "'
+        if not (clause.startswith(prefix) and clause.endswith('"')):
+            raise OktaError(400, "E0000031", "Invalid search criteria: the stand-in knows only eventType eq filters: %r" % expr)
+        types.append(clause[len(prefix):-1])
+    return types
+
+
+def list_logs(request, org):
+    """GET /api/v1/logs: a bounded query (since <= published < until), filtered by event type,
+    `limit` per page, the next page behind `after` in a Link header, as Okta pages it."""
+    if org.logs_rate_limited > 0:
+        org.logs_rate_limited -= 1
+        reset = int(time.time()) + 1
+        raise OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.",
+                        {"X-Rate-Limit-Limit": "60", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": str(reset)})
+    since = parse_time(request.args["since"]) if "since" in request.args else None
+    until = parse_time(request.args["until"]) if "until" in request.args else None
+    types = event_type_filter(request.args.get("filter"))
+
+    def wanted(e):
+        if types is not None and e.get("eventType") not in types:
+            return False
+        published = e.get("published")
+        if published is None:
+            return True  # an entry without `published` (malformed) is listed whatever the window
+        t = parse_time(published)
+        return (since is None or t >= since) and (until is None or t < until)
+
+    events = [e for e in org.logs if wanted(e)]
+    # Okta sorts by `published` (ASCENDING unless sortOrder says DESCENDING); stable for equal times.
+    events.sort(key=lambda e: e.get("published") or "", reverse=request.args.get("sortOrder") == "DESCENDING")
+    limit = min(int(request.args.get("limit", 100)), org.log_page_size)
+    start = int(request.args.get("after", "0"))
+    chunk = events[start:start + limit]
+    base = request.host_url.rstrip("/") + "/api/v1/logs"
+    args = {k: v for k, v in request.args.items()}
+    links = ['<%s?%s>; rel="self"' % (base, urlencode(args))]
+    if start + limit < len(events):
+        links.append('<%s?%s>; rel="next"' % (base, urlencode(dict(args, after=str(start + limit)))))
+    return 200, chunk, links
+
+
 def handle(request, org, template, method, base):
     body = json.loads(request.get_data() or b"null") if request.get_data() else None
     segs = request.path.strip("/").split("/")
@@ -347,6 +411,8 @@ def handle(request, org, template, method, base):
         if method == "put":
             apply_put(app, body, keep=("id", "name", "created", "status", "_links", "features"))
         return 200, app, []
+    if template == "/api/v1/logs":
+        return list_logs(request, org)
     if template == "/api/v1/users/{id}":
         key = segs[3]
         for u in org.users:
