@@ -10,6 +10,7 @@ USAGE:
   nl3-okta-admin setup   --hook-url URL (--all | --rule ID... | --app ID...)
                          [--dry-run] [--replace-other-hooks] [--update-secret]
   nl3-okta-admin preview --user LOGIN [--app ID] [--hook-url URL | --hook ID] [--json]
+  nl3-okta-admin rotate  [--hook-url URL] [--dry-run]
   nl3-okta-admin help
 
 ENVIRONMENT:
@@ -19,12 +20,14 @@ ENVIRONMENT:
   OKTA_PRIVATE_KEY       its RSA private key (PEM text), or OKTA_PRIVATE_KEY_FILE (a PEM file),
   OKTA_KEY_ID            the key's `kid` (optional)
   NL3_HOOK_URL           default for --hook-url
-  SECRET_ID              setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY)
+  SECRET_ID              setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY);
+                         rotate: the secret whose API_KEY is rotated (required)
   API_KEY_HEADER         setup: the header Okta sends the secret in (default Authorization)
   NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS  longest wait for Okta's rate limit per call (default 90)
 
 EXIT CODES:
-  0  audit: everything that can be covered is; setup: done; preview: the hook allowed the sign-in
+  0  audit: everything that can be covered is; setup, rotate: done; preview: the hook allowed
+     the sign-in
   1  audit: something that can be covered is not; preview: the hook refused the sign-in
   2  usage or configuration error
   3  Okta refused the credentials, could not be reached, or answered unexpectedly
@@ -39,6 +42,14 @@ pub enum Command {
     },
     Setup(SetupArgs),
     Preview(PreviewArgs),
+    Rotate(RotateArgs),
+}
+
+/// `rotate`: the four rotation steps on `SECRET_ID`, for the hooks calling `hook_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotateArgs {
+    pub hook_url: String,
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -74,7 +85,7 @@ impl fmt::Display for UsageError {
 pub fn parse(args: &[String], default_hook_url: Option<String>) -> Result<Command, UsageError> {
     let Some((sub, rest)) = args.split_first() else {
         return Err(UsageError(
-            "a subcommand is required: audit, setup or preview".into(),
+            "a subcommand is required: audit, setup, preview or rotate".into(),
         ));
     };
     let mut flags = Flags::new(rest);
@@ -122,9 +133,20 @@ pub fn parse(args: &[String], default_hook_url: Option<String>) -> Result<Comman
             flags.finish()?;
             Command::Preview(args)
         }
+        "rotate" => {
+            let hook_url = flags
+                .value("--hook-url")?
+                .or(default_hook_url)
+                .ok_or_else(|| {
+                    UsageError("rotate needs --hook-url URL (or NL3_HOOK_URL)".into())
+                })?;
+            let dry_run = flags.switch("--dry-run");
+            flags.finish()?;
+            Command::Rotate(RotateArgs { hook_url, dry_run })
+        }
         other => {
             return Err(UsageError(format!(
-                "unknown subcommand {other:?}: use audit, setup or preview"
+                "unknown subcommand {other:?}: use audit, setup, preview or rotate"
             )))
         }
     };
@@ -231,6 +253,19 @@ mod tests {
             parse(&args("preview --user a@b --app 0oa1"), Some("https://h".into())).unwrap(),
             Command::Preview(PreviewArgs { ref user, ref hook_url, .. }) if user == "a@b" && hook_url.as_deref() == Some("https://h")
         ));
+    }
+
+    #[test]
+    fn parses_rotate() {
+        assert_eq!(
+            parse(&args("rotate --dry-run"), Some("https://h".into())).unwrap(),
+            Command::Rotate(RotateArgs {
+                hook_url: "https://h".into(),
+                dry_run: true
+            })
+        );
+        assert!(parse(&args("rotate"), None).is_err());
+        assert!(parse(&args("rotate --hook-url https://h --all"), None).is_err());
     }
 
     #[test]
