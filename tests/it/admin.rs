@@ -1,8 +1,9 @@
 //! `nl3-okta-admin` against a stand-in of Okta's Management API that checks every request and
 //! response against Okta's OpenAPI document (tests/okta_stand_in/server.py).
 
-mod fixtures;
-mod stand_in;
+// Also used by the rotation tests (rotate.rs).
+pub(crate) mod fixtures;
+pub(crate) mod stand_in;
 
 use fixtures::*;
 use serde_json::{json, Value};

@@ -20,3 +20,5 @@ mod tls;
 
 mod admin;
 mod apps;
+
+mod rotate;
