@@ -10,7 +10,7 @@ USAGE:
   nl3-okta-admin setup   --hook-url URL (--all | --rule ID... | --app ID...)
                          [--dry-run] [--replace-other-hooks] [--update-secret]
   nl3-okta-admin preview --user LOGIN [--app ID] [--hook-url URL | --hook ID] [--json]
-  nl3-okta-admin rotate  [--hook-url URL] [--dry-run]
+  nl3-okta-admin rotate  [--hook-url URL] [--roll-back] [--dry-run]
   nl3-okta-admin help
 
 ENVIRONMENT:
@@ -50,6 +50,8 @@ pub enum Command {
 pub struct RotateArgs {
     pub hook_url: String,
     pub dry_run: bool,
+    /// Undo a rotation in flight instead of finishing it.
+    pub roll_back: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -141,8 +143,13 @@ pub fn parse(args: &[String], default_hook_url: Option<String>) -> Result<Comman
                     UsageError("rotate needs --hook-url URL (or NL3_HOOK_URL)".into())
                 })?;
             let dry_run = flags.switch("--dry-run");
+            let roll_back = flags.switch("--roll-back");
             flags.finish()?;
-            Command::Rotate(RotateArgs { hook_url, dry_run })
+            Command::Rotate(RotateArgs {
+                hook_url,
+                dry_run,
+                roll_back,
+            })
         }
         other => {
             return Err(UsageError(format!(
@@ -261,7 +268,8 @@ mod tests {
             parse(&args("rotate --dry-run"), Some("https://h".into())).unwrap(),
             Command::Rotate(RotateArgs {
                 hook_url: "https://h".into(),
-                dry_run: true
+                dry_run: true,
+                roll_back: false
             })
         );
         assert!(parse(&args("rotate"), None).is_err());

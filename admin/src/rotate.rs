@@ -507,6 +507,16 @@ impl Rotation<'_> {
 
     async fn set(&self, secret_id: &str, token: &str) -> Result<Vec<String>, AdminError> {
         let secret = self.pending_secret(secret_id, token).await?;
+        self.give_key(&secret, "setSecret", "the new key").await
+    }
+
+    /// Every header hook calling the hook's URL gets `secret` (setSecret; a roll-back).
+    async fn give_key(
+        &self,
+        secret: &HeaderSecret,
+        step: &str,
+        which: &str,
+    ) -> Result<Vec<String>, AdminError> {
         let plan = self.plan().await?;
         if plan.header.is_empty() {
             return Err(plan.none_matching(&self.hook_url));
@@ -515,8 +525,8 @@ impl Rotation<'_> {
         let mut done: Vec<String> = Vec::new();
         for hook in &plan.header {
             let path = format!("/api/v1/inlineHooks/{}", segment(&hook.id));
-            let what = format!("giving {} the new key (PUT {path})", describe(hook));
-            let body = replace_body(&hook.raw, &secret);
+            let what = format!("giving {} {which} (PUT {path})", describe(hook));
+            let body = replace_body(&hook.raw, secret);
             if let Err(e) = self
                 .okta()?
                 .write(Method::PUT, &path, Some(&body), &what)
@@ -526,7 +536,7 @@ impl Rotation<'_> {
                 return Err(with_more(
                     e,
                     &format!(
-                        "already given the new key: {}; not yet: {}",
+                        "already given {which}: {}; not yet: {}",
                         if done.is_empty() {
                             "none".into()
                         } else {
@@ -539,16 +549,13 @@ impl Rotation<'_> {
             let old_key = hook.raw["channel"]["config"]["authScheme"]["key"].as_str();
             if old_key.is_some_and(|k| !k.eq_ignore_ascii_case(&secret.key)) {
                 lines.push(format!(
-                    "setSecret: {} sent its secret in the {} header; now in {} (API_KEY_HEADER)",
+                    "{step}: {} sent its secret in the {} header; now in {} (API_KEY_HEADER)",
                     describe(hook),
                     old_key.unwrap_or(""),
                     secret.key
                 ));
             }
-            lines.push(format!(
-                "setSecret: {} now sends the new key",
-                describe(hook)
-            ));
+            lines.push(format!("{step}: {} now sends {which}", describe(hook)));
             done.push(describe(hook));
         }
         Ok(lines)
@@ -756,6 +763,9 @@ pub async fn run_cli(
         .iter()
         .find(|(_, s)| s.iter().any(|l| l == PENDING) && !s.iter().any(|l| l == CURRENT))
         .map(|(id, _)| id.clone());
+    if args.roll_back {
+        return roll_back(&rotation, &secret_id, in_flight, args).await;
+    }
     let plan = rotation.plan().await?;
     println!(
         "Rotation of API_KEY in secret {secret_id}, for the hooks calling {}:",
@@ -798,6 +808,59 @@ pub async fn run_cli(
         }
     }
     println!("Done: version {token} is AWSCURRENT and Okta sends its key.");
+    Ok(crate::EXIT_OK)
+}
+
+/// `rotate --roll-back`: gives every header hook AWSCURRENT's key again, has Okta call each,
+/// then takes AWSPENDING off the version in flight (in this order, so that no sign-in is
+/// refused on the way back).
+async fn roll_back(
+    rotation: &Rotation<'_>,
+    secret_id: &str,
+    in_flight: Option<String>,
+    args: &crate::cli::RotateArgs,
+) -> Result<i32, AdminError> {
+    let token = in_flight.ok_or_else(|| {
+        AdminError::Usage(format!(
+            "no rotation of secret {secret_id} is in flight (no version is AWSPENDING without \
+             being AWSCURRENT): nothing to roll back"
+        ))
+    })?;
+    let fields = rotation.current_fields(secret_id).await?;
+    let key = api_key_from_json(&Value::Object(fields).to_string())?;
+    let secret = header_secret(&key, rotation.header.clone());
+    let plan = rotation.plan().await?;
+    println!(
+        "Roll-back of the rotation in flight in secret {secret_id} (version {token}), for the \
+         hooks calling {}:",
+        args.hook_url
+    );
+    for hook in &plan.header {
+        println!("  {} gets AWSCURRENT's key again", describe(hook));
+    }
+    for line in plan.left_alone_lines() {
+        println!("  {line}");
+    }
+    if plan.header.is_empty() {
+        return Err(plan.none_matching(&args.hook_url));
+    }
+    println!("Then Okta calls each hook, and AWSPENDING leaves version {token}.");
+    if args.dry_run {
+        println!("--dry-run: nothing changed.");
+        return Ok(crate::EXIT_OK);
+    }
+    let left = format!(
+        "version {token} stays AWSPENDING and the hook accepts its key and AWSCURRENT's; run \
+         `nl3-okta-admin rotate --roll-back` again"
+    );
+    let mut lines = rotation
+        .give_key(&secret, "roll-back", "AWSCURRENT's key")
+        .await
+        .map_err(|e| with_more(e, &left))?;
+    lines.extend(rotation.test().await.map_err(|e| with_more(e, &left))?);
+    lines.extend(rotation.drop_pending(secret_id, &token).await?);
+    lines.iter().for_each(|l| println!("  {l}"));
+    println!("Rolled back: Okta sends AWSCURRENT's key; version {token} is no longer pending.");
     Ok(crate::EXIT_OK)
 }
 

@@ -769,3 +769,72 @@ async fn cli_rotate_shows_the_plan_then_rotates_both_hooks() {
         .complains(&["rotate needs SECRET_ID"]);
     w.org.assert_clean().await;
 }
+
+#[tokio::test]
+async fn a_failed_rotation_is_rolled_back_with_no_refused_sign_in() {
+    let w = world(false).await;
+    let rotate = w.rotation_function().await;
+    let counts = Arc::new(SignIns::default());
+    let (stop, background) = sign_in_meanwhile(&w, counts.clone());
+    let token = w.start_rotation();
+    rotate.step("createSecret", &token).await.unwrap();
+    rotate.step("setSecret", &token).await.unwrap();
+    let pending = w.key("AWSPENDING").await.unwrap();
+    w.faults(json!([{"method": "POST", "pathContains": "/execute", "status": 400, "times": 1}]))
+        .await;
+    rotate.step("testSecret", &token).await.unwrap_err();
+
+    let mut env = w.org.env();
+    env.extend(aws_env(&w.moto));
+    env.push(("SECRET_ID".into(), SECRET_ID.into()));
+    env.push(("NL3_HOOK_URL".into(), w.hook_url.clone()));
+    admin(&["rotate", "--roll-back", "--dry-run"], &env)
+        .await
+        .exits(0)
+        .says(&[
+            &format!("version {token}"),
+            "gets AWSCURRENT's key again",
+            "--dry-run",
+        ]);
+    assert_eq!(w.okta_holds(SAML_HOOK_ID).await, b64(&pending));
+    admin(&["rotate", "--roll-back"], &env)
+        .await
+        .exits(0)
+        .says(&["Rolled back"]);
+    stop.store(true, Ordering::Relaxed);
+    background.await.unwrap();
+    let (made, refused) = counts.figures();
+    eprintln!("ROLL-BACK-SIGN-INS | made {made} | refused {refused}");
+    assert_eq!(refused, 0);
+
+    for id in [TOKEN_HOOK_ID, SAML_HOOK_ID] {
+        assert_eq!(w.okta_holds(id).await, b64(OLD_KEY), "{id}");
+    }
+    assert_eq!(w.key("AWSCURRENT").await.as_deref(), Some(OLD_KEY));
+    assert!(w.value("AWSPENDING").await.is_none());
+    // A hook reading the secret afresh no longer takes the abandoned key.
+    let fresh = nl3_okta_hook::hook::Hook::with_secrets_client(
+        w.up.settings(&[("SECRET_ID", SECRET_ID)]),
+        sdk_client(&w.moto.url),
+    )
+    .unwrap();
+    let event = with_user(token_event(), USER);
+    let d = decide(
+        &fresh,
+        &headers_with("Authorization", &b64(&pending)),
+        &event,
+    )
+    .await;
+    assert_eq!(
+        d.outcome,
+        nl3_okta_hook::decision::Outcome::Forbidden,
+        "{}",
+        d.reason
+    );
+    // Nothing to roll back any more.
+    admin(&["rotate", "--roll-back"], &env)
+        .await
+        .exits(2)
+        .complains(&["nothing to roll back"]);
+    w.org.assert_clean().await;
+}
