@@ -24,6 +24,7 @@ const OLD_KEY: &str = "key-before-rotation-5b1e";
 const TOKEN_HOOK_ID: &str = "calTOKENROT001";
 const SAML_HOOK_ID: &str = "calSAMLROT0001";
 const OAUTH_HOOK_ID: &str = "calOAUTHROT001";
+const INACTIVE_HOOK_ID: &str = "calTOKENOFF001";
 const USER: &str = "someone@example.com";
 
 /// The hook's secret: the three fields and one more the rotation must copy unchanged.
@@ -162,11 +163,13 @@ async fn world(with_oauth_app: bool) -> World {
 
     let mut s = empty_seed();
     let headers = json!([{"key": "x-api-key", "value": "gateway-key-for-okta"}]);
-    for (id, name, kind) in [
-        (TOKEN_HOOK_ID, "NL3 (token)", TOKEN),
-        (SAML_HOOK_ID, "NL3 (SAML)", SAML),
+    for (id, name, kind, status) in [
+        (TOKEN_HOOK_ID, "NL3 (token)", TOKEN, "ACTIVE"),
+        (SAML_HOOK_ID, "NL3 (SAML)", SAML, "ACTIVE"),
+        // Switched off: it gets the new key, but Okta calls only active hooks.
+        (INACTIVE_HOOK_ID, "NL3 (token, off)", TOKEN, "INACTIVE"),
     ] {
-        let mut h = hook(id, name, kind, "ACTIVE", &hook_url);
+        let mut h = hook(id, name, kind, status, &hook_url);
         h["channel"]["config"]["headers"] = headers.clone();
         h["_secret"] = json!(b64(OLD_KEY));
         s["hooks"].as_array_mut().unwrap().push(h);
@@ -505,7 +508,13 @@ async fn a_whole_rotation_refuses_no_sign_in_and_changes_what_okta_sends() {
         &logs,
         &[OLD_KEY, &b64(OLD_KEY), &new_key, &b64(&new_key), &pem_body],
     );
+    assert!(
+        !logs.contains("Bearer ") && !logs.contains("client_assertion"),
+        "{logs}"
+    );
     assert!(logs.contains("rotation step done"), "{logs}");
+    // The capture is at TRACE indeed: the client's DEBUG lines are there.
+    assert!(logs.contains("okta call"), "{logs}");
 }
 
 #[tokio::test]
@@ -549,7 +558,7 @@ async fn every_step_retried_does_nothing_more() {
         .iter()
         .filter(|r| r.as_str().unwrap().starts_with("PUT "))
         .count();
-    assert_eq!(puts, 4, "two setSecret runs, two hooks each");
+    assert_eq!(puts, 6, "two setSecret runs, three header hooks each");
     assert_no_secret_in(
         &rotate.logs.snapshot().join("\n"),
         &[
