@@ -9,6 +9,9 @@
 //! Rotation with no refusal window: the secret's `AWSCURRENT` version gives the keys, and for
 //! `API_KEY_GRACE_SECONDS` after that version was created the `AWSPREVIOUS` version's `API_KEY`
 //! is accepted too. Rotating is `put-secret-value` and updating Okta, in either order.
+//! While a rotation is in flight (nl3-okta-rotate, docs: README, Rotating the hook secret), the
+//! `AWSPENDING` version's `API_KEY` is accepted as well: Okta may already send it before it
+//! becomes `AWSCURRENT`.
 //!
 //! (Why not `aws_secretsmanager_caching`: it depends on the SDK with default features, which pulls
 //! a second, legacy TLS stack into the binary, and its cache has no single flight or forced
@@ -40,6 +43,8 @@ pub struct HookSecrets {
     api_key: Option<ApiKey>,
     /// The previous version's key and when it stops being accepted.
     previous_api_key: Option<(ApiKey, SystemTime)>,
+    /// The `AWSPENDING` version's key, while a rotation is in flight.
+    pending_api_key: Option<ApiKey>,
     /// The default application's key; `None` only when `APPS` has entries.
     signing_key: Option<EncodingKey>,
     ipinfo_token: Option<String>,
@@ -121,6 +126,10 @@ impl std::fmt::Debug for HookSecrets {
             .field(
                 "previous_api_key_until",
                 &self.previous_api_key.as_ref().map(|(_, until)| until),
+            )
+            .field(
+                "pending_api_key",
+                &self.pending_api_key.as_ref().map(|_| ".."),
             )
             .field("signing_key", &self.signing_key.as_ref().map(|_| ".."))
             .field("ipinfo_token", &self.ipinfo_token.as_ref().map(|_| ".."))
@@ -218,6 +227,7 @@ impl HookSecrets {
         Ok(Self {
             api_key,
             previous_api_key: None,
+            pending_api_key: None,
             signing_key,
             ipinfo_token: non_empty(fields.ipinfo_token),
             apps,
@@ -231,12 +241,19 @@ impl HookSecrets {
         self
     }
 
+    /// Accepts the pending version's `API_KEY` too (a rotation in flight).
+    fn with_pending(mut self, pending_raw: &str) -> Self {
+        let pending = fields(pending_raw).ok().and_then(|f| non_empty(f.api_key));
+        self.pending_api_key = pending.map(|key| ApiKey::new(&key));
+        self
+    }
+
     pub fn has_api_key(&self) -> bool {
         self.api_key.is_some()
     }
 
-    /// Whether `presented` carries the current `API_KEY`, or the previous one within its grace
-    /// period. Both are compared whatever the first gave (constant time per call).
+    /// Whether `presented` carries the current `API_KEY`, the pending one, or the previous one
+    /// within its grace period. All are compared whatever the first gave (constant time per call).
     pub fn accepts_api_key(&self, presented: &[u8]) -> bool {
         let presented = Presented::new(presented);
         let current = self
@@ -246,7 +263,11 @@ impl HookSecrets {
         let previous = self.previous_api_key.as_ref().is_some_and(|(k, until)| {
             k.matches_presented(&presented) & (SystemTime::now() < *until)
         });
-        current | previous
+        let pending = self
+            .pending_api_key
+            .as_ref()
+            .is_some_and(|k| k.matches_presented(&presented));
+        current | previous | pending
     }
 
     /// The default application's signing key (`SIGNING_KEY`), when there is one.
@@ -386,13 +407,17 @@ fn fetch_error(
 }
 
 impl SecretsManager {
-    /// Reads `AWSCURRENT` and, when a grace period is set, `AWSPREVIOUS` in parallel.
+    /// Reads `AWSCURRENT`, `AWSPENDING` and, when a grace period is set, `AWSPREVIOUS` in
+    /// parallel.
     async fn fetch(&self) -> Result<HookSecrets, SecretsError> {
         let started = Instant::now();
+        // By stage, like the others (moto, unlike AWS, reads a version it calls the default
+        // when none is named, and misses a label moved by UpdateSecretVersionStage).
         let current = self
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
+            .version_stage("AWSCURRENT")
             .send();
         let previous = async {
             if self.api_key_grace.is_zero() {
@@ -407,7 +432,15 @@ impl SecretsManager {
             // No previous version (a new secret) is the usual case, not an error.
             call.await.ok()
         };
-        let (current, previous) = tokio::join!(current, previous);
+        // No pending version (no rotation in flight), or one still without a value (Secrets
+        // Manager creates it empty before createSecret), is the usual case, not an error.
+        let pending = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage("AWSPENDING")
+            .send();
+        let (current, previous, pending) = tokio::join!(current, previous, pending);
         let current = current.map_err(fetch_error)?;
         let raw = current.secret_string().ok_or_else(|| {
             SecretsError::Malformed(
@@ -425,10 +458,19 @@ impl SecretsManager {
                 secrets = secrets.with_previous(raw, until);
             }
         }
+        if let Some(pending) = pending
+            .ok()
+            .filter(|p| p.version_id() != current.version_id())
+        {
+            if let Some(raw) = pending.secret_string() {
+                secrets = secrets.with_pending(raw);
+            }
+        }
         tracing::info!(
             secret_id = %self.secret_id,
             version = current.version_id().unwrap_or(""),
             previous_api_key_accepted = secrets.previous_api_key.is_some(),
+            pending_api_key_accepted = secrets.pending_api_key.is_some(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "secret fetched from Secrets Manager"
         );
@@ -496,6 +538,22 @@ mod tests {
             .unwrap()
             .with_previous(previous, past);
         assert!(s.accepts_api_key(b"new") && !s.accepts_api_key(b"old"));
+    }
+
+    #[test]
+    fn pending_key_is_accepted_beside_the_current_one() {
+        let current = r#"{"API_KEY":"now","SIGNING_KEY":"c2s="}"#;
+        let pending = r#"{"API_KEY":"next","SIGNING_KEY":"c2s="}"#;
+        let s = HookSecrets::from_json(current, true)
+            .unwrap()
+            .with_pending(pending);
+        assert!(s.accepts_api_key(b"now") && s.accepts_api_key(b"next"));
+        assert!(!s.accepts_api_key(b"other"));
+        // A pending version without API_KEY adds nothing.
+        let s = HookSecrets::from_json(current, true)
+            .unwrap()
+            .with_pending(r#"{"SIGNING_KEY":"c2s="}"#);
+        assert!(s.accepts_api_key(b"now") && !s.accepts_api_key(b""));
     }
 
     #[test]

@@ -11,6 +11,7 @@ USAGE:
                          [--dry-run] [--replace-other-hooks] [--update-secret]
   nl3-okta-admin preview --user LOGIN [--app ID] [--hook-url URL | --hook ID] [--json]
   nl3-okta-admin watch   [--since 1h] [--hook-url URL] [--probe LOGIN [--expect DECISION]] [--json]
+  nl3-okta-admin rotate  [--hook-url URL] [--roll-back] [--dry-run]
   nl3-okta-admin help
 
 ENVIRONMENT:
@@ -20,15 +21,17 @@ ENVIRONMENT:
   OKTA_PRIVATE_KEY       its RSA private key (PEM text), or OKTA_PRIVATE_KEY_FILE (a PEM file),
   OKTA_KEY_ID            the key's `kid` (optional)
   NL3_HOOK_URL           default for --hook-url
-  SECRET_ID              setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY)
+  SECRET_ID              setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY);
+                         rotate: the secret whose API_KEY is rotated (required)
   API_KEY_HEADER         setup: the header Okta sends the secret in (default Authorization)
   NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS  longest wait for Okta's rate limit per call (default 90)
   PROBE_LOGIN, PROBE_EXPECT  watch: defaults for --probe and --expect (default allowed)
 
 EXIT CODES:
-  0  audit: everything that can be covered is; setup: done; preview: the hook allowed the sign-in
-  1  audit: something that can be covered is not; preview: the hook refused the sign-in;
-     watch: Okta could not complete a call to the NL3 hook, or the probe failed
+    0  audit: everything that can be covered is; setup, rotate: done; preview: the hook allowed
+       the sign-in
+    1  audit: something that can be covered is not; preview: the hook refused the sign-in;
+       watch: Okta could not complete a call to the NL3 hook, or the probe failed
   2  usage or configuration error
   3  Okta refused the credentials, could not be reached, or answered unexpectedly
 ";
@@ -43,6 +46,7 @@ pub enum Command {
     Setup(SetupArgs),
     Preview(PreviewArgs),
     Watch(WatchArgs),
+    Rotate(RotateArgs),
 }
 
 /// `watch`: the sentinel's parts 2 and 3 on demand.
@@ -56,6 +60,15 @@ pub struct WatchArgs {
     /// `--expect DECISION` (or PROBE_EXPECT, default allowed).
     pub expect: String,
     pub json: bool,
+}
+
+/// `rotate`: the four rotation steps on `SECRET_ID`, for the hooks calling `hook_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotateArgs {
+    pub hook_url: String,
+    pub dry_run: bool,
+    /// Undo a rotation in flight instead of finishing it.
+    pub roll_back: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -126,7 +139,7 @@ pub fn parse_with(
 ) -> Result<Command, UsageError> {
     let Some((sub, rest)) = args.split_first() else {
         return Err(UsageError(
-            "a subcommand is required: audit, setup, preview or watch".into(),
+            "a subcommand is required: audit, setup, preview, watch or rotate".into(),
         ));
     };
     let mut flags = Flags::new(rest);
@@ -193,9 +206,25 @@ pub fn parse_with(
             flags.finish()?;
             Command::Watch(args)
         }
+        "rotate" => {
+            let hook_url = flags
+                .value("--hook-url")?
+                .or(default_hook_url)
+                .ok_or_else(|| {
+                    UsageError("rotate needs --hook-url URL (or NL3_HOOK_URL)".into())
+                })?;
+            let dry_run = flags.switch("--dry-run");
+            let roll_back = flags.switch("--roll-back");
+            flags.finish()?;
+            Command::Rotate(RotateArgs {
+                hook_url,
+                dry_run,
+                roll_back,
+            })
+        }
         other => {
             return Err(UsageError(format!(
-                "unknown subcommand {other:?}: use audit, setup, preview or watch"
+                "unknown subcommand {other:?}: use audit, setup, preview, watch or rotate"
             )))
         }
     };
@@ -329,6 +358,20 @@ mod tests {
         ] {
             assert!(parse(&args(bad), None).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn parses_rotate() {
+        assert_eq!(
+            parse(&args("rotate --dry-run"), Some("https://h".into())).unwrap(),
+            Command::Rotate(RotateArgs {
+                hook_url: "https://h".into(),
+                dry_run: true,
+                roll_back: false
+            })
+        );
+        assert!(parse(&args("rotate"), None).is_err());
+        assert!(parse(&args("rotate --hook-url https://h --all"), None).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `nl3-okta-admin`: proves, through Okta's Management API, that every sign-in is covered by the
 //! NL3 inline hook (`audit`), attaches the hook where it is missing (`setup`) and shows what the
-//! hook answers for a user (`preview`).
+//! hook answers for a user (`preview`); [`rotate`] rotates the hook's header secret through
+//! Secrets Manager's rotation protocol and Okta (`rotate`, and the `nl3-okta-rotate` function).
 //!
 //! One module per concern: [`client`] (HTTP, auth, pagination, rate limits), [`org`] (reading
 //! the org), [`audit`] (what is covered), [`setup`], [`preview`], [`output`] (tables and JSON),
@@ -15,6 +16,7 @@ pub mod function;
 pub mod org;
 pub mod output;
 pub mod preview;
+pub mod rotate;
 pub mod secret;
 pub mod setup;
 
@@ -136,6 +138,7 @@ async fn run_command(
         Command::Preview(_) => PREVIEW_SCOPES,
         Command::Watch(args) if args.probe.is_some() => WATCH_PROBE_SCOPES,
         Command::Watch(_) => WATCH_SCOPES,
+        Command::Rotate(_) => rotate::ROTATE_SCOPES,
         Command::Help => &[],
     };
     let org = env("OKTA_ORG_URL")
@@ -193,6 +196,13 @@ async fn run_command(
                 ..args
             };
             sentinel::watch(&client, &args).await
+        }
+        Command::Rotate(args) => {
+            let args = cli::RotateArgs {
+                hook_url: validate_hook_url(&args.hook_url)?,
+                ..args
+            };
+            rotate::run_cli(&client, &args, env).await
         }
         Command::Help => Ok(EXIT_OK),
     }

@@ -22,3 +22,4 @@ mod apps;
 
 // The sentinel (nl3-okta-sentinel, `nl3-okta-admin watch`) against the Okta stand-in.
 mod sentinel;
+mod rotate;

@@ -114,6 +114,51 @@ async fn rotated_api_key_works_from_its_first_call_and_the_old_one_within_the_gr
     assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
 }
 
+/// A rotation in flight (nl3-okta-rotate): Okta already sends the AWSPENDING version's key
+/// while AWSCURRENT still holds the old one; both pass, on one read of the three versions.
+#[tokio::test]
+async fn the_pending_key_is_accepted_while_a_rotation_is_in_flight() {
+    let moto = Moto::start(0).await;
+    create_secret(&moto, &secret_json("key-current")).await;
+    let up = Upstreams::start().await;
+    let hook = hook_with(&up, &moto.url, 900, &[]);
+    let d = decide(&hook, &headers_for("key-current"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    let d = decide(&hook, &headers_for("key-pending"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Forbidden, "no pending version yet");
+
+    moto.client()
+        .put_secret_value()
+        .secret_id(SECRET_ID)
+        .client_request_token("0f4c3c1e-7d1a-4c3b-9a55-5a1d2b6c7e8f")
+        .secret_string(secret_json("key-pending"))
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .expect("put the pending version");
+    // Okta switched to the pending key: its first call re-reads the secret (one refresh) and
+    // passes; the current key still passes too.
+    let d = decide(&hook, &headers_for("key-pending"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    assert_eq!(reads(&[&d]), 1);
+    let d = decide(&hook, &headers_for("key-current"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    assert_eq!(reads(&[&d]), 0, "served from the cache");
+
+    // With the AWSPENDING label gone (rotation over or rolled back), a fresh read drops it.
+    moto.client()
+        .update_secret_version_stage()
+        .secret_id(SECRET_ID)
+        .version_stage("AWSPENDING")
+        .remove_from_version_id("0f4c3c1e-7d1a-4c3b-9a55-5a1d2b6c7e8f")
+        .send()
+        .await
+        .unwrap();
+    let fresh = hook_with(&up, &moto.url, 900, &[]);
+    let d = decide(&fresh, &headers_for("key-pending"), &token_event()).await;
+    assert_eq!(d.outcome, Outcome::Forbidden, "{}", d.reason);
+}
+
 #[tokio::test]
 async fn concurrent_first_calls_with_a_rotated_key_all_pass_on_one_read() {
     let moto = Moto::start(0).await;

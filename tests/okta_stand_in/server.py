@@ -13,6 +13,10 @@ service app), so parallel tests never see each other's state. Control endpoints 
   POST /__control/orgs                   seed an org; answers {org, token, clientId, privateKeyPem}
   GET  /__control/orgs/{org}             the org's state, its request log and its violations
   GET  /__control/violations             violations of requests no org could be named for
+  POST /__control/orgs/{org}/faults      Okta refusing: a list of {method, pathContains, status
+                                         [, errorCode, errorSummary, times]}; each request that
+                                         matches one is answered with that error (`times` of them,
+                                         or all) instead of being carried out. [] clears them.
 
 Started by the tests as a child process: `server.py` prints `LISTENING <port>` once ready and
 exits when its standard input closes (the test process ended).
@@ -83,6 +87,7 @@ class Org:
         self.users = seed.get("users", [])
         self.page_size = seed.get("pageSize", 200)
         self.rate_limit_at = set(seed.get("rateLimitAt", []))  # request numbers answered 429
+        self.faults = []  # set through /__control/orgs/{org}/faults
         self.requests = 0
         self.log = []
         self.violations = []
@@ -134,6 +139,19 @@ class OktaError(Exception):
             "errorId": "oae" + secrets.token_hex(8),
             "errorCauses": [],
         }
+
+
+def injected_fault(org, request):
+    """The error a matching fault answers with (see /__control/orgs/{org}/faults), or None."""
+    for fault in org.faults:
+        if fault["method"] == request.method and fault["pathContains"] in request.path and fault.get("times", 1) > 0:
+            if "times" in fault:
+                fault["times"] -= 1
+            status = int(fault["status"])
+            code = fault.get("errorCode", "E0000009" if status >= 500 else "E0000001")
+            summary = fault.get("errorSummary", "Internal Server Error" if status >= 500 else "Api validation failed")
+            return OktaError(status, code, summary)
+    return None
 
 
 def not_found(what):
@@ -508,6 +526,13 @@ def make_app(validator):
         path = request.path
         if path == "/__control/orgs" and request.method == "POST":
             return seed_org(request)(environ, start_response)
+        if path.startswith("/__control/orgs/") and path.endswith("/faults") and request.method == "POST":
+            org = ORGS.get(path.split("/")[3])
+            if org is None:
+                return Response("no such org", status=404)(environ, start_response)
+            with LOCK:
+                org.faults = json.loads(request.get_data() or b"[]")
+            return Response("[]", content_type="application/json")(environ, start_response)
         if path.startswith("/__control/orgs/"):
             org = ORGS.get(path.rsplit("/", 1)[1])
             if org is None:
@@ -545,6 +570,9 @@ def make_app(validator):
                     violations.append("request %s %s: %s" % (request.method, request.full_path, e))
                 if errors:
                     raise OktaError(400, "E0000001", "Api validation failed: " + errors[0][:200])
+                fault = injected_fault(org, request)
+                if fault is not None:
+                    raise fault
                 if n in org.rate_limit_at:
                     reset = int(time.time()) + 1
                     raise OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.",
