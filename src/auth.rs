@@ -83,13 +83,14 @@ impl Authenticator {
         secrets: Arc<HookSecrets>,
         source: &SecretSource,
         call_started: Instant,
+        deadline: Instant,
     ) -> Authentication {
         let mut done = Authentication {
             result: Err(AuthFailure::NotInTime),
             secrets_fetched: false,
             jwks_fetched: false,
         };
-        let why = match self.check(headers, &secrets, &mut done).await {
+        let why = match self.check(headers, &secrets, deadline, &mut done).await {
             Ok(()) => {
                 done.result = Ok(secrets);
                 return done;
@@ -110,7 +111,7 @@ impl Authenticator {
                 tracing::warn!(error = %e, "secret re-read after a key mismatch failed");
                 Err(why)
             }
-            Ok(fresh) => match self.check(headers, &fresh, &mut done).await {
+            Ok(fresh) => match self.check(headers, &fresh, deadline, &mut done).await {
                 Ok(()) => {
                     tracing::info!("hook call authenticated after re-reading the secret");
                     Ok(fresh)
@@ -125,11 +126,12 @@ impl Authenticator {
         &self,
         headers: &HeaderMap,
         secrets: &HookSecrets,
+        deadline: Instant,
         done: &mut Authentication,
     ) -> Result<(), AuthFailure> {
         if let Some(verifier) = &self.oauth {
             if let Some(token) = bearer_token(headers) {
-                let verified = verifier.verify(token).await;
+                let verified = verifier.verify(token, Some(deadline)).await;
                 done.jwks_fetched |= verified.jwks_fetched;
                 return Ok(verified.result?);
             }

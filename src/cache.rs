@@ -8,7 +8,10 @@
 //!   One caller tries a refresh and waits at most `stale_wait` for it; everyone else is served
 //!   the stale value at once.
 //! - **Failures remembered**: a failed fetch is handed to the callers that waited for it and
-//!   remembered for `retry_after_failure`, so a down upstream is not asked on every call.
+//!   remembered for `retry_after_failure`, so a down upstream is not asked on every call. A
+//!   caller whose deadline leaves room for the next allowed attempt waits for it (one fetch for
+//!   all of them) rather than deciding from the remembered failure: a read right after the
+//!   upstream recovers gets the fresh value.
 //! - **Forced refresh** (a rotated `API_KEY`, an unknown `kid`): a value fetched after a given
 //!   instant, at most one forced fetch per `forced_interval`.
 //! - Each answer says whether this very call fetched ([`Got::fetched`]), so metrics never count
@@ -149,15 +152,23 @@ impl<T, E: CacheError> Refreshing<T, E> {
         }
     }
 
-    /// The value: cached, or fetched with `fetch` (which the caller's deadline bounds).
-    pub async fn get<F, Fut>(&self, fetch: F) -> Got<T, E>
+    /// The value: cached, or fetched with `fetch` (which the caller's deadline bounds). After a
+    /// recent failure, a caller whose `deadline` (none: no limit) comes after the next allowed
+    /// attempt waits for that attempt; one whose deadline comes first gets the failure at once.
+    pub async fn get<F, Fut>(&self, deadline: Option<Instant>, fetch: F) -> Got<T, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
         match self.look() {
             Cached::Fresh(value) => Got::cached(Ok(value)),
-            Cached::Failed(error) => Got::cached(Err(error)),
+            Cached::Failed(error) => match self.next_attempt() {
+                Some(at) if deadline.is_none_or(|deadline| at < deadline) => {
+                    tokio::time::sleep_until(at).await;
+                    self.fetch_once(fetch).await
+                }
+                _ => Got::cached(Err(error)),
+            },
             Cached::Stale(stale) => {
                 // Someone is refreshing already: serve the stale value without waiting.
                 let Ok(_flight) = self.flight.try_lock() else {
@@ -172,19 +183,32 @@ impl<T, E: CacheError> Refreshing<T, E> {
                     .unwrap_or_else(|_| Err(Stale.into()));
                 Got::fetched(Ok(self.store(started, result).unwrap_or(stale)))
             }
+            Cached::Nothing => self.fetch_once(fetch).await,
+        }
+    }
+
+    /// A fetch, unless the one in flight (waited for) answers for us, success or failure.
+    async fn fetch_once<F, Fut>(&self, fetch: F) -> Got<T, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let _flight = self.flight.lock().await;
+        match self.look() {
+            Cached::Fresh(value) | Cached::Stale(value) => Got::cached(Ok(value)),
+            Cached::Failed(error) => Got::cached(Err(error)),
             Cached::Nothing => {
-                let _flight = self.flight.lock().await;
-                // The fetch we waited for may have answered for us, success or failure.
-                match self.look() {
-                    Cached::Fresh(value) | Cached::Stale(value) => Got::cached(Ok(value)),
-                    Cached::Failed(error) => Got::cached(Err(error)),
-                    Cached::Nothing => {
-                        let started = Instant::now();
-                        Got::fetched(self.store(started, fetch().await))
-                    }
-                }
+                let started = Instant::now();
+                Got::fetched(self.store(started, fetch().await))
             }
         }
+    }
+
+    /// When the remembered failure allows the next fetch.
+    fn next_attempt(&self) -> Option<Instant> {
+        let state = self.state();
+        let (at, _) = state.failure.as_ref()?;
+        Some(*at + self.policy.retry_after_failure)
     }
 
     /// A value fetched no earlier than `since`: the cached one when it is that new, else a
@@ -277,6 +301,11 @@ mod tests {
         }
     }
 
+    /// A deadline that leaves no time: a remembered failure is answered at once.
+    fn no_time() -> Option<Instant> {
+        Some(Instant::now())
+    }
+
     const POLICY: CachePolicy = CachePolicy {
         ttl: Duration::from_secs(60),
         max_stale: Duration::from_secs(60),
@@ -321,7 +350,7 @@ mod tests {
         let callers: Vec<_> = (0..32)
             .map(|_| {
                 let (cache, up) = (cache.clone(), up.clone());
-                tokio::spawn(async move { cache.get(|| up.fetch()).await })
+                tokio::spawn(async move { cache.get(no_time(), || up.fetch()).await })
             })
             .collect();
         // Let every caller reach the cache before the one fetch answers.
@@ -348,7 +377,7 @@ mod tests {
         let up = Upstream::new(Err(Error::Down), true);
         let mut fetched = 0;
         for _ in 0..10 {
-            let got = cache.get(|| up.fetch()).await;
+            let got = cache.get(no_time(), || up.fetch()).await;
             assert_eq!(got.result.unwrap_err(), Error::Down);
             fetched += usize::from(got.fetched);
         }
@@ -361,7 +390,11 @@ mod tests {
 
         let forgetful = cache_with_retry(Duration::ZERO);
         for _ in 0..3 {
-            assert!(forgetful.get(|| up.fetch()).await.result.is_err());
+            assert!(forgetful
+                .get(no_time(), || up.fetch())
+                .await
+                .result
+                .is_err());
         }
         assert_eq!(up.calls(), 4);
     }
@@ -377,19 +410,19 @@ mod tests {
     async fn stale_values_serve_while_the_upstream_hangs_or_fails() {
         let cache = cache(POLICY);
         let good = Upstream::new(Ok(1), true);
-        cache.get(|| good.fetch()).await.result.unwrap();
+        cache.get(no_time(), || good.fetch()).await.result.unwrap();
         tokio::time::advance(POLICY.ttl + Duration::from_secs(1)).await;
 
         // A hanging upstream: one caller waits stale_wait, the others not at all.
         let hanging = Upstream::new(Ok(2), false);
         let first = {
             let (cache, hanging) = (cache.clone(), hanging.clone());
-            tokio::spawn(async move { cache.get(|| hanging.fetch()).await })
+            tokio::spawn(async move { cache.get(no_time(), || hanging.fetch()).await })
         };
         while hanging.calls() == 0 {
             tokio::task::yield_now().await;
         }
-        let other = cache.get(|| hanging.fetch()).await;
+        let other = cache.get(no_time(), || hanging.fetch()).await;
         assert_eq!((*other.result.unwrap(), other.fetched), (1, false));
         tokio::time::advance(POLICY.stale_wait).await;
         let first = first.await.unwrap();
@@ -398,11 +431,18 @@ mod tests {
 
         // The failed refresh is remembered: nobody tries again for retry_after_failure.
         for _ in 0..5 {
-            assert_eq!(*cache.get(|| hanging.fetch()).await.result.unwrap(), 1);
+            assert_eq!(
+                *cache
+                    .get(no_time(), || hanging.fetch())
+                    .await
+                    .result
+                    .unwrap(),
+                1
+            );
         }
         assert_eq!(hanging.calls(), 1);
         tokio::time::advance(POLICY.retry_after_failure).await;
-        let fresh = cache.get(|| good.fetch()).await;
+        let fresh = cache.get(no_time(), || good.fetch()).await;
         assert_eq!((*fresh.result.unwrap(), fresh.fetched), (1, true));
         assert_eq!(good.calls(), 2);
 
@@ -410,7 +450,11 @@ mod tests {
         tokio::time::advance(POLICY.ttl + POLICY.max_stale).await;
         let down = Upstream::new(Err(Error::Down), true);
         assert_eq!(
-            cache.get(|| down.fetch()).await.result.unwrap_err(),
+            cache
+                .get(no_time(), || down.fetch())
+                .await
+                .result
+                .unwrap_err(),
             Error::Down
         );
     }
@@ -419,7 +463,7 @@ mod tests {
     async fn forced_refresh_is_rate_limited_and_waits_for_its_slot() {
         let cache = cache(POLICY);
         let up = Upstream::new(Ok(1), true);
-        cache.get(|| up.fetch()).await.result.unwrap();
+        cache.get(no_time(), || up.fetch()).await.result.unwrap();
         tokio::time::advance(Duration::from_millis(1)).await;
 
         // A value fetched before `since` is not new enough: one forced fetch.
@@ -462,5 +506,40 @@ mod tests {
         let got = cache.refresh(since, WhenLimited::Wait, || up.fetch()).await;
         assert!(!got.fetched);
         assert_eq!(up.calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_with_time_left_waits_for_the_next_attempt_instead_of_the_old_failure() {
+        let cache = cache(POLICY);
+        let up = Upstream::new(Err(Error::Down), true);
+        assert_eq!(
+            cache.get(None, || up.fetch()).await.result.unwrap_err(),
+            Error::Down
+        );
+        // The upstream recovers; the failure is remembered for POLICY.retry_after_failure (5 s).
+        *up.answer.lock().unwrap() = Ok(9);
+        let start = Instant::now();
+        // A deadline before the next attempt: the remembered failure, at once.
+        let short = Some(start + Duration::from_secs(2));
+        let got = cache.get(short, || up.fetch()).await;
+        assert_eq!(got.result.unwrap_err(), Error::Down);
+        assert_eq!(Instant::now(), start);
+        // Budget past the next attempt: eight callers wait for it, one fetch answers them all.
+        let long = Some(start + Duration::from_secs(6));
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, up) = (cache.clone(), up.clone());
+                tokio::spawn(async move { cache.get(long, || up.fetch()).await })
+            })
+            .collect();
+        let mut fetched = 0;
+        for caller in callers {
+            let got = caller.await.unwrap();
+            assert_eq!(*got.result.unwrap(), 9);
+            fetched += usize::from(got.fetched);
+        }
+        assert_eq!(fetched, 1);
+        assert_eq!(up.calls(), 2);
+        assert_eq!(Instant::now(), start + POLICY.retry_after_failure);
     }
 }

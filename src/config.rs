@@ -126,6 +126,28 @@ impl std::fmt::Debug for SecretsSettings {
     }
 }
 
+/// Whether the hook may refuse sign-ins (`MODE`, globally and per `APPS` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Refuse what the decision refuses.
+    #[default]
+    Enforce,
+    /// Report only: everything is checked, nothing is refused (but a call that fails Okta's
+    /// authentication); the answer says what would have been refused.
+    Report,
+}
+
+impl Mode {
+    /// `enforce` or `report`, in any case.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "enforce" => Some(Self::Enforce),
+            "report" => Some(Self::Report),
+            _ => None,
+        }
+    }
+}
+
 /// What the hook decides when it cannot ask NL3, and what it tells users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -134,6 +156,7 @@ pub struct Policy {
     /// The whole answer's budget.
     pub hook_timeout: Duration,
     pub unlisted: Unlisted,
+    pub mode: Mode,
 }
 
 /// Metric and log naming.
@@ -248,6 +271,13 @@ impl Settings {
                     })
                 }
             },
+            mode: match env.get("MODE") {
+                None => Mode::Enforce,
+                Some(v) => Mode::parse(&v).ok_or(ConfigError::Invalid {
+                    name: "MODE",
+                    why: "expected enforce or report",
+                })?,
+            },
         };
         Ok(Self {
             nl3: nl3_settings(&env)?,
@@ -351,6 +381,9 @@ fn secrets_settings<F: Fn(&str) -> Option<String>>(
                 // parser to report as malformed.
                 "APPS": env.get("APPS").map(|apps| {
                     serde_json::from_str::<serde_json::Value>(&apps).unwrap_or(apps.into())
+                }),
+                "BREAK_GLASS_LOGINS": env.get("BREAK_GLASS_LOGINS").map(|logins| {
+                    serde_json::from_str::<serde_json::Value>(&logins).unwrap_or(logins.into())
                 }),
             })
             .to_string(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::auth::AuthFailure;
-use crate::config::{ConfigError, Policy};
+use crate::config::{ConfigError, Mode, Policy};
 use crate::event::EventError;
 use crate::nl3::Nl3Error;
 use crate::okta::{Answer, BadRequest, HookType};
@@ -70,6 +70,23 @@ outcomes! {
     NotEnrolled => "not_enrolled", "NotEnrolled";
     /// An application with no NL3 settings, refused by `UNLISTED_APPS=refuse`.
     UnlistedRefused => "unlisted_refused", "UnlistedRefused";
+    /// `MODE=report`: a sign-in the hook would have refused, let through
+    /// ([`Decision::would_refuse`] says why).
+    WouldRefuse => "would_refuse", "WouldRefuse";
+}
+
+impl Outcome {
+    /// What a refusal of this outcome is called where `MODE=report` lets it through; `None` for
+    /// outcomes that let the sign-in through anyway (and for `Forbidden` and `BadRequest`, which
+    /// report mode still answers: it never opens the hook to strangers).
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Self::Locked => Some("locked"),
+            Self::FailClosed => Some("failed_check"),
+            Self::UnlistedRefused => Some("unlisted_app"),
+            _ => None,
+        }
+    }
 }
 
 /// Where a call was when its budget ran out.
@@ -136,8 +153,17 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// The outcome under `fail_open`.
-    pub fn outcome(&self, fail_open: bool) -> Outcome {
+    /// The outcome under `policy`; a failed check never refuses a break-glass account.
+    pub fn outcome(&self, policy: &Policy, break_glass: bool) -> Outcome {
+        let enforced = self.enforced(policy.fail_open || break_glass);
+        match (policy.mode, enforced.refusal()) {
+            (Mode::Report, Some(_)) => Outcome::WouldRefuse,
+            _ => enforced,
+        }
+    }
+
+    /// The outcome in `MODE=enforce`, under `fail_open`.
+    fn enforced(&self, fail_open: bool) -> Outcome {
         match self {
             Self::NotLocked => Outcome::Allowed,
             Self::Locked => Outcome::Locked,
@@ -198,11 +224,16 @@ pub struct Trace {
     pub app: Option<String>,
     /// That entry's `APP_URI`.
     pub app_uri: Option<String>,
+    /// The user is one of `BREAK_GLASS_LOGINS`.
+    pub break_glass: bool,
 }
 
 #[derive(Debug)]
 pub struct Decision {
     pub outcome: Outcome,
+    /// In `MODE=report`, what a refusal that was let through would have been (`locked`,
+    /// `failed_check`, `unlisted_app`).
+    pub would_refuse: Option<&'static str>,
     pub verdict: Verdict,
     /// Why, in words for the Okta admin and the logs. Never a secret.
     pub reason: String,
@@ -214,13 +245,26 @@ pub struct Decision {
 impl Decision {
     /// The one mapping from what was found to what Okta is told.
     pub fn conclude(verdict: Verdict, policy: &Policy, elapsed: Duration, trace: Trace) -> Self {
-        let outcome = verdict.outcome(policy.fail_open);
-        let reason = verdict.reason(policy.fail_open);
-        let debug = DebugContext::new(outcome, &reason, elapsed, &trace);
+        let fail_open = policy.fail_open || trace.break_glass;
+        let enforced = verdict.enforced(fail_open);
+        let outcome = verdict.outcome(policy, trace.break_glass);
+        let would_refuse = (outcome == Outcome::WouldRefuse)
+            .then(|| enforced.refusal())
+            .flatten();
+        let mut reason = verdict.reason(fail_open);
+        if trace.break_glass && matches!(verdict, Verdict::CheckFailed(_)) && !policy.fail_open {
+            reason.push_str(" (a break-glass account: a failed check never refuses it)");
+        }
+        if would_refuse.is_some() {
+            reason.push_str("; MODE=report lets it through");
+        }
+        let debug = DebugContext::new(outcome, &reason, elapsed, &trace, would_refuse);
         let answer = match outcome {
-            Outcome::Allowed | Outcome::NoUser | Outcome::FailOpen | Outcome::NotEnrolled => {
-                Answer::allow(&debug)
-            }
+            Outcome::Allowed
+            | Outcome::NoUser
+            | Outcome::FailOpen
+            | Outcome::NotEnrolled
+            | Outcome::WouldRefuse => Answer::allow(&debug),
             Outcome::Locked | Outcome::UnlistedRefused => {
                 Answer::refuse(&policy.locked_message, &debug)
             }
@@ -230,6 +274,7 @@ impl Decision {
         };
         Self {
             outcome,
+            would_refuse,
             verdict,
             reason,
             answer,
@@ -258,10 +303,20 @@ struct DebugContext<'a> {
     app: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     app_uri: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_refuse: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    break_glass: bool,
 }
 
 impl<'a> DebugContext<'a> {
-    fn new(outcome: Outcome, reason: &'a str, elapsed: Duration, trace: &'a Trace) -> Self {
+    fn new(
+        outcome: Outcome,
+        reason: &'a str,
+        elapsed: Duration,
+        trace: &'a Trace,
+        would_refuse: Option<&'static str>,
+    ) -> Self {
         let ms = |d: Duration| d.as_millis().to_string();
         Self {
             hook: concat!("nl3-okta-hook ", env!("CARGO_PKG_VERSION")),
@@ -276,6 +331,8 @@ impl<'a> DebugContext<'a> {
                 .map(|e| format!("unavailable: {e}")),
             app: trace.app.as_deref(),
             app_uri: trace.app_uri.as_deref(),
+            would_refuse,
+            break_glass: trace.break_glass,
         }
     }
 }
@@ -290,6 +347,7 @@ mod tests {
             locked_message: "Locked.".into(),
             hook_timeout: Duration::from_millis(2500),
             unlisted: crate::config::Unlisted::Check,
+            mode: crate::config::Mode::Enforce,
         }
     }
 

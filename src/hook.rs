@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};
 use crate::cache::Got;
-use crate::config::{ConfigError, Policy, SecretsSettings, Settings, Unlisted};
+use crate::config::{ConfigError, Mode, Policy, SecretsSettings, Settings, Unlisted};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
 use crate::geo::{self, GeoError, IpinfoClient, Location, Origin};
 use crate::http_client;
@@ -27,9 +27,10 @@ use crate::secrets::{self, HookSecrets, SecretSource, SecretsManagerSettings};
 struct Target<'a> {
     issuer: &'a str,
     signing_key: &'a jsonwebtoken::EncodingKey,
-    /// The entry's own `LOCKED_MESSAGE` and `FAIL_OPEN`, over the deployment's.
+    /// The entry's own `LOCKED_MESSAGE`, `FAIL_OPEN` and `MODE`, over the deployment's.
     locked_message: Option<&'a str>,
     fail_open: Option<bool>,
+    mode: Option<Mode>,
 }
 
 /// What an `APPS` entry changes in the policy for its calls.
@@ -37,12 +38,14 @@ struct Target<'a> {
 struct AppPolicy {
     locked_message: Option<String>,
     fail_open: Option<bool>,
+    mode: Option<Mode>,
 }
 
 impl AppPolicy {
     fn over(self, base: &Policy) -> Policy {
         Policy {
             fail_open: self.fail_open.unwrap_or(base.fail_open),
+            mode: self.mode.unwrap_or(base.mode),
             locked_message: self
                 .locked_message
                 .unwrap_or_else(|| base.locked_message.clone()),
@@ -171,7 +174,7 @@ impl Hook {
     pub async fn warm_up(&self, limit: Duration) -> (Duration, Duration) {
         let started = Instant::now();
         let secrets = async {
-            match tokio::time::timeout(limit, self.secrets.get()).await {
+            match tokio::time::timeout(limit, self.secrets.get(None)).await {
                 Ok(Got { result: Ok(_), .. }) => {}
                 Ok(Got { result: Err(e), .. }) => {
                     tracing::warn!(error = %e, "secrets not loaded at start-up; will retry per call")
@@ -224,7 +227,7 @@ impl Hook {
     ) -> Verdict {
         trace.stage = Stage::Secrets;
         let at = Instant::now();
-        let got = self.secrets.get().await;
+        let got = self.secrets.get(Some(deadline)).await;
         trace.secrets = Some(at.elapsed());
         trace.secrets_fetches += u32::from(got.fetched);
         let secrets = match got.result {
@@ -256,12 +259,14 @@ impl Hook {
         let Some(username) = event.username.as_deref() else {
             return Verdict::NoUser;
         };
+        trace.break_glass = secrets.is_break_glass(username);
         let target = match self.target(&event, &secrets, trace) {
             Ok(target) => target,
             Err(verdict) => return verdict,
         };
         app_policy.locked_message = target.locked_message.map(str::to_string);
         app_policy.fail_open = target.fail_open;
+        app_policy.mode = target.mode;
 
         let client_ip = event.client_ip.as_deref().unwrap_or("");
         let location = self
@@ -315,6 +320,7 @@ impl Hook {
                 signing_key: app.signing_key(),
                 locked_message: app.locked_message.as_deref(),
                 fail_open: app.fail_open,
+                mode: app.mode,
             });
         }
         if let (Some(issuer), Some(signing_key)) =
@@ -327,6 +333,7 @@ impl Hook {
                 signing_key,
                 locked_message: None,
                 fail_open: None,
+                mode: None,
             });
         }
         trace.app = Some("unlisted".into());
@@ -359,8 +366,13 @@ impl Hook {
             .max(at);
         let done = tokio::time::timeout_at(
             verify_until.into(),
-            self.auth
-                .authenticate(request.headers, secrets, &self.secrets, started),
+            self.auth.authenticate(
+                request.headers,
+                secrets,
+                &self.secrets,
+                started,
+                verify_until,
+            ),
         )
         .await;
         trace.auth = Some(at.elapsed());

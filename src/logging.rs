@@ -137,6 +137,8 @@ pub fn log_decision(decision: &Decision, request_id: &str, xray_trace_id: Option
                 hook_type = t.hook_type.map(|h| h.as_str()),
                 app = t.app.as_deref(),
                 decision = decision.outcome.as_str(),
+                would_refuse = decision.would_refuse,
+                break_glass = t.break_glass,
                 reason = %decision.reason,
                 status = decision.answer.status,
                 elapsed_ms = decision.elapsed.as_millis() as u64,
@@ -150,8 +152,14 @@ pub fn log_decision(decision: &Decision, request_id: &str, xray_trace_id: Option
             )
         };
     }
+    // Every sign-in of a break-glass account stands out, whatever was decided.
     match decision.outcome {
-        Outcome::Allowed | Outcome::NoUser | Outcome::Locked | Outcome::NotEnrolled => line!(info),
+        _ if t.break_glass => line!(warn),
+        Outcome::Allowed
+        | Outcome::NoUser
+        | Outcome::Locked
+        | Outcome::NotEnrolled
+        | Outcome::WouldRefuse => line!(info),
         _ => line!(warn),
     }
 }

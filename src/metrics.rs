@@ -44,18 +44,26 @@ pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Str
     }
     values.push(("SecretsRefresh", "Count", json!(trace.secrets_fetches)));
     values.push(("ColdStart", "Count", count(trace.cold_start)));
+    values.push(("BreakGlass", "Count", count(trace.break_glass)));
 
+    let mut directives = vec![json!({
+        "Namespace": names.metrics_namespace,
+        "Dimensions": [["service"], ["service", "HookType"], ["service", "App"]],
+        "Metrics": values.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
+    })];
     let mut line = Map::new();
+    // In MODE=report, what would have been refused, per app and reason (a bounded set).
+    if let Some(reason) = decision.would_refuse {
+        directives.push(json!({
+            "Namespace": names.metrics_namespace,
+            "Dimensions": [["service", "App", "Reason"]],
+            "Metrics": [{"Name": "WouldRefuse", "Unit": "Count"}],
+        }));
+        line.insert("Reason".into(), json!(reason));
+    }
     line.insert(
         "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": names.metrics_namespace,
-                "Dimensions": [["service"], ["service", "HookType"], ["service", "App"]],
-                "Metrics": values.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
-            }],
-        }),
+        json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}),
     );
     line.insert("service".into(), json!(names.service));
     let hook_type = trace.hook_type.map_or("unknown", |h| h.as_str());

@@ -157,16 +157,24 @@ impl OAuthVerifier {
     }
 
     /// Verifies a bearer token. The caller bounds the time (its budget).
-    pub async fn verify(&self, token: &str) -> Verification {
+    /// Checks `token`; after a failed JWKS read, waits for the next attempt when `deadline`
+    /// leaves room for it.
+    pub async fn verify(&self, token: &str, deadline: Option<std::time::Instant>) -> Verification {
         let mut jwks_fetched = false;
-        let result = self.verify_inner(token, &mut jwks_fetched).await;
+        let deadline = deadline.map(tokio::time::Instant::from_std);
+        let result = self.verify_inner(token, deadline, &mut jwks_fetched).await;
         Verification {
             result,
             jwks_fetched,
         }
     }
 
-    async fn verify_inner(&self, token: &str, fetched: &mut bool) -> Result<(), TokenError> {
+    async fn verify_inner(
+        &self,
+        token: &str,
+        deadline: Option<tokio::time::Instant>,
+        fetched: &mut bool,
+    ) -> Result<(), TokenError> {
         let asked = tokio::time::Instant::now();
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
@@ -174,7 +182,7 @@ impl OAuthVerifier {
             return Err(TokenError::Algorithm(format!("{:?}", header.alg)));
         }
         let kid = header.kid.ok_or(TokenError::NoKid)?;
-        let got = self.jwks.get(|| self.fetch()).await;
+        let got = self.jwks.get(deadline, || self.fetch()).await;
         *fetched |= got.fetched;
         let key = match got.result?.key(&kid) {
             Some(key) => key?,

@@ -17,7 +17,7 @@
 //! a second, legacy TLS stack into the binary, and its cache has no single flight or forced
 //! refresh rate limit.)
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +25,7 @@ use serde::Deserialize;
 
 use crate::api_key::{decode_base64, ApiKey, Presented};
 use crate::cache::{CachePolicy, Got, Refreshing, Stale, WhenLimited};
+use crate::config::Mode;
 use jsonwebtoken::EncodingKey;
 
 /// The shortest time between two forced refreshes: under a flood of wrong keys, Secrets Manager
@@ -50,6 +51,8 @@ pub struct HookSecrets {
     ipinfo_token: Option<String>,
     /// Per-application entries (`APPS`), by the key Okta's request names the app with.
     apps: HashMap<String, AppEntry>,
+    /// `BREAK_GLASS_LOGINS`, lowercased: a failed check never refuses these accounts.
+    break_glass: HashSet<String>,
 }
 
 /// One application's NL3 settings from `APPS`, or why it cannot be used.
@@ -61,6 +64,7 @@ pub struct App {
     signing_key: EncodingKey,
     pub locked_message: Option<String>,
     pub fail_open: Option<bool>,
+    pub mode: Option<Mode>,
 }
 
 impl App {
@@ -87,11 +91,16 @@ impl App {
             Some(serde_json::Value::Bool(b)) => Some(*b),
             Some(_) => return Err("FAIL_OPEN is not true or false".into()),
         };
+        let mode = match text("MODE")? {
+            None => None,
+            Some(mode) => Some(Mode::parse(&mode).ok_or("MODE is not enforce or report")?),
+        };
         Ok(Self {
             app_uri,
             signing_key,
             locked_message: text("LOCKED_MESSAGE")?,
             fail_open,
+            mode,
         })
     }
 }
@@ -134,6 +143,7 @@ impl std::fmt::Debug for HookSecrets {
             .field("signing_key", &self.signing_key.as_ref().map(|_| ".."))
             .field("ipinfo_token", &self.ipinfo_token.as_ref().map(|_| ".."))
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
+            .field("break_glass_logins", &self.break_glass.len())
             .finish()
     }
 }
@@ -169,6 +179,8 @@ struct SecretFields {
     ipinfo_token: Option<String>,
     #[serde(rename = "APPS")]
     apps: Option<serde_json::Value>,
+    #[serde(rename = "BREAK_GLASS_LOGINS")]
+    break_glass_logins: Option<serde_json::Value>,
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -213,6 +225,21 @@ impl HookSecrets {
                 ))
             }
         };
+        let break_glass = match fields.break_glass_logins {
+            None | Some(serde_json::Value::Null) => HashSet::new(),
+            Some(serde_json::Value::Array(logins)) => logins
+                .iter()
+                .map(|login| login.as_str().map(|l| l.trim().to_lowercase()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    SecretsError::Malformed("BREAK_GLASS_LOGINS is not a list of strings".into())
+                })?,
+            Some(_) => {
+                return Err(SecretsError::Malformed(
+                    "BREAK_GLASS_LOGINS is not a list of strings".into(),
+                ))
+            }
+        };
         // Without per-application entries, the default application's key is required.
         let signing_key = match non_empty(fields.signing_key) {
             Some(key) => Some(
@@ -231,7 +258,14 @@ impl HookSecrets {
             signing_key,
             ipinfo_token: non_empty(fields.ipinfo_token),
             apps,
+            break_glass,
         })
+    }
+
+    /// Whether `login` is a break-glass account (compared case-insensitively, as Okta compares
+    /// logins).
+    pub fn is_break_glass(&self, login: &str) -> bool {
+        !self.break_glass.is_empty() && self.break_glass.contains(&login.trim().to_lowercase())
     }
 
     /// Accepts the previous version's `API_KEY` too, until `until`.
@@ -365,14 +399,18 @@ impl SecretSource {
         })))
     }
 
-    /// The current secrets, from the cache when fresh. Callers bound this with their deadline.
-    pub async fn get(&self) -> Got<HookSecrets, SecretsError> {
+    /// The current secrets, from the cache when fresh. Callers bound this with their deadline;
+    /// after a failed read, one that leaves room for the next attempt waits for it.
+    pub async fn get(&self, deadline: Option<Instant>) -> Got<HookSecrets, SecretsError> {
         match &self.0 {
             Source::Fixed(result) => Got {
                 result: result.clone(),
                 fetched: false,
             },
-            Source::SecretsManager(sm) => sm.cache.get(|| sm.fetch()).await,
+            Source::SecretsManager(sm) => {
+                let deadline = deadline.map(tokio::time::Instant::from_std);
+                sm.cache.get(deadline, || sm.fetch()).await
+            }
         }
     }
 

@@ -14,6 +14,7 @@ mod faults;
 mod metrics;
 mod oauth;
 mod properties;
+mod rollout;
 mod secrets_manager;
 mod tls;
 
@@ -21,5 +22,5 @@ mod admin;
 mod apps;
 
 // The sentinel (nl3-okta-sentinel, `nl3-okta-admin watch`) against the Okta stand-in.
-mod sentinel;
 mod rotate;
+mod sentinel;
