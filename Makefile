@@ -4,14 +4,18 @@ VENV ?= .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run try readme-check test lint unit-test template-check zip bench fuzz fault-matrix admin-stand-in clean
+.PHONY: setup run try readme-check test lint docs-check unit-test template-check zip bench fuzz fault-matrix admin-stand-in admin-stand-in-stop clean
 
 ## setup: Python tools (cargo-lambda, moto, cfn-lint …) into .venv
 setup: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+		echo "$(PYTHON) cannot make a venv: install python3-venv (Debian/Ubuntu: apt-get install python3-venv)"; \
+		rm -rf $(VENV); exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+	@echo "== installing the Python tools into $(VENV)/ (cargo-lambda, moto, cfn-lint, sam …): about a minute, ~1.2 GB"
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt || { rm -rf $(VENV); exit 1; }
+	@touch $@
 
 ## run: the hook under `cargo lambda watch` with local NL3/ipinfo stand-ins (no AWS, no internet)
 run: setup
@@ -68,16 +72,28 @@ bench: setup
 
 ## fault-matrix: the README's failure table, measured (one line per case)
 fault-matrix: setup
-	set -o pipefail; cargo test --locked --test it -- faults:: secrets_manager:: oauth::jwks e2e::missing_setting \
-		--nocapture --test-threads 1 2>&1 | tee target/fault-matrix.log | grep -o 'FAULT-MATRIX.*'
+	@dir=$${CARGO_TARGET_DIR:-target}; mkdir -p "$$dir"; set -o pipefail; \
+	cargo test --locked --test it -- faults:: secrets_manager:: oauth::jwks e2e::missing_setting \
+		--nocapture --test-threads 1 2>&1 | tee "$$dir/fault-matrix.log" | grep -o 'FAULT-MATRIX.*'
 
 ## fuzz: the request path before any network call (FUZZ_SECONDS, default 60)
 fuzz: setup
 	fuzz/run.sh $${FUZZ_SECONDS:-60}
 
-## admin-stand-in: the Okta Management API stand-in on :8089 with a sample org, for trying nl3-okta-admin
+## admin-stand-in: the Okta Management API stand-in on :8089 with a sample org, for trying
+## nl3-okta-admin, in the background (admin-stand-in-stop stops it)
+STAND_IN_DIR = $(or $(CARGO_TARGET_DIR),target)/admin-stand-in
 admin-stand-in: setup
-	$(VENV)/bin/python tests/okta_stand_in/server.py 8089 --seed tests/okta_stand_in/sample-org.json
+	@mkdir -p $(STAND_IN_DIR)
+	@if [ -f $(STAND_IN_DIR)/pid ] && kill -0 $$(cat $(STAND_IN_DIR)/pid) 2>/dev/null; then \
+		echo "the Okta stand-in is already running (pid $$(cat $(STAND_IN_DIR)/pid))"; exit 0; fi; \
+	$(VENV)/bin/python tests/okta_stand_in/server.py 8089 --seed tests/okta_stand_in/sample-org.json --detach \
+		>$(STAND_IN_DIR)/log 2>&1 & echo $$! > $(STAND_IN_DIR)/pid; \
+	for _ in $$(seq 1 100); do grep -q '^seeded org' $(STAND_IN_DIR)/log && break; sleep 0.1; done; \
+	cat $(STAND_IN_DIR)/log; echo "(in the background; make admin-stand-in-stop stops it)"
+
+admin-stand-in-stop:
+	@if [ -f $(STAND_IN_DIR)/pid ]; then kill $$(cat $(STAND_IN_DIR)/pid) 2>/dev/null || true; rm -f $(STAND_IN_DIR)/pid; fi
 
 clean:
 	cargo clean

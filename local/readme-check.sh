@@ -9,11 +9,11 @@ commands=$(printf '%s\n' "$section" | grep -E '^(\.venv/bin/cargo-lambda|curl) .
 count=$(printf '%s\n' "$commands" | grep -c . || true)
 [ "$count" -ge 3 ] || { echo "readme-check: found only $count commands in the README's 'Trying it locally'"; exit 1; }
 
-started=
 if ! .venv/bin/cargo-lambda lambda invoke --invoke-address 127.0.0.1 \
     --data-file events/rest/token-client-credentials.json >/dev/null 2>&1; then
+    # Stopped again on every exit, a failed invoke included.
+    trap 'local/stop.sh' EXIT
     local/run.sh --background >/dev/null
-    started=1
 fi
 failed=0
 while IFS= read -r line; do
@@ -32,6 +32,5 @@ print(b.get("debugContext", {}).get("decision", "bad_request" if "error" in b el
         failed=1
     fi
 done <<<"$commands"
-[ -z "$started" ] || local/stop.sh
 [ "$failed" = 0 ] && echo "readme-check: $count README commands gave the documented answers"
 exit "$failed"

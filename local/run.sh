@@ -68,7 +68,17 @@ pids+=($!)
 echo "${pids[*]}" > "$state/pids"
 
 # Ready when the hook answers an event (the emulator starts the function on the first invoke).
-for _ in $(seq 1 600); do
+# cargo lambda watch builds the hook again with its own flags first: show its progress.
+echo "== starting cargo lambda watch (it builds the hook with its own flags; log: $state/watch.log)"
+shown=
+for i in $(seq 1 600); do
+    if [ $((i % 10)) = 0 ]; then
+        last=$(grep -aoE '(Compiling|Building|Finished|Running) .*' "$state/watch.log" | tail -n 1 || true)
+        if [ -n "$last" ] && [ "$last" != "$shown" ]; then
+            echo "   ${last:0:100}"
+            shown=$last
+        fi
+    fi
     if cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
         --data-file events/rest/token-client-credentials.json >/dev/null 2>&1; then
         ready=1
@@ -100,6 +110,9 @@ MSG
 if [ "${1:-}" = --background ]; then
     exit 0
 fi
-trap stop EXIT INT TERM
+# Ctrl-C is how this ends: stop everything and exit 0 (not make's "Error 130").
+trap stop EXIT
+trap 'stop; echo; echo "stopped"; exit 0' INT TERM
 echo "(logs follow; Ctrl-C stops everything)"
-tail -n +1 -f "$state/watch.log"
+tail -n +1 -f "$state/watch.log" &
+wait $! || true

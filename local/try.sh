@@ -6,11 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 INVOKE_PORT=${INVOKE_PORT:-9000}
-started=
 if ! cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
     --data-file events/rest/token-client-credentials.json >/dev/null 2>&1; then
+    # Stopped again on every exit, a failed invoke included.
+    trap 'local/stop.sh' EXIT
     local/run.sh --background
-    started=1
 fi
 failed=0
 printf '%-44s %-6s %-12s %-14s %s\n' EVENT STATUS DECISION APP "ANSWER (errorSummary)"
@@ -31,5 +31,4 @@ print(r["statusCode"], d.get("decision", "-"), d.get("app", "-"), b.get("error",
     fi
     printf '%-44s %-6s %-12s %-14s %s  %s\n' "$file" "$got_status" "$got_decision" "$app" "${summary:--}" "$mark"
 done < events/expected.tsv
-[ -z "$started" ] || local/stop.sh
 exit "$failed"

@@ -596,11 +596,15 @@ def make_app(validator):
 
 
 def main():
-    """server.py [PORT] [--seed ORG.json]: --seed adds one org (its "token" is the API token)."""
+    """server.py [PORT] [--seed ORG.json] [--detach]: --seed adds one org (its "token" is the API
+    token); --detach keeps running when stdin closes (else it exits with its parent)."""
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     args = sys.argv[1:]
+    # --detach: keep running when stdin closes (`make admin-stand-in` runs it in the background).
+    detach = "--detach" in args
+    args = [a for a in args if a != "--detach"]
     seed_file = None
     if "--seed" in args:
         i = args.index("--seed")
@@ -616,6 +620,8 @@ def main():
         with open(seed_file, encoding="utf-8") as f:
             org = add_org(json.load(f))
         print("seeded org %s: OKTA_ORG_URL=%s OKTA_API_TOKEN=%s" % (org["org"], base, org["token"]), flush=True)
+    if detach:
+        threading.Event().wait()
     # Exit with the parent: the tests hold our stdin open for as long as they run.
     try:
         sys.stdin.read()
