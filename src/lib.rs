@@ -3,13 +3,14 @@
 //!
 //! Layers, each importing only from the layers below it (`ARCHITECTURE.md` has the map):
 //!
-//! 0. leaves: [`config`] (typed settings), [`okta`] (Okta's request and answer), [`event`] (the
-//!    Lambda event edge), [`api_key`], [`http_client`], [`cache`] (the refreshing cache);
-//! 1. adapters: [`secrets`], [`oauth`] (JWKS), [`nl3`], [`geo`] (ipinfo);
-//! 2. [`auth`]: Okta's credentials;
+//! 0. leaves: [`config`] (typed settings), [`lenient`] (tolerant serde field types),
+//!    [`api_key`], [`http_client`] (the one reqwest client), [`cache`] (the refreshing cache);
+//! 1. the edges and adapters: [`event`] (the Lambda event edge, `aws_lambda_events`' shapes),
+//!    [`okta`] (Okta's request and answer), [`secrets`], [`oauth`] (JWKS), [`geo`] (ipinfo);
+//! 2. [`auth`] (Okta's credentials), [`nl3`] (the lock check);
 //! 3. [`decision`]: the decision as data;
 //! 4. [`hook`]: the service that decides; the observers [`logging`] and [`metrics`];
-//! 5. [`app`]: the Lambda glue. `main.rs` only wires.
+//! 5. [`app`]: the Lambda glue. `main.rs` only wires (`lambda_runtime`).
 //!
 //! The Okta-side tools (`nl3-okta-admin`) are a crate of their own (`admin/`): they cannot import
 //! the hook's modules.

@@ -791,15 +791,7 @@ pub async fn run_cli(
             token
         }
     };
-    for hook in &plan.header {
-        println!("  {} gets the new key", describe(hook));
-    }
-    for line in plan.left_alone_lines() {
-        println!("  {line}");
-    }
-    if plan.header.is_empty() {
-        return Err(plan.none_matching(&args.hook_url));
-    }
+    show_plan(&plan, &args.hook_url, "the new key")?;
     println!("Steps: createSecret, setSecret, testSecret (Okta calls each hook), finishSecret");
     if args.dry_run {
         println!("--dry-run: nothing changed.");
@@ -818,6 +810,20 @@ pub async fn run_cli(
     }
     println!("Done: version {token} is AWSCURRENT and Okta sends its key.");
     Ok(crate::EXIT_OK)
+}
+
+/// Prints which hooks get `what` and which are left alone; an error when no hook matches.
+fn show_plan(plan: &HookPlan, hook_url: &str, what: &str) -> Result<(), AdminError> {
+    for hook in &plan.header {
+        println!("  {} gets {what}", describe(hook));
+    }
+    for line in plan.left_alone_lines() {
+        println!("  {line}");
+    }
+    if plan.header.is_empty() {
+        return Err(plan.none_matching(hook_url));
+    }
+    Ok(())
 }
 
 /// `rotate --roll-back`: gives every header hook AWSCURRENT's key again, has Okta call each,
@@ -844,15 +850,7 @@ async fn roll_back(
          hooks calling {}:",
         args.hook_url
     );
-    for hook in &plan.header {
-        println!("  {} gets AWSCURRENT's key again", describe(hook));
-    }
-    for line in plan.left_alone_lines() {
-        println!("  {line}");
-    }
-    if plan.header.is_empty() {
-        return Err(plan.none_matching(&args.hook_url));
-    }
+    show_plan(&plan, &args.hook_url, "AWSCURRENT's key again")?;
     println!("Then Okta calls each hook, and AWSPENDING leaves version {token}.");
     if args.dry_run {
         println!("--dry-run: nothing changed.");

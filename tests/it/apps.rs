@@ -32,25 +32,12 @@ fn apps() -> Value {
 
 /// The stand-ins, expecting the default app and the three in `apps()`.
 async fn upstreams() -> Upstreams {
-    let up = Upstreams::start_empty().await;
-    let expect = Expect {
-        apps: vec![
-            (APP_URI.into(), SIGNING_KEY.to_vec()),
-            (CRM_URI.into(), CRM_KEY.to_vec()),
-            (HR_URI.into(), HR_KEY.to_vec()),
-            (PORTAL_URI.into(), PORTAL_KEY.to_vec()),
-        ],
-        ..up.expect()
-    };
-    standins::mount_nl3(&up.nl3, &expect).await;
-    standins::mount_ipinfo(&up.ipinfo, &expect).await;
-    up
-}
-
-fn token_for(client_id: &str, user: &str) -> Value {
-    let mut e = with_user(token_event(), user);
-    e["data"]["context"]["protocol"]["client"]["id"] = json!(client_id);
-    e
+    Upstreams::start_with_apps(&[
+        (CRM_URI, CRM_KEY),
+        (HR_URI, HR_KEY),
+        (PORTAL_URI, PORTAL_KEY),
+    ])
+    .await
 }
 
 fn saml_for(id: &str, uri: &str, user: &str) -> Value {

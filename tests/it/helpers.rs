@@ -57,6 +57,13 @@ pub fn with_user(mut event: Value, user: &str) -> Value {
     event
 }
 
+/// A token hook request for the OAuth client `client_id`, signing in `user`.
+pub fn token_for(client_id: &str, user: &str) -> Value {
+    let mut e = with_user(token_event(), user);
+    e["data"]["context"]["protocol"]["client"]["id"] = json!(client_id);
+    e
+}
+
 /// Headers as Okta sends them, with the hook secret the way NL3's setup stores it: base64.
 pub fn okta_headers() -> HeaderMap {
     headers_with("Authorization", &b64(API_KEY))
@@ -96,6 +103,20 @@ impl Upstreams {
             ipinfo_token: IPINFO_TOKEN.into(),
             path: API_PATH.into(),
         }
+    }
+
+    /// Both stand-ins, NL3's knowing the default app and `apps` (each `APP_URI` with its
+    /// signing key).
+    pub async fn start_with_apps(apps: &[(&str, &[u8])]) -> Self {
+        let up = Self::start_empty().await;
+        let mut expect = up.expect();
+        expect.apps.extend(
+            apps.iter()
+                .map(|(uri, key)| (uri.to_string(), key.to_vec())),
+        );
+        standins::mount_nl3(&up.nl3, &expect).await;
+        standins::mount_ipinfo(&up.ipinfo, &expect).await;
+        up
     }
 
     /// Servers with nothing mounted: each test mounts the behaviour it needs.

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
-use crate::standins::{self, Expect};
 use nl3_okta_hook::config::Observability;
 use nl3_okta_hook::decision::{Decision, Outcome};
 use nl3_okta_hook::hook::Hook;
@@ -21,24 +20,7 @@ const HR_KEY: &[u8] = b"hr-signing-key-abcdefghijk";
 
 /// Stand-ins that know the default app, the CRM and HR.
 async fn upstreams() -> Upstreams {
-    let up = Upstreams::start_empty().await;
-    let expect = Expect {
-        apps: vec![
-            (APP_URI.into(), SIGNING_KEY.to_vec()),
-            (CRM_URI.into(), CRM_KEY.to_vec()),
-            (HR_URI.into(), HR_KEY.to_vec()),
-        ],
-        ..up.expect()
-    };
-    standins::mount_nl3(&up.nl3, &expect).await;
-    standins::mount_ipinfo(&up.ipinfo, &expect).await;
-    up
-}
-
-fn token_for(client_id: &str, user: &str) -> Value {
-    let mut e = with_user(token_event(), user);
-    e["data"]["context"]["protocol"]["client"]["id"] = json!(client_id);
-    e
+    Upstreams::start_with_apps(&[(CRM_URI, CRM_KEY), (HR_URI, HR_KEY)]).await
 }
 
 /// The EMF line of a decision, read back.

@@ -5,17 +5,15 @@
 //! the events Secrets Manager sends; sign-ins go to the hook with the header Okta holds at that
 //! moment, during every step.
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
 
 use crate::admin::fixtures::{hook, SAML, TOKEN};
 use crate::admin::stand_in::{admin, empty_seed, seed, Org};
-use crate::emulator::{cargo_lambda, Emulator, Lines};
+use crate::emulator::{Emulator, Lines};
 use crate::helpers::*;
 
 const SECRET_ID: &str = "nl3/okta-hook";
@@ -49,56 +47,15 @@ fn aws_env(moto: &Moto) -> Vec<(String, String)> {
 
 /// A built binary of the admin crate attached to its own Lambda emulator.
 struct Function {
-    port: u16,
+    emulator: Emulator,
     logs: Lines,
-    _emulator: Child,
-    _function: Child,
 }
 
 impl Function {
     async fn start(binary: &str, env: Vec<(String, String)>) -> Function {
-        let port = free_port();
-        let mut emulator = Command::new(cargo_lambda())
-            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
-            .args(["-P", &port.to_string()])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("cargo-lambda not found (run `make setup`)");
-        let emulator_logs = Lines::default();
-        emulator_logs.collect(emulator.stdout.take().unwrap());
-        emulator_logs.collect(emulator.stderr.take().unwrap());
-        emulator_logs
-            .wait_for("the emulator to listen", |lines| {
-                lines.iter().any(|l| l.contains("starting Runtime server"))
-            })
-            .await;
-        let mut function = Command::new(admin_bin(binary))
-            .env_clear()
-            .envs(env)
-            .env(
-                "AWS_LAMBDA_RUNTIME_API",
-                format!("http://127.0.0.1:{port}/.rt"),
-            )
-            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let logs = Lines::default();
-        logs.collect(function.stdout.take().unwrap());
-        logs.collect(function.stderr.take().unwrap());
-        Function {
-            port,
-            logs,
-            _emulator: emulator,
-            _function: function,
-        }
+        let emulator = Emulator::start_binary(&admin_bin(binary), env).await;
+        let logs = emulator.function_logs.clone();
+        Function { emulator, logs }
     }
 
     /// Invokes the function as Secrets Manager does: its answer, or the error it reported.
@@ -106,7 +63,7 @@ impl Function {
         let response = reqwest::Client::new()
             .post(format!(
                 "http://127.0.0.1:{}/2015-03-31/functions/_/invocations",
-                self.port
+                self.emulator.port
             ))
             .json(event)
             .timeout(Duration::from_secs(120))
