@@ -323,16 +323,21 @@ impl CpuCap {
         Ok(cap)
     }
 
-    /// CFS periods in which the group ran out of quota, so far (`nr_throttled` in `cpu.stat`).
-    fn throttled_periods(&self) -> u64 {
-        std::fs::read_to_string(self.dir.join("cpu.stat"))
-            .ok()
-            .and_then(|stat| {
-                stat.lines()
-                    .find_map(|l| l.strip_prefix("nr_throttled "))
-                    .and_then(|v| v.trim().parse().ok())
-            })
-            .unwrap_or(0)
+    /// The CFS periods (100 ms) the group ran out of quota in, and the time it was held back,
+    /// so far (`nr_throttled`, `throttled_time` in `cpu.stat`). The time also counts throttles
+    /// shorter than a period: a CPU whose slice of the quota ran out while another CPU held the
+    /// rest, until the kernel hands the rest over.
+    fn throttling(&self) -> (u64, Duration) {
+        let stat = std::fs::read_to_string(self.dir.join("cpu.stat")).unwrap_or_default();
+        let field = |name: &str| {
+            stat.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        (
+            field("nr_throttled "),
+            Duration::from_nanos(field("throttled_time ")),
+        )
     }
 
     fn procs(&self) -> PathBuf {
@@ -559,25 +564,32 @@ struct Capped {
     /// Warm: NL3's time per call, and the answer time less it (what the implementation adds).
     nl3: Vec<Duration>,
     added: Vec<Duration>,
-    /// Warm: per call, the time the process's threads were ready to run but had no CPU (the
-    /// quota spent, or the machine busy), and the CFS periods (100 ms) the quota ran out in.
+    /// Warm: per call, the time the process's threads ran, and the time they were ready to run
+    /// but had no CPU (the quota spent, or the machine busy); the throttling over all of them.
+    ran: Vec<Duration>,
     waited: Vec<Duration>,
     throttled_periods: u64,
+    throttled: Duration,
     peak_rss_kb: u64,
 }
 
-/// Time the threads of `pid` have spent ready to run, waiting for a CPU (schedstat's second
-/// field), so far.
-fn waited_for_cpu(pid: u32) -> Duration {
+/// Time the threads of `pid` have spent on a CPU, and ready to run but waiting for one
+/// (schedstat's first two fields), so far.
+fn ran_and_waited(pid: u32) -> (Duration, Duration) {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
         .into_iter()
         .flatten();
-    let ns = tasks
+    let (ran, waited) = tasks
         .flatten()
         .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|stat| stat.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .sum();
-    Duration::from_nanos(ns)
+        .map(|stat| {
+            let mut fields = stat
+                .split_whitespace()
+                .map(|v| v.parse::<u64>().unwrap_or(0));
+            (fields.next().unwrap_or(0), fields.next().unwrap_or(0))
+        })
+        .fold((0, 0), |(r, w), (r1, w1)| (r + r1, w + w1));
+    (Duration::from_nanos(ran), Duration::from_nanos(waited))
 }
 
 async fn measure_capped(
@@ -610,21 +622,23 @@ async fn measure_capped(
         }
         nl3.take().await;
         let pid = child.id().unwrap_or(0);
-        let throttled_before = cap.throttled_periods();
+        let throttled_before = cap.throttling();
         for _ in 0..n {
-            let waited_before = waited_for_cpu(pid);
+            let (ran_before, waited_before) = ran_and_waited(pid);
             let started = Instant::now();
             let answer = api.invoke(event).await;
             let elapsed = started.elapsed();
-            capped
-                .waited
-                .push(waited_for_cpu(pid).saturating_sub(waited_before));
+            let (ran, waited) = ran_and_waited(pid);
+            capped.ran.push(ran.saturating_sub(ran_before));
+            capped.waited.push(waited.saturating_sub(waited_before));
             let upstream = nl3.take().await;
             capped.nl3.push(upstream);
             capped.added.push(elapsed.saturating_sub(upstream));
             assert_allowed(implementation.name, &answer);
         }
-        capped.throttled_periods = cap.throttled_periods() - throttled_before;
+        let throttled_after = cap.throttling();
+        capped.throttled_periods = throttled_after.0 - throttled_before.0;
+        capped.throttled = throttled_after.1.saturating_sub(throttled_before.1);
         capped.peak_rss_kb = peak_rss_kb(child.id().unwrap_or(0));
         let _ = child.kill().await;
     }
@@ -1032,29 +1046,23 @@ async fn main() {
             "(cold start: spawn → first answer, median of {cold_runs}, NL3's answer included; \
              added: answer time − NL3's time measured at its stand-in, over {capped_n} warm calls)"
         );
-        // What the slow calls are made of: waiting for a CPU (the quota, or a busy machine) or
-        // the implementation's own work.
-        let slowest = |c: &Capped| {
-            let p99 = percentile(&c.added, 0.99);
-            let (added, waited): (Vec<_>, Vec<_>) = c
-                .added
-                .iter()
-                .zip(&c.waited)
-                .filter(|(a, _)| **a >= p99)
-                .map(|(a, w)| (a.as_secs_f64(), w.as_secs_f64()))
-                .unzip();
-            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64 * 1000.0;
-            (mean(&added), mean(&waited))
-        };
+        // What the slow calls are made of: the implementation's own work, waiting for a CPU (the
+        // quota, or a busy machine), or neither (the stand-ins in this process, the wake-ups).
         for (name, c) in [(hook.name, Some(hc)), (reference.name, rc.as_ref())] {
             let Some(c) = c else { continue };
-            let (added, waited) = slowest(c);
+            let p99 = percentile(&c.added, 0.99);
+            let slow: Vec<usize> = (0..c.added.len()).filter(|&i| c.added[i] >= p99).collect();
+            let mean = |v: &[Duration]| {
+                slow.iter().map(|&i| v[i].as_secs_f64()).sum::<f64>() / slow.len() as f64 * 1e3
+            };
+            let (added, ran, waited) = (mean(&c.added), mean(&c.ran), mean(&c.waited));
             println!(
-                "{name}: waiting for a CPU p50 {} p99 {} per warm call; the calls at or above \
-                 added p99 average {added:.2} ms added, {waited:.2} ms of it waiting for a CPU; \
-                 quota ran out in {} CFS periods during the warm calls",
-                ms(percentile(&c.waited, 0.5)),
-                ms(percentile(&c.waited, 0.99)),
+                "{name}: its calls at or above added p99 average {added:.2} ms added: {ran:.2} ms \
+                 running, {waited:.2} ms ready but waiting for a CPU, {:.2} ms outside the process \
+                 (stand-ins, wake-ups); the quota held it back {} over the warm calls ({} CFS periods)",
+                // ran and waited span the whole call, NL3's wait too: overlap, never below 0
+                (added - ran - waited).max(0.0),
+                ms(c.throttled),
                 c.throttled_periods
             );
         }
