@@ -304,8 +304,13 @@ impl CpuCap {
         }
         remove_stale_groups(root);
         let dir = root.join(format!("{CAP_PREFIX}{}", std::process::id()));
-        std::fs::create_dir(&dir)
-            .map_err(|e| format!("cannot create {} ({e}; it needs root)", dir.display()))?;
+        std::fs::create_dir(&dir).map_err(|e| {
+            let hint = match e.kind() {
+                std::io::ErrorKind::PermissionDenied => "; it needs root",
+                _ => "",
+            };
+            format!("cannot create {} ({e}{hint})", dir.display())
+        })?;
         let cap = Self { dir }; // from here on, dropping it removes the group
         cap.write("cpu.cfs_period_us", Self::PERIOD_US)?;
         cap.write("cpu.cfs_quota_us", Self::quota_us())?;
