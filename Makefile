@@ -67,6 +67,10 @@ zip: setup
 
 ## bench: side-by-side with NL3's reference handler, and the decision path's own time
 bench: setup
+	@echo "make bench: about 2 minutes of measuring, after the release builds when they are not built yet (about 6 more minutes on 2 cores)."
+	@dir="$${NL3_REFERENCE_DIR:-../shared/reference}"; \
+	if [ -f "$$dir/nl3_reference_handler.py" ]; then found=found; else found="NOT found: only the hook's figures will be printed"; fi; \
+	echo "The side-by-side needs NL3's sample handler, nl3_reference_handler.py in NL3_REFERENCE_DIR (default ../shared/reference): $$dir, $$found."
 	cargo bench --bench side_by_side
 	cargo bench --bench decision
 
