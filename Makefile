@@ -66,7 +66,7 @@ bench: setup
 	cargo bench --bench side_by_side
 	cargo bench --bench decision
 
-## fault-matrix: the README's failure table, measured (one line per case)
+## fault-matrix: the failure table of docs/operations.md, measured (one line per case)
 fault-matrix: setup
 	set -o pipefail; cargo test --locked --test it -- faults:: secrets_manager:: oauth::jwks e2e::missing_setting \
 		--nocapture --test-threads 1 2>&1 | tee target/fault-matrix.log | grep -o 'FAULT-MATRIX.*'
