@@ -74,7 +74,7 @@ bench: setup
 	cargo bench --bench side_by_side
 	cargo bench --bench decision
 
-## fault-matrix: the README's failure table, measured (one line per case)
+## fault-matrix: the failure table of docs/operations.md, measured (one line per case)
 fault-matrix: setup
 	@dir=$${CARGO_TARGET_DIR:-target}; mkdir -p "$$dir"; set -o pipefail; \
 	cargo test --locked --test it -- faults:: secrets_manager:: oauth::jwks e2e::missing_setting \

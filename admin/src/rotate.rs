@@ -257,8 +257,8 @@ fn with_more(e: AdminError, more: &str) -> AdminError {
     }
 }
 
-/// What a failed step leaves behind, and how to finish or roll back (README, Rotating the hook
-/// secret).
+/// What a failed step leaves behind, and how to finish or roll back (docs/operations.md, Rotating
+/// the hook secret).
 pub fn left_behind(step: Step, secret_id: &str, token: &str) -> String {
     match step {
         Step::Create => format!(
@@ -268,12 +268,12 @@ pub fn left_behind(step: Step, secret_id: &str, token: &str) -> String {
         Step::Set => format!(
             "AWSCURRENT of {secret_id} is unchanged; hooks already given the new key send \
              version {token} (AWSPENDING), which the hook accepts while it is pending; finish \
-             with `nl3-okta-admin rotate` or roll back (README, Rotating the hook secret)"
+             with `nl3-okta-admin rotate` or roll back (docs/operations.md, Rotating the hook secret)"
         ),
         Step::Test => format!(
             "AWSCURRENT of {secret_id} is unchanged; Okta sends version {token} (AWSPENDING), \
              which the hook accepts while it is pending; fix the cause and finish with \
-             `nl3-okta-admin rotate`, or roll back (README, Rotating the hook secret)"
+             `nl3-okta-admin rotate`, or roll back (docs/operations.md, Rotating the hook secret)"
         ),
         Step::Finish => format!(
             "Okta sends version {token} of {secret_id}, which the hook accepts while it is \

@@ -129,7 +129,7 @@ fn find_hook<'a>(snapshot: &'a Snapshot, kind: &str, hook_url: &str) -> Option<&
 }
 
 /// Why an existing hook's channel must be rewritten, if it must. A hook that authenticates with
-/// OAuth 2.0 (the README's stronger option) is left as it is.
+/// OAuth 2.0 (docs/okta-setup.md's stronger option) is left as it is.
 fn channel_mismatch(hook: &Hook, header: &str) -> Option<String> {
     let channel = &hook.raw["channel"];
     let config = &channel["config"];

@@ -295,7 +295,7 @@ pub fn secret_json(api_key: &str) -> String {
         .to_string()
 }
 
-/// One row of the README's fault matrix (`make fault-matrix` collects them).
+/// One row of the fault matrix (docs/operations.md, When something is down) (`make fault-matrix` collects them).
 pub fn report(fail_open: &str, d: &Decision, took: Duration) {
     let test = std::thread::current().name().unwrap_or("?").to_string();
     let answer = d
