@@ -29,8 +29,14 @@ try: setup
 readme-check: setup
 	local/readme-check.sh
 
-## test: formatting, lints, unit + integration + end-to-end tests, template checks, README check
-test: setup lint unit-test template-check readme-check
+## test: formatting, lints, docs that cannot drift, unit + integration + end-to-end tests, template
+## checks, README check
+test: setup lint docs-check unit-test template-check readme-check
+
+## docs-check: every link and anchor in README.md and docs/ resolves, every setting the code reads
+## is in docs/configuration.md (and nothing else), every `nl3-okta-admin --help` flag is documented
+docs-check:
+	python3 .ci/docs-check.py
 
 lint:
 	python3 .ci/layers.py

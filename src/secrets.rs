@@ -9,7 +9,7 @@
 //! Rotation with no refusal window: the secret's `AWSCURRENT` version gives the keys, and for
 //! `API_KEY_GRACE_SECONDS` after that version was created the `AWSPREVIOUS` version's `API_KEY`
 //! is accepted too. Rotating is `put-secret-value` and updating Okta, in either order.
-//! While a rotation is in flight (nl3-okta-rotate, docs: README, Rotating the hook secret), the
+//! While a rotation is in flight (nl3-okta-rotate, docs/operations.md#rotating-the-hook-secret), the
 //! `AWSPENDING` version's `API_KEY` is accepted as well: Okta may already send it before it
 //! becomes `AWSCURRENT`.
 //!

@@ -67,6 +67,7 @@ const DECISIONS: &[&str] = &[
     "bad_request",
     "not_enrolled",
     "unlisted_refused",
+    "would_refuse",
 ];
 
 impl Config {
@@ -520,7 +521,7 @@ fn judge_answer(answer: &Value, decision: Option<&str>, expect: &str) -> Option<
     // The decision must agree with what Okta will do: refuse only with an error object.
     let refuses = !matches!(
         decision,
-        "allowed" | "no_user" | "not_enrolled" | "fail_open"
+        "allowed" | "no_user" | "not_enrolled" | "fail_open" | "would_refuse"
     );
     if refuses != error.is_some() {
         return Some(format!(
@@ -892,5 +893,9 @@ mod tests {
         assert!(judge_answer(&lying, Some("locked"), "locked").is_some());
         assert!(judge_answer(&json!({"commands": []}), None, "allowed").is_some());
         assert!(judge_answer(&json!([]), None, "allowed").is_some());
+        // MODE=report: a locked probe user is let through as would_refuse.
+        let reported = json!({"commands": [], "debugContext": {"decision": "would_refuse"}});
+        assert_eq!(judge_answer(&reported, Some("would_refuse"), "would_refuse"), None);
+        assert!(judge_answer(&reported, Some("would_refuse"), "locked").is_some());
     }
 }

@@ -35,6 +35,9 @@ pub enum Step {
         id: String,
         name: String,
         why: String,
+        /// The hook's own custom headers (`channel.config.headers`, such as an API gateway's
+        /// `x-api-key`): kept, as Okta would drop them with a channel written without them.
+        headers: Option<Value>,
     },
     ActivateHook {
         kind: &'static str,
@@ -87,7 +90,9 @@ impl Step {
             Step::CreateHook { kind, name } => {
                 format!("create the {} hook {name:?} (POST /api/v1/inlineHooks)", kind_label(kind))
             }
-            Step::UpdateHook { kind, id, name, why } => format!(
+            Step::UpdateHook {
+                kind, id, name, why, ..
+            } => format!(
                 "update the {} hook {name:?} ({id}): {why} (PUT /api/v1/inlineHooks/{id})",
                 kind_label(kind)
             ),
@@ -256,6 +261,8 @@ pub fn plan(snapshot: &Snapshot, args: &SetupArgs, header: &str) -> Result<Plan,
                         id: hook.id.clone(),
                         name: hook.name.clone(),
                         why,
+                        headers: Some(hook.raw["channel"]["config"]["headers"].clone())
+                            .filter(|h| h.is_array()),
                     }),
                     None => plan.unchanged.push(format!(
                         "{} hook {:?} ({}) calls {url}{}",
@@ -368,8 +375,8 @@ pub fn render_plan(plan: &Plan, hook_url: &str) -> String {
     out
 }
 
-fn hook_channel(hook_url: &str, secret: &HeaderSecret) -> Value {
-    json!({
+fn hook_channel(hook_url: &str, secret: &HeaderSecret, headers: Option<&Value>) -> Value {
+    let mut channel = json!({
         "type": "HTTP",
         "version": "1.0.0",
         "config": {
@@ -377,7 +384,11 @@ fn hook_channel(hook_url: &str, secret: &HeaderSecret) -> Value {
             "method": "POST",
             "authScheme": {"type": "HEADER", "key": secret.key, "value": secret.value}
         }
-    })
+    });
+    if let Some(headers) = headers {
+        channel["config"]["headers"] = headers.clone();
+    }
+    channel
 }
 
 /// Removes what Okta marks read-only before a PUT of an object read with GET.
@@ -429,7 +440,7 @@ pub async fn apply(
                     "name": name,
                     "type": kind,
                     "version": "1.0.0",
-                    "channel": hook_channel(hook_url, secret),
+                    "channel": hook_channel(hook_url, secret, None),
                 });
                 let created = client
                     .write(Method::POST, "/api/v1/inlineHooks", Some(&body), &what)
@@ -458,12 +469,14 @@ pub async fn apply(
                     new_saml_hook = Some(id);
                 }
             }
-            Step::UpdateHook { id, name, .. } => {
+            Step::UpdateHook {
+                id, name, headers, ..
+            } => {
                 let secret = secret.expect("secret loaded for hook steps");
                 let body = json!({
                     "name": name,
                     "version": "1.0.0",
-                    "channel": hook_channel(hook_url, secret),
+                    "channel": hook_channel(hook_url, secret, headers.as_ref()),
                 });
                 let path = format!("/api/v1/inlineHooks/{}", segment(id));
                 client.write(Method::PUT, &path, Some(&body), &what).await?;

@@ -8,7 +8,7 @@ use fixtures::*;
 use serde_json::{json, Value};
 use stand_in::{admin, empty_seed, seed, with, Org, Run};
 
-use crate::helpers::{free_port, Moto};
+use crate::helpers::{b64, free_port, Moto};
 
 const AUDIT: &[&str] = &["audit", "--hook-url", HOOK_URL];
 const AUDIT_JSON: &[&str] = &["audit", "--hook-url", HOOK_URL, "--json"];
@@ -720,4 +720,29 @@ async fn setup_takes_the_hook_secret_from_secrets_manager() {
         .exits(2)
         .complains(&["reading secret \"no-such-secret\" from Secrets Manager failed"]);
     assert!(org.writes().await.is_empty());
+}
+
+#[tokio::test]
+async fn update_secret_keeps_the_hooks_own_headers() {
+    // The API gateway's key travels as a custom header of the hook: rewriting the header
+    // secret must not drop it (without it every call is refused before the function).
+    let mut s = covered_org();
+    s["hooks"][0]["channel"]["config"]["headers"] =
+        json!([{"key": "x-api-key", "value": "gateway-key"}]);
+    let org = seed(s).await;
+    let env = with(org.env(), &[("API_KEY", "rotated-key-456")]);
+    admin(&[SETUP_ALL, &["--update-secret"]].concat(), &env)
+        .await
+        .exits(0);
+    let state = org.assert_clean().await;
+    let token = &state["hooks"][0];
+    assert_eq!(
+        token["channel"]["config"]["headers"],
+        json!([{"key": "x-api-key", "value": "gateway-key"}])
+    );
+    assert_eq!(hook_secret(&state, token), &json!(b64("rotated-key-456")));
+    assert_eq!(
+        hook_secret(&state, &state["hooks"][1]),
+        &json!(b64("rotated-key-456"))
+    );
 }
