@@ -895,7 +895,10 @@ mod tests {
         assert!(judge_answer(&json!([]), None, "allowed").is_some());
         // MODE=report: a locked probe user is let through as would_refuse.
         let reported = json!({"commands": [], "debugContext": {"decision": "would_refuse"}});
-        assert_eq!(judge_answer(&reported, Some("would_refuse"), "would_refuse"), None);
+        assert_eq!(
+            judge_answer(&reported, Some("would_refuse"), "would_refuse"),
+            None
+        );
         assert!(judge_answer(&reported, Some("would_refuse"), "locked").is_some());
     }
 }
