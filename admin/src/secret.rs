@@ -11,6 +11,9 @@ use crate::AdminError;
 pub struct HeaderSecret {
     pub key: String,
     pub value: String,
+    /// `GATEWAY_API_KEY`: the API gateway's key, sent by Okta as the custom header `x-api-key`
+    /// (the template's gateway refuses calls without it).
+    pub gateway_key: Option<String>,
 }
 
 impl std::fmt::Debug for HeaderSecret {
@@ -18,6 +21,7 @@ impl std::fmt::Debug for HeaderSecret {
         f.debug_struct("HeaderSecret")
             .field("key", &self.key)
             .field("value", &"..")
+            .field("gateway_key", &self.gateway_key.as_ref().map(|_| ".."))
             .finish()
     }
 }
@@ -42,11 +46,30 @@ pub fn header_secret(api_key: &str, header: Option<String>) -> HeaderSecret {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "Authorization".into()),
         value: base64::engine::general_purpose::STANDARD.encode(api_key.as_bytes()),
+        gateway_key: None,
     }
 }
 
 /// From Secrets Manager when `SECRET_ID` is set, else from `API_KEY`.
 pub async fn load(
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<HeaderSecret, AdminError> {
+    let gateway_key = env("GATEWAY_API_KEY")
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty());
+    let secret = load_header_secret(env).await?;
+    Ok(HeaderSecret {
+        gateway_key,
+        ..secret
+    })
+}
+
+/// The setting that names the API gateway's key for Okta's `x-api-key` header.
+pub const GATEWAY_KEY_SETTING: &str = "GATEWAY_API_KEY";
+/// The custom header an API Gateway key travels in.
+pub const GATEWAY_KEY_HEADER: &str = "x-api-key";
+
+async fn load_header_secret(
     env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<HeaderSecret, AdminError> {
     let header = env("API_KEY_HEADER");

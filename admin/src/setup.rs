@@ -135,7 +135,7 @@ fn find_hook<'a>(snapshot: &'a Snapshot, kind: &str, hook_url: &str) -> Option<&
 
 /// Why an existing hook's channel must be rewritten, if it must. A hook that authenticates with
 /// OAuth 2.0 (docs/okta-setup.md's stronger option) is left as it is.
-fn channel_mismatch(hook: &Hook, header: &str) -> Option<String> {
+fn channel_mismatch(hook: &Hook, header: &str, gateway_key: bool) -> Option<String> {
     let channel = &hook.raw["channel"];
     let config = &channel["config"];
     if channel["type"].as_str() == Some("OAUTH") {
@@ -157,11 +157,31 @@ fn channel_mismatch(hook: &Hook, header: &str) -> Option<String> {
     if config["method"].as_str().is_some_and(|m| m != "POST") {
         return Some("its method is not POST".into());
     }
+    let sends_gateway_key = config["headers"].as_array().is_some_and(|headers| {
+        headers.iter().any(|h| {
+            h["key"]
+                .as_str()
+                .is_some_and(|k| k.eq_ignore_ascii_case(secret::GATEWAY_KEY_HEADER))
+        })
+    });
+    if gateway_key && !sends_gateway_key {
+        return Some(format!(
+            "it sends no {} header ({} is set)",
+            secret::GATEWAY_KEY_HEADER,
+            secret::GATEWAY_KEY_SETTING
+        ));
+    }
     None
 }
 
-/// Builds the plan from the org as it is.
-pub fn plan(snapshot: &Snapshot, args: &SetupArgs, header: &str) -> Result<Plan, AdminError> {
+/// Builds the plan from the org as it is; `gateway_key`: `GATEWAY_API_KEY` is set, so every NL3
+/// hook must send an `x-api-key` header.
+pub fn plan(
+    snapshot: &Snapshot,
+    args: &SetupArgs,
+    header: &str,
+    gateway_key: bool,
+) -> Result<Plan, AdminError> {
     let url = args.hook_url.as_str();
     let mut plan = Plan::default();
 
@@ -253,7 +273,7 @@ pub fn plan(snapshot: &Snapshot, args: &SetupArgs, header: &str) -> Result<Plan,
                 let why = if args.update_secret {
                     Some("--update-secret: set the header secret again".to_string())
                 } else {
-                    channel_mismatch(hook, header)
+                    channel_mismatch(hook, header, gateway_key)
                 };
                 match why {
                     Some(why) => plan.steps.push(Step::UpdateHook {
@@ -375,7 +395,21 @@ pub fn render_plan(plan: &Plan, hook_url: &str) -> String {
     out
 }
 
+/// The hook's channel: the header secret, the hook's own custom headers kept (`headers`), and the
+/// gateway's key as `x-api-key` when `GATEWAY_API_KEY` gives one.
 fn hook_channel(hook_url: &str, secret: &HeaderSecret, headers: Option<&Value>) -> Value {
+    let mut headers: Vec<Value> = headers
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(key) = &secret.gateway_key {
+        headers.retain(|h| {
+            !h["key"]
+                .as_str()
+                .is_some_and(|k| k.eq_ignore_ascii_case(secret::GATEWAY_KEY_HEADER))
+        });
+        headers.push(json!({"key": secret::GATEWAY_KEY_HEADER, "value": key}));
+    }
     let mut channel = json!({
         "type": "HTTP",
         "version": "1.0.0",
@@ -385,8 +419,8 @@ fn hook_channel(hook_url: &str, secret: &HeaderSecret, headers: Option<&Value>) 
             "authScheme": {"type": "HEADER", "key": secret.key, "value": secret.value}
         }
     });
-    if let Some(headers) = headers {
-        channel["config"]["headers"] = headers.clone();
+    if !headers.is_empty() {
+        channel["config"]["headers"] = Value::Array(headers);
     }
     channel
 }
@@ -538,8 +572,9 @@ pub async fn run(
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "Authorization".into());
+    let gateway_key = env("GATEWAY_API_KEY").is_some_and(|k| !k.trim().is_empty());
     let snapshot = Snapshot::read(client).await?;
-    let plan = plan(&snapshot, args, &header)?;
+    let plan = plan(&snapshot, args, &header, gateway_key)?;
     print!("{}", render_plan(&plan, &args.hook_url));
     if plan.steps.is_empty() {
         println!("Nothing changed.");

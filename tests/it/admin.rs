@@ -746,3 +746,51 @@ async fn update_secret_keeps_the_hooks_own_headers() {
         &json!(b64("rotated-key-456"))
     );
 }
+
+#[tokio::test]
+async fn setup_sends_the_gateway_key_as_x_api_key_when_given() {
+    // Behind the template's API Gateway a hook without `x-api-key` is refused before the
+    // function (403: Okta lets the sign-in through unchecked). GATEWAY_API_KEY puts it on every
+    // hook setup writes, and marks an existing hook without it for an update.
+    let org = payroll_only().await;
+    let env = with(
+        org.env(),
+        &[
+            ("API_KEY", "nl3-api-key-123"),
+            ("GATEWAY_API_KEY", "gw-key-789"),
+        ],
+    );
+    admin(SETUP_ALL, &env).await.exits(0);
+    let state = org.assert_clean().await;
+    let created = &state["hooks"][0];
+    assert_eq!(
+        created["channel"]["config"]["headers"],
+        json!([{"key": "x-api-key", "value": "gw-key-789"}])
+    );
+
+    // An existing NL3 hook without the header: updated, its other headers kept.
+    let mut s = covered_org();
+    s["hooks"][1]["channel"]["config"]["headers"] = json!([{"key": "X-Team", "value": "iam"}]);
+    let org = seed(s).await;
+    let env = with(
+        org.env(),
+        &[
+            ("API_KEY", "nl3-api-key-123"),
+            ("GATEWAY_API_KEY", "gw-key-789"),
+        ],
+    );
+    admin(SETUP_ALL, &env)
+        .await
+        .exits(0)
+        .says(&["it sends no x-api-key header (GATEWAY_API_KEY is set)"]);
+    let state = org.assert_clean().await;
+    assert_eq!(
+        state["hooks"][1]["channel"]["config"]["headers"],
+        json!([{"key": "X-Team", "value": "iam"}, {"key": "x-api-key", "value": "gw-key-789"}])
+    );
+    // Once they all send it, setup changes nothing.
+    admin(SETUP_ALL, &env)
+        .await
+        .exits(0)
+        .says(&["Nothing changed."]);
+}

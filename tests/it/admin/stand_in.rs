@@ -199,7 +199,7 @@ pub async fn admin(args: &[&str], env: &[(String, String)]) -> Run {
     for (name, value) in env {
         if matches!(
             name.as_str(),
-            "OKTA_API_TOKEN" | "API_KEY" | "OKTA_PRIVATE_KEY"
+            "OKTA_API_TOKEN" | "API_KEY" | "OKTA_PRIVATE_KEY" | "GATEWAY_API_KEY"
         ) && value.len() > 3
         {
             assert!(
