@@ -153,15 +153,6 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// The outcome under `policy`; a failed check never refuses a break-glass account.
-    pub fn outcome(&self, policy: &Policy, break_glass: bool) -> Outcome {
-        let enforced = self.enforced(policy.fail_open || break_glass);
-        match (policy.mode, enforced.refusal()) {
-            (Mode::Report, Some(_)) => Outcome::WouldRefuse,
-            _ => enforced,
-        }
-    }
-
     /// The outcome in `MODE=enforce`, under `fail_open`.
     fn enforced(&self, fail_open: bool) -> Outcome {
         match self {
@@ -245,12 +236,18 @@ pub struct Decision {
 impl Decision {
     /// The one mapping from what was found to what Okta is told.
     pub fn conclude(verdict: Verdict, policy: &Policy, elapsed: Duration, trace: Trace) -> Self {
+        // A failed check never refuses a break-glass account.
         let fail_open = policy.fail_open || trace.break_glass;
         let enforced = verdict.enforced(fail_open);
-        let outcome = verdict.outcome(policy, trace.break_glass);
-        let would_refuse = (outcome == Outcome::WouldRefuse)
-            .then(|| enforced.refusal())
-            .flatten();
+        // MODE=report lets through what it would refuse, and says what that was.
+        let would_refuse = match policy.mode {
+            Mode::Report => enforced.refusal(),
+            Mode::Enforce => None,
+        };
+        let outcome = match would_refuse {
+            Some(_) => Outcome::WouldRefuse,
+            None => enforced,
+        };
         let mut reason = verdict.reason(fail_open);
         if trace.break_glass && matches!(verdict, Verdict::CheckFailed(_)) && !policy.fail_open {
             reason.push_str(" (a break-glass account: a failed check never refuses it)");
