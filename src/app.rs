@@ -102,10 +102,13 @@ impl App {
 
     /// Answers one Lambda payload, whatever its bytes, with the JSON the Runtime API posts back.
     pub async fn answer(&self, payload: &[u8], invocation: &Invocation) -> Vec<u8> {
-        let response = self
-            .handle(HttpEvent::from_slice(payload), invocation)
-            .await;
-        response.to_json()
+        self.respond(payload, invocation).await.to_json()
+    }
+
+    /// Answers one Lambda payload, whatever its bytes, in the event's own response shape.
+    pub async fn respond(&self, payload: &[u8], invocation: &Invocation) -> HttpResponse {
+        self.handle(HttpEvent::from_slice(payload), invocation)
+            .await
     }
 
     /// Answers one event, logs the decision and prints its metrics.

@@ -334,7 +334,8 @@ fn loose(payload: &[u8]) -> Result<Parts, serde_json::Error> {
 }
 
 /// The answer in the shape of the event that asked: `aws_lambda_events`' response types.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
 pub enum HttpResponse {
     Rest(ApiGatewayProxyResponse),
     Http(ApiGatewayV2httpResponse),
@@ -380,15 +381,10 @@ impl HttpResponse {
         }
     }
 
-    /// The JSON text the Runtime API posts back.
+    /// The JSON text the Runtime API posts back (what `lambda_runtime` writes for it).
     pub fn to_json(&self) -> Vec<u8> {
         // Strings, numbers and valid header values only: serializing cannot fail.
-        match self {
-            Self::Rest(r) => serde_json::to_vec(r),
-            Self::Http(r) => serde_json::to_vec(r),
-            Self::Alb(r) => serde_json::to_vec(r),
-        }
-        .unwrap_or_default()
+        serde_json::to_vec(self).unwrap_or_default()
     }
 }
 
