@@ -379,16 +379,18 @@ fn secrets_settings<F: Fn(&str) -> Option<String>>(
                 "IPINFO_TOKEN": env.get("IPINFO_TOKEN"),
                 // JSON as in the secret; text that is not JSON is kept, for the secret's
                 // parser to report as malformed.
-                "APPS": env.get("APPS").map(|apps| {
-                    serde_json::from_str::<serde_json::Value>(&apps).unwrap_or(apps.into())
-                }),
-                "BREAK_GLASS_LOGINS": env.get("BREAK_GLASS_LOGINS").map(|logins| {
-                    serde_json::from_str::<serde_json::Value>(&logins).unwrap_or(logins.into())
-                }),
+                "APPS": env.get("APPS").map(json_or_text),
+                "BREAK_GLASS_LOGINS": env.get("BREAK_GLASS_LOGINS").map(json_or_text),
             })
             .to_string(),
         },
     })
+}
+
+/// A JSON setting as its value; text that is not JSON stays text, for the secret's parser to
+/// name as malformed.
+fn json_or_text(text: String) -> serde_json::Value {
+    serde_json::from_str(&text).unwrap_or(text.into())
 }
 
 /// `FAIL_OPEN`, by the one rule the hook has: unset means true; set, it must read as a boolean.
