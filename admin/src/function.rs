@@ -8,16 +8,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::client::{parse_org_url, Credentials, OktaClient};
+use crate::secret::read_secret_string;
 use crate::AdminError;
-
-/// The Secrets Manager client of a function (region and credentials from its environment;
-/// `AWS_ENDPOINT_URL_SECRETS_MANAGER` points it elsewhere, as in the tests).
-pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&aws)
-}
 
 /// Okta credentials out of the credential secret's JSON: `OKTA_API_TOKEN`, or `OKTA_CLIENT_ID`
 /// with `OKTA_PRIVATE_KEY` (PEM) and optionally `OKTA_KEY_ID`, as the admin CLI reads them from
@@ -58,25 +50,21 @@ pub async fn okta_client(
                 .into(),
         )
     })?;
-    let answer = secrets
-        .get_secret_value()
-        .secret_id(secret_id.trim())
-        .send()
+    let raw = read_secret_string(secrets, secret_id.trim())
         .await
-        .map_err(|e| {
+        .map_err(|why| {
             AdminError::Config(format!(
-                "reading the Okta credential secret {secret_id:?} failed ({})",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                "reading the Okta credential secret {secret_id:?} failed ({why})"
+            ))
+        })?
+        .ok_or_else(|| {
+            AdminError::Config(format!(
+                "the Okta credential secret {secret_id:?} has no SecretString"
             ))
         })?;
-    let raw = answer.secret_string().ok_or_else(|| {
-        AdminError::Config(format!(
-            "the Okta credential secret {secret_id:?} has no SecretString"
-        ))
-    })?;
     let mut client = OktaClient::new(
         parse_org_url(&org)?,
-        credentials_from_secret(raw)?,
+        credentials_from_secret(&raw)?,
         scopes.to_vec(),
     )?;
     client.rate_limit.max_wait = max_wait;

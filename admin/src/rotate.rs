@@ -760,7 +760,7 @@ pub async fn run_cli(
                     .into(),
             )
         })?;
-    let secrets = crate::function::secrets_manager().await;
+    let secrets = crate::secret::secrets_manager().await;
     let rotation = Rotation {
         secrets: &secrets,
         okta: Some(okta),

@@ -74,26 +74,16 @@ async fn load_header_secret(
 ) -> Result<HeaderSecret, AdminError> {
     let header = env("API_KEY_HEADER");
     if let Some(secret_id) = env("SECRET_ID").filter(|s| !s.trim().is_empty()) {
-        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let client = aws_sdk_secretsmanager::Client::new(&aws);
-        let answer = client
-            .get_secret_value()
-            .secret_id(secret_id.trim())
-            .send()
+        let raw = read_secret_string(&secrets_manager().await, secret_id.trim())
             .await
-            .map_err(|e| {
+            .map_err(|why| {
                 AdminError::Config(format!(
-                    "reading secret {secret_id:?} from Secrets Manager failed ({}); check SECRET_ID, AWS credentials and region, \
-                     or set API_KEY instead",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                    "reading secret {secret_id:?} from Secrets Manager failed ({why}); check SECRET_ID, AWS credentials and region, \
+                     or set API_KEY instead"
                 ))
-            })?;
-        let raw = answer.secret_string().ok_or_else(|| {
-            AdminError::Config(format!("secret {secret_id:?} has no SecretString"))
-        })?;
-        return Ok(header_secret(&api_key_from_json(raw)?, header));
+            })?
+            .ok_or_else(|| AdminError::Config(format!("secret {secret_id:?} has no SecretString")))?;
+        return Ok(header_secret(&api_key_from_json(&raw)?, header));
     }
     match env("API_KEY").filter(|k| !k.trim().is_empty()) {
         Some(key) => Ok(header_secret(key.trim(), header)),
@@ -102,6 +92,30 @@ async fn load_header_secret(
                 .into(),
         )),
     }
+}
+
+/// A Secrets Manager client from the environment (region and credentials;
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER` points it elsewhere, as in the tests).
+pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    aws_sdk_secretsmanager::Client::new(&aws)
+}
+
+/// The current `SecretString` of `secret_id` (`None`: the secret holds binary only); the error
+/// is the SDK's, with its context, for the caller to name the secret in.
+pub async fn read_secret_string(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<Option<String>, String> {
+    let answer = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string())?;
+    Ok(answer.secret_string().map(String::from))
 }
 
 #[cfg(test)]

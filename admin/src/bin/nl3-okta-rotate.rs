@@ -9,7 +9,7 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     nl3_okta_admin::function::init_logging();
-    let secrets = nl3_okta_admin::function::secrets_manager().await;
+    let secrets = nl3_okta_admin::secret::secrets_manager().await;
     let secrets = &secrets;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
         // Lambda gives the deadline in epoch milliseconds; cargo lambda's emulator gives the

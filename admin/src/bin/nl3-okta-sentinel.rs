@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use nl3_okta_admin::{function, sentinel};
+use nl3_okta_admin::{function, secret, sentinel};
 use serde_json::Value;
 
 fn env(name: &str) -> Option<String> {
@@ -45,7 +45,7 @@ fn deadline(deadline_ms: u64) -> Instant {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     function::init_logging();
-    let secrets = function::secrets_manager().await;
+    let secrets = secret::secrets_manager().await;
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, event] = args.as_slice() {
         if flag == "--once" {
