@@ -296,20 +296,9 @@ async fn once_event(env: &[(String, String)], event: &Value) -> Pass {
 /// An admin's change made in Okta: the rule's hook (`None`: detached), through Okta's API.
 async fn set_rule_hook(org: &Org, rule_id: &str, hook_id: Option<&str>) {
     let path = format!(
-        "{}/api/v1/authorizationServers/ausDEFAULT001/policies/00pPOLICY0001/rules/{rule_id}",
-        org.base
+        "/api/v1/authorizationServers/ausDEFAULT001/policies/00pPOLICY0001/rules/{rule_id}"
     );
-    let http = reqwest::Client::new();
-    let auth = format!("SSWS {}", org.token);
-    let mut rule: Value = http
-        .get(&path)
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut rule = org.okta_get(&path).await;
     // What Okta writes itself is not sent back (as `setup` does).
     for read_only in ["id", "created", "lastUpdated", "_links"] {
         rule.as_object_mut().unwrap().remove(read_only);
@@ -323,15 +312,7 @@ async fn set_rule_hook(org: &Org, rule_id: &str, hook_id: Option<&str>) {
                 .remove("inlineHook");
         }
     }
-    let status = http
-        .put(&path)
-        .header("Authorization", &auth)
-        .json(&rule)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert!(status.is_success(), "PUT {path}: {status}");
+    org.okta_put(&path, &rule).await;
 }
 
 #[tokio::test]
@@ -690,30 +671,12 @@ async fn the_probe_is_answered_by_the_built_hook_and_a_broken_one_raises_probe_f
         .unwrap()
         .contains("expected \"allowed\""));
     // An admin puts the right secret back in Okta: the next run clears it.
-    let hook_path = format!("{}/api/v1/inlineHooks/{TOKEN_HOOK_ID}", org.base);
-    let http = reqwest::Client::new();
-    let auth = format!("SSWS {}", org.token);
-    let mut hook: Value = http
-        .get(&hook_path)
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hook_path = format!("/api/v1/inlineHooks/{TOKEN_HOOK_ID}");
+    let mut hook = org.okta_get(&hook_path).await;
     hook["channel"]["config"]["authScheme"]["value"] = json!(b64(API_KEY));
     let body = json!({"name": hook["name"], "type": hook["type"], "version": hook["version"],
                       "channel": hook["channel"]});
-    let status = http
-        .put(&hook_path)
-        .header("Authorization", &auth)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert!(status.is_success(), "PUT {hook_path}: {status}");
+    org.okta_put(&hook_path, &body).await;
     let pass = once(&env, T1).await;
     assert_eq!(pass.metric("ProbeFailed"), Some(0.0), "{pass:?}");
     org.assert_clean().await;

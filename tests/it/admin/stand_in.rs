@@ -122,6 +122,32 @@ impl Org {
         requests
     }
 
+    /// An admin's GET of `path` through Okta's API, as JSON.
+    pub async fn okta_get(&self, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("SSWS {}", self.token))
+            .send()
+            .await
+            .expect("GET through the stand-in")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
+    /// An admin's PUT of `body` to `path` through Okta's API; it must succeed.
+    pub async fn okta_put(&self, path: &str, body: &Value) {
+        let status = reqwest::Client::new()
+            .put(format!("{}{path}", self.base))
+            .header("Authorization", format!("SSWS {}", self.token))
+            .json(body)
+            .send()
+            .await
+            .expect("PUT through the stand-in")
+            .status();
+        assert!(status.is_success(), "PUT {path}: {status}");
+    }
+
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("OKTA_ORG_URL".into(), self.base.clone()),
