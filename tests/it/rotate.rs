@@ -15,6 +15,8 @@ use crate::admin::fixtures::{hook, SAML, TOKEN};
 use crate::admin::stand_in::{admin, empty_seed, seed, Org};
 use crate::emulator::{Emulator, Lines};
 use crate::helpers::*;
+use nl3_okta_hook::decision::Outcome;
+use nl3_okta_hook::hook::Hook;
 
 const SECRET_ID: &str = "nl3/okta-hook";
 const OKTA_SECRET_ID: &str = "nl3/okta-admin-credentials";
@@ -95,6 +97,24 @@ struct World {
     hook: Arc<Emulator>,
     org: Arc<Org>,
     hook_url: String,
+}
+
+impl World {
+    /// What a hook that reads the secret afresh (with `settings`) decides for a sign-in that
+    /// presents `key`.
+    async fn fresh_hook_says(&self, settings: &[(&str, &str)], key: &str) -> Outcome {
+        let hook =
+            Hook::with_secrets_client(self.up.settings(settings), sdk_client(&self.moto.url))
+                .unwrap();
+        let event = with_user(token_event(), USER);
+        let d = decide(&hook, &headers_with("Authorization", &b64(key)), &event).await;
+        eprintln!(
+            "fresh hook, {settings:?}: {} ({})",
+            d.outcome.as_str(),
+            d.reason
+        );
+        d.outcome
+    }
 }
 
 /// Okta's token and SAML hooks calling the emulated hook (header secret, and the gateway key as
@@ -429,35 +449,11 @@ async fn a_whole_rotation_refuses_no_sign_in_and_changes_what_okta_sends() {
     assert!(status == 200 && body.get("error").is_none(), "{body}");
     // A hook that reads the secret afresh takes the new key as AWSCURRENT: with no grace for
     // AWSPREVIOUS, the old key is refused.
-    let strict = nl3_okta_hook::hook::Hook::with_secrets_client(
-        w.up.settings(&[("SECRET_ID", SECRET_ID), ("API_KEY_GRACE_SECONDS", "0")]),
-        sdk_client(&w.moto.url),
-    )
-    .unwrap();
-    let event = with_user(token_event(), USER);
-    let d = decide(
-        &strict,
-        &headers_with("Authorization", &b64(&new_key)),
-        &event,
-    )
-    .await;
+    let strict = [("SECRET_ID", SECRET_ID), ("API_KEY_GRACE_SECONDS", "0")];
+    assert_eq!(w.fresh_hook_says(&strict, &new_key).await, Outcome::Allowed);
     assert_eq!(
-        d.outcome,
-        nl3_okta_hook::decision::Outcome::Allowed,
-        "{}",
-        d.reason
-    );
-    let d = decide(
-        &strict,
-        &headers_with("Authorization", &b64(OLD_KEY)),
-        &event,
-    )
-    .await;
-    assert_eq!(
-        d.outcome,
-        nl3_okta_hook::decision::Outcome::Forbidden,
-        "{}",
-        d.reason
+        w.fresh_hook_says(&strict, OLD_KEY).await,
+        Outcome::Forbidden
     );
     // At TRACE, no key, no private key in the rotation function's log.
     let pem_body: String = private_key.lines().nth(1).unwrap().to_string();
@@ -779,23 +775,10 @@ async fn a_failed_rotation_is_rolled_back_with_no_refused_sign_in() {
     assert_eq!(w.key("AWSCURRENT").await.as_deref(), Some(OLD_KEY));
     assert!(w.value("AWSPENDING").await.is_none());
     // A hook reading the secret afresh no longer takes the abandoned key.
-    let fresh = nl3_okta_hook::hook::Hook::with_secrets_client(
-        w.up.settings(&[("SECRET_ID", SECRET_ID)]),
-        sdk_client(&w.moto.url),
-    )
-    .unwrap();
-    let event = with_user(token_event(), USER);
-    let d = decide(
-        &fresh,
-        &headers_with("Authorization", &b64(&pending)),
-        &event,
-    )
-    .await;
     assert_eq!(
-        d.outcome,
-        nl3_okta_hook::decision::Outcome::Forbidden,
-        "{}",
-        d.reason
+        w.fresh_hook_says(&[("SECRET_ID", SECRET_ID)], &pending)
+            .await,
+        Outcome::Forbidden
     );
     // Nothing to roll back any more.
     admin(&["rotate", "--roll-back"], &env)
