@@ -269,6 +269,12 @@ pub fn admin_bin(name: &str) -> std::path::PathBuf {
         .clone()
 }
 
+/// A hook with `overrides` over the stand-ins' settings, reading its secret from the Secrets
+/// Manager at `endpoint` (set `SECRET_ID` among the overrides).
+pub fn hook_reading(up: &Upstreams, endpoint: &str, overrides: &[(&str, &str)]) -> Hook {
+    Hook::with_secrets_client(up.settings(overrides), sdk_client(endpoint)).unwrap()
+}
+
 /// A free loopback port (nothing listens there once this returns).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

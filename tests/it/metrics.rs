@@ -8,7 +8,7 @@ use nl3_okta_hook::metrics;
 use serde_json::Value;
 
 /// The EMF line for a decision, read back: it must be one line of JSON.
-fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Value {
+pub fn emf(decision: &Decision, names: &Observability, timestamp_ms: u64) -> Value {
     let line = metrics::emf(decision, names, timestamp_ms);
     assert!(!line.contains('\n'), "one line: {line}");
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))

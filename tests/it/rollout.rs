@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 use crate::helpers::*;
 use nl3_okta_hook::config::Observability;
 use nl3_okta_hook::decision::{Decision, Outcome};
-use nl3_okta_hook::hook::Hook;
-use nl3_okta_hook::metrics;
 use serde_json::{json, Value};
 
 const CRM_URI: &str = "https://crm.example.com";
@@ -25,7 +23,7 @@ async fn upstreams() -> Upstreams {
 
 /// The EMF line of a decision, read back.
 fn emf(d: &Decision) -> Value {
-    serde_json::from_str(&metrics::emf(d, &Observability::default(), 1)).unwrap()
+    crate::metrics::emf(d, &Observability::default(), 1)
 }
 
 /// What the answer tells Okta, and what its debugContext says.
@@ -246,17 +244,12 @@ async fn break_glass_logins_pass_an_nl3_outage_and_are_refused_when_locked() {
     }
 }
 
-/// A hook reading `secret_id` from the Secrets Manager at `moto`, with a 2.5 s budget.
-fn hook_reading(up: &Upstreams, moto: &Moto, secret_id: &str) -> Hook {
-    let settings = up.settings(&[("SECRET_ID", secret_id), ("HOOK_TIMEOUT_MS", "2500")]);
-    Hook::with_secrets_client(settings, sdk_client(&moto.url)).unwrap()
-}
-
 #[tokio::test]
 async fn a_call_right_after_secrets_manager_recovers_is_decided_on_the_fresh_secret() {
     let up = upstreams().await;
     let moto = Moto::start(0).await;
-    let hook = Arc::new(hook_reading(&up, &moto, "nl3/rollout"));
+    let budget = [("SECRET_ID", "nl3/rollout"), ("HOOK_TIMEOUT_MS", "2500")];
+    let hook = Arc::new(hook_reading(&up, &moto.url, &budget));
     // The first read fails (no such secret yet): remembered for RETRY_AFTER_FAILURE.
     let first = decide(&hook, &okta_headers(), &token_event()).await;
     assert_eq!(first.outcome, Outcome::FailOpen, "{}", first.reason);
@@ -292,14 +285,11 @@ async fn a_call_right_after_secrets_manager_recovers_is_decided_on_the_fresh_sec
 
     // A call whose budget (300 ms) ends before the next allowed read decides at once, on the
     // failure.
-    let hook = Hook::with_secrets_client(
-        up.settings(&[
-            ("SECRET_ID", "nl3/not-there-either"),
-            ("HOOK_TIMEOUT_MS", "300"),
-        ]),
-        sdk_client(&moto.url),
-    )
-    .unwrap();
+    let short = [
+        ("SECRET_ID", "nl3/not-there-either"),
+        ("HOOK_TIMEOUT_MS", "300"),
+    ];
+    let hook = hook_reading(&up, &moto.url, &short);
     let _ = decide(&hook, &okta_headers(), &token_event()).await;
     let started = Instant::now();
     let d = decide(&hook, &okta_headers(), &token_event()).await;

@@ -16,7 +16,6 @@ use crate::admin::stand_in::{admin, empty_seed, seed, Org};
 use crate::emulator::{Emulator, Lines};
 use crate::helpers::*;
 use nl3_okta_hook::decision::Outcome;
-use nl3_okta_hook::hook::Hook;
 
 const SECRET_ID: &str = "nl3/okta-hook";
 const OKTA_SECRET_ID: &str = "nl3/okta-admin-credentials";
@@ -103,9 +102,7 @@ impl World {
     /// What a hook that reads the secret afresh (with `settings`) decides for a sign-in that
     /// presents `key`.
     async fn fresh_hook_says(&self, settings: &[(&str, &str)], key: &str) -> Outcome {
-        let hook =
-            Hook::with_secrets_client(self.up.settings(settings), sdk_client(&self.moto.url))
-                .unwrap();
+        let hook = hook_reading(&self.up, &self.moto.url, settings);
         let event = with_user(token_event(), USER);
         let d = decide(&hook, &headers_with("Authorization", &b64(key)), &event).await;
         eprintln!(

@@ -46,7 +46,7 @@ fn hook_for(
         ("SECRET_TTL_SECONDS", ttl.as_str()),
     ];
     all.extend_from_slice(overrides);
-    Hook::with_secrets_client(up.settings(&all), sdk_client(endpoint)).unwrap()
+    hook_reading(up, endpoint, &all)
 }
 
 fn hook_with(up: &Upstreams, endpoint: &str, ttl_s: u64, overrides: &[(&str, &str)]) -> Hook {
