@@ -199,6 +199,12 @@ fn fields(raw: &str) -> Result<SecretFields, SecretsError> {
     })
 }
 
+/// The `API_KEY` of another version of the secret, if it has a usable one.
+fn api_key_of(raw: &str) -> Option<ApiKey> {
+    let key = fields(raw).ok().and_then(|f| non_empty(f.api_key))?;
+    Some(ApiKey::new(&key))
+}
+
 impl HookSecrets {
     /// Parses the secret's JSON. `API_KEY` may be absent only when `api_key_required` is false.
     pub fn from_json(raw: &str, api_key_required: bool) -> Result<Self, SecretsError> {
@@ -225,20 +231,16 @@ impl HookSecrets {
                 ))
             }
         };
+        let not_a_list =
+            || SecretsError::Malformed("BREAK_GLASS_LOGINS is not a list of strings".into());
         let break_glass = match fields.break_glass_logins {
             None | Some(serde_json::Value::Null) => HashSet::new(),
             Some(serde_json::Value::Array(logins)) => logins
                 .iter()
                 .map(|login| login.as_str().map(|l| l.trim().to_lowercase()))
                 .collect::<Option<_>>()
-                .ok_or_else(|| {
-                    SecretsError::Malformed("BREAK_GLASS_LOGINS is not a list of strings".into())
-                })?,
-            Some(_) => {
-                return Err(SecretsError::Malformed(
-                    "BREAK_GLASS_LOGINS is not a list of strings".into(),
-                ))
-            }
+                .ok_or_else(not_a_list)?,
+            Some(_) => return Err(not_a_list()),
         };
         // Without per-application entries, the default application's key is required.
         let signing_key = match non_empty(fields.signing_key) {
@@ -270,15 +272,13 @@ impl HookSecrets {
 
     /// Accepts the previous version's `API_KEY` too, until `until`.
     fn with_previous(mut self, previous_raw: &str, until: SystemTime) -> Self {
-        let previous = fields(previous_raw).ok().and_then(|f| non_empty(f.api_key));
-        self.previous_api_key = previous.map(|key| (ApiKey::new(&key), until));
+        self.previous_api_key = api_key_of(previous_raw).map(|key| (key, until));
         self
     }
 
     /// Accepts the pending version's `API_KEY` too (a rotation in flight).
     fn with_pending(mut self, pending_raw: &str) -> Self {
-        let pending = fields(pending_raw).ok().and_then(|f| non_empty(f.api_key));
-        self.pending_api_key = pending.map(|key| ApiKey::new(&key));
+        self.pending_api_key = api_key_of(pending_raw);
         self
     }
 
