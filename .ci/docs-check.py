@@ -4,10 +4,9 @@
 1. every relative link and `#anchor` in README.md and docs/*.md resolves (GitHub's anchors);
 2. every setting the code reads (hook, admin CLI, rotation function, sentinel) has a row in
    docs/configuration.md's table, and the table names nothing the code no longer reads;
-3. every flag `nl3-okta-admin --help` prints is documented in docs/admin-cli.md.
-
-`--help` comes from the CLI's usage text in admin/src/cli.rs (what the binary prints), so this
-runs without a build. Exits non-zero with one line per problem."""
+(That every flag of `nl3-okta-admin --help` is documented in docs/admin-cli.md, and that the help
+names every variable the CLI reads, is checked by the admin crate's tests, from clap's own
+definition of the CLI.) Exits non-zero with one line per problem."""
 import pathlib
 import re
 import sys
@@ -92,22 +91,7 @@ for name in sorted(in_code - in_table):
 for name in sorted(in_table - in_code):
     problems.append(f"docs/configuration.md: the table lists {name}, which no code reads any more")
 
-# Every flag of the CLI's usage text, documented in the CLI's page.
-cli = (root / "admin" / "src" / "cli.rs").read_text(encoding="utf-8")
-usage = re.search(r'pub const USAGE: &str = "(.*?)";', cli, re.S)
-flags = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", usage.group(1) if usage else ""))
-if not flags:
-    problems.append("admin/src/cli.rs: no flags found in USAGE (did it move?)")
-admin_page = root / "docs" / "admin-cli.md"
-documented = admin_page.read_text(encoding="utf-8") if admin_page.exists() else ""
-for flag in sorted(flags):
-    if f"`{flag}" not in documented:
-        problems.append(f"docs/admin-cli.md: `nl3-okta-admin --help` prints {flag}, the page does not document it")
-
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print(
-    f"docs: {len(pages)} pages' links resolve; {len(in_code)} settings in the table; "
-    f"{len(flags)} CLI flags documented"
-)
+print(f"docs: {len(pages)} pages' links resolve; {len(in_code)} settings in the table")

@@ -4,8 +4,14 @@
 
 use serde::Serialize;
 
-use crate::normalize_url;
-use crate::org::{Hook, Rule, Snapshot, SAML_HOOK, TOKEN_HOOK};
+use crate::model::{InlineHook, Rule, Snapshot, SAML_HOOK, TOKEN_HOOK};
+
+/// OAuth 2.0 scopes the audit asks for (API Services app, `private_key_jwt`).
+pub const SCOPES: &[&str] = &[
+    "okta.inlineHooks.read",
+    "okta.authorizationServers.read",
+    "okta.apps.read",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -30,9 +36,14 @@ impl Verdict {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HookRow {
-    /// The hook as read (id, name, type, status, uri, auth), its fields inline in the JSON.
-    #[serde(flatten)]
-    pub hook: Hook,
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub uri: Option<String>,
+    /// `HTTP` or `OAUTH` (channel type), as Okta reports it.
+    pub auth: String,
     /// Calls the NL3 hook (`--hook-url`); `None` when no hook URL was given.
     pub ours: Option<bool>,
 }
@@ -93,20 +104,12 @@ pub struct Report {
 
 /// Why a hook reference does or does not protect anything.
 pub enum HookState<'a> {
-    Good(&'a Hook),
+    Good(&'a InlineHook),
     Missing,
     Unknown(String),
-    WrongType(&'a Hook),
-    Inactive(&'a Hook),
-    Elsewhere(&'a Hook),
-}
-
-/// Is `hook` the NL3 hook? Without a hook URL, any hook of the right type counts.
-pub fn is_ours(hook: &Hook, hook_url: Option<&str>) -> bool {
-    match hook_url {
-        None => true,
-        Some(url) => hook.uri.as_deref().map(normalize_url).as_deref() == Some(url),
-    }
+    WrongType(&'a InlineHook),
+    Inactive(&'a InlineHook),
+    Elsewhere(&'a InlineHook),
 }
 
 pub fn hook_state<'a>(
@@ -121,7 +124,7 @@ pub fn hook_state<'a>(
     match snapshot.hook(id) {
         None => HookState::Unknown(id.to_string()),
         Some(h) if h.kind != kind => HookState::WrongType(h),
-        Some(h) if !is_ours(h, hook_url) => HookState::Elsewhere(h),
+        Some(h) if !h.calls(hook_url) => HookState::Elsewhere(h),
         Some(h) if !h.active() => HookState::Inactive(h),
         Some(h) => HookState::Good(h),
     }
@@ -148,7 +151,7 @@ fn describe(state: &HookState, hook_url: Option<&str>) -> (Verdict, String) {
             format!(
                 "hook {:?} calls {}, not {}",
                 h.name,
-                h.uri.as_deref().unwrap_or("(no URL)"),
+                h.uri().unwrap_or("(no URL)"),
                 hook_url.unwrap_or("")
             ),
         ),
@@ -204,8 +207,13 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
         .hooks
         .iter()
         .map(|h| HookRow {
-            hook: h.clone(),
-            ours: hook_url.map(|_| is_ours(h, hook_url)),
+            id: h.id.clone(),
+            name: h.name.clone(),
+            kind: h.kind.clone(),
+            status: h.status.clone(),
+            uri: h.uri().map(String::from),
+            auth: h.channel.kind.clone(),
+            ours: hook_url.map(|_| h.calls(hook_url)),
         })
         .collect();
 
@@ -389,14 +397,15 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::org::{App, AuthServer, Policy};
+    use crate::model::{App, AuthServer, Policy};
     use serde_json::{json, Value};
 
     const URL: &str = "https://hook.example.com/okta/hook";
 
-    fn hook(id: &str, kind: &str, status: &str, uri: &str) -> Hook {
-        Hook::from_json(json!({"id": id, "name": id, "type": kind, "status": status,
+    fn hook(id: &str, kind: &str, status: &str, uri: &str) -> InlineHook {
+        serde_json::from_value(json!({"id": id, "name": id, "type": kind, "status": status,
             "channel": {"type": "HTTP", "config": {"uri": uri}}}))
+        .unwrap()
     }
 
     fn rule(id: &str, status: &str, grants: &[&str], hook: Option<&str>) -> Rule {
@@ -405,7 +414,7 @@ mod tests {
         if let Some(h) = hook {
             raw["actions"]["token"]["inlineHook"] = json!({"id": h});
         }
-        Rule::from_json("aus1", "pol1", raw)
+        Rule::from_json("aus1", "pol1", &raw)
     }
 
     fn snapshot(rules: Vec<Rule>, policy_status: &str, apps: Vec<Value>) -> Snapshot {

@@ -1,353 +1,512 @@
-//! Command-line arguments of `nl3-okta-admin`, parsed by hand (three subcommands, a few flags).
+//! `nl3-okta-admin`: the command line (clap), what each subcommand runs and what it prints.
+//! The operations below it print nothing; this is where people read the results.
 
-use std::fmt;
+use std::time::{Duration, Instant, SystemTime};
 
-pub const USAGE: &str = "\
-nl3-okta-admin: is every Okta sign-in covered by the NL3 inline hook?
+use clap::{Args, Parser, Subcommand};
 
-USAGE:
-  nl3-okta-admin audit   [--hook-url URL] [--json]
-  nl3-okta-admin setup   --hook-url URL (--all | --rule ID... | --app ID...)
-                         [--dry-run] [--replace-other-hooks] [--update-secret]
-  nl3-okta-admin preview --user LOGIN [--app ID] [--hook-url URL | --hook ID] [--json]
-  nl3-okta-admin watch   [--since 1h] [--hook-url URL] [--probe LOGIN [--expect DECISION]] [--json]
-  nl3-okta-admin rotate  [--hook-url URL] [--roll-back] [--dry-run]
-  nl3-okta-admin help
+use crate::error::{Error, Result, EXIT_NOT_COVERED, EXIT_OK, EXIT_USAGE};
+use crate::okta::OktaClient;
+use crate::preview::{self, HookChoice};
+use crate::rotation::{left_behind, new_version, Rotation, RotationEvent, Step, ROTATE_SCOPES};
+use crate::secrets;
+use crate::sentinel::{self, Parts};
+use crate::settings::{self, LogBounds, Probe, Vars, CLI_VARIABLES};
+use crate::setup::{self, Progress, Targets};
+use crate::syslog::Window;
+use crate::{audit, org, output};
 
-ENVIRONMENT:
-  OKTA_ORG_URL           https://your-org.okta.com (plain http only for loopback addresses)
-  OKTA_API_TOKEN         an API token (sent as `Authorization: SSWS ...`), or:
-  OKTA_CLIENT_ID         an API Services app using private_key_jwt, with
-  OKTA_PRIVATE_KEY       its RSA private key (PEM text), or OKTA_PRIVATE_KEY_FILE (a PEM file),
-  OKTA_KEY_ID            the key's `kid` (optional)
-  NL3_HOOK_URL           default for --hook-url
-  SECRET_ID              setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY);
-                         rotate: the secret whose API_KEY is rotated (required)
-  API_KEY_HEADER         setup: the header Okta sends the secret in (default Authorization)
-  NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS  longest wait for Okta's rate limit per call (default 90)
-  PROBE_LOGIN, PROBE_EXPECT  watch: defaults for --probe and --expect (default allowed)
+/// Is every Okta sign-in covered by the NL3 inline hook?
+#[derive(Debug, Parser)]
+#[command(
+    name = "nl3-okta-admin",
+    version,
+    about = "nl3-okta-admin: is every Okta sign-in covered by the NL3 inline hook?",
+    after_help = environment_and_exit_codes(),
+    disable_help_subcommand = false
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
 
-EXIT CODES:
-    0  audit: everything that can be covered is; setup, rotate: done; preview: the hook allowed
-       the sign-in
-    1  audit: something that can be covered is not; preview: the hook refused the sign-in;
-       watch: Okta could not complete a call to the NL3 hook, or the probe failed
-  2  usage or configuration error
-  3  Okta refused the credentials, could not be reached, or answered unexpectedly
-";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Subcommand)]
 pub enum Command {
-    Help,
-    Audit {
-        hook_url: Option<String>,
-        json: bool,
-    },
+    /// What is covered: every rule, SAML app and OIDC app, with the reason
+    Audit(AuditArgs),
+    /// Register the NL3 hooks and attach them to rules and custom SAML apps
     Setup(SetupArgs),
+    /// Okta calls the hook for a user; shows the answer and why
     Preview(PreviewArgs),
+    /// Okta's failed calls of the NL3 hook, and the probe
     Watch(WatchArgs),
+    /// Rotate the hook secret through Secrets Manager and Okta
     Rotate(RotateArgs),
 }
 
-/// `watch`: the sentinel's parts 2 and 3 on demand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WatchArgs {
-    /// How far back the System Log is read (`--since`, default 1h).
-    pub since: std::time::Duration,
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The NL3 hook's URL (default NL3_HOOK_URL); without it any token or SAML hook counts
+    #[arg(long, value_name = "URL")]
     pub hook_url: Option<String>,
-    /// `--probe LOGIN` (or PROBE_LOGIN): Okta calls the token hook for this user.
-    pub probe: Option<String>,
-    /// `--expect DECISION` (or PROBE_EXPECT, default allowed).
-    pub expect: String,
+    /// The whole report as JSON
+    #[arg(long)]
     pub json: bool,
 }
 
-/// `rotate`: the four rotation steps on `SECRET_ID`, for the hooks calling `hook_url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RotateArgs {
-    pub hook_url: String,
-    pub dry_run: bool,
-    /// Undo a rotation in flight instead of finishing it.
-    pub roll_back: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("targets").required(true).args(["all", "rule", "app"]).multiple(true)))]
 pub struct SetupArgs {
-    pub hook_url: String,
+    /// The NL3 hook's URL (default NL3_HOOK_URL)
+    #[arg(long, value_name = "URL")]
+    pub hook_url: Option<String>,
+    /// Every rule that lets a user sign in and every custom SAML app
+    #[arg(long, conflicts_with_all = ["rule", "app"])]
     pub all: bool,
-    pub rules: Vec<String>,
-    pub apps: Vec<String>,
+    /// An access-policy rule (repeatable)
+    #[arg(long, value_name = "ID")]
+    pub rule: Vec<String>,
+    /// An app: a custom SAML app, or an OIDC app's rules (repeatable)
+    #[arg(long, value_name = "ID")]
+    pub app: Vec<String>,
+    /// Print the plan, change nothing
+    #[arg(long)]
     pub dry_run: bool,
+    /// Replace another team's hook on a rule or app
+    #[arg(long)]
     pub replace_other_hooks: bool,
+    /// Set the header secret on the NL3 hooks again
+    #[arg(long)]
     pub update_secret: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Args)]
 pub struct PreviewArgs {
+    /// The user's login or ID
+    #[arg(long, value_name = "LOGIN")]
     pub user: String,
+    /// An OIDC or SAML app (default: an OIDC sign-in)
+    #[arg(long, value_name = "ID")]
     pub app: Option<String>,
+    /// The hook calling this URL (default NL3_HOOK_URL)
+    #[arg(long, value_name = "URL", conflicts_with = "hook")]
     pub hook_url: Option<String>,
-    pub hook_id: Option<String>,
+    /// This hook
+    #[arg(long, value_name = "ID")]
+    pub hook: Option<String>,
+    /// The answer as JSON
+    #[arg(long)]
     pub json: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// How far back the System Log is read: 90s, 30m, 1h, 7d (at most 90d)
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_since)]
+    pub since: Duration,
+    /// The NL3 hook's URL (default NL3_HOOK_URL)
+    #[arg(long, value_name = "URL")]
+    pub hook_url: Option<String>,
+    /// Okta calls the token hook for this user (default PROBE_LOGIN)
+    #[arg(long, value_name = "LOGIN")]
+    pub probe: Option<String>,
+    /// The decision the probe must get (default PROBE_EXPECT, else allowed)
+    #[arg(long, value_name = "DECISION")]
+    pub expect: Option<String>,
+    /// The run as JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The NL3 hook's URL (default NL3_HOOK_URL)
+    #[arg(long, value_name = "URL")]
+    pub hook_url: Option<String>,
+    /// Undo a rotation in flight instead of finishing it
+    #[arg(long)]
+    pub roll_back: bool,
+    /// Print the plan, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The help's closing sections: every variable the CLI reads, and the exit codes.
+fn environment_and_exit_codes() -> String {
+    let width = CLI_VARIABLES
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from("Environment:\n");
+    for (name, what) in CLI_VARIABLES {
+        out.push_str(&format!("  {name:<width$}  {what}\n"));
     }
+    out.push_str(
+        "\nExit codes:\n  \
+         0  audit: everything that can be covered is; setup, rotate: done; preview: the hook\n     \
+         allowed the sign-in; watch: Okta completed every call and the probe passed\n  \
+         1  audit: something that can be covered is not; preview: the hook refused the sign-in;\n     \
+         watch: Okta could not complete a call to the NL3 hook, or the probe failed\n  \
+         2  usage or configuration error\n  \
+         3  Okta refused the credentials, could not be reached, or answered unexpectedly\n",
+    );
+    out
 }
 
 /// `90s`, `30m`, `1h`, `7d`: how far back `watch` reads (Okta keeps 90 days of System Log).
-pub fn parse_since(raw: &str) -> Result<std::time::Duration, UsageError> {
-    let bad = || {
-        UsageError(format!(
-            "--since {raw:?}: give a duration such as 90s, 30m, 1h or 7d"
-        ))
-    };
+pub fn parse_since(raw: &str) -> std::result::Result<Duration, String> {
+    let bad = || format!("{raw:?}: give a duration such as 90s, 30m, 1h or 7d");
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (n, unit) = raw.split_at(split);
     let n: u64 = n.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(bad()),
     };
-    if secs == 0 || secs > 90 * 86_400 {
-        return Err(UsageError(format!(
-            "--since {raw:?}: between 1s and 90d (Okta keeps 90 days of System Log)"
-        )));
+    match n.checked_mul(unit_secs) {
+        Some(secs) if secs > 0 && secs <= 90 * 86_400 => Ok(Duration::from_secs(secs)),
+        _ => Err(format!(
+            "{raw:?}: between 1s and 90d (Okta keeps 90 days of System Log)"
+        )),
     }
-    Ok(std::time::Duration::from_secs(secs))
 }
 
-/// Parses the arguments after the program name. `default_hook_url` is `NL3_HOOK_URL`.
-pub fn parse(args: &[String], default_hook_url: Option<String>) -> Result<Command, UsageError> {
-    parse_with(args, default_hook_url, &|_| None)
-}
-
-/// [`parse`], with the environment for the defaults of `watch` (PROBE_LOGIN, PROBE_EXPECT).
-pub fn parse_with(
-    args: &[String],
-    default_hook_url: Option<String>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Command, UsageError> {
-    let Some((sub, rest)) = args.split_first() else {
-        return Err(UsageError(
-            "a subcommand is required: audit, setup, preview, watch or rotate".into(),
-        ));
+/// Runs the tool on `args` (the program name first) with the settings in `vars`: prints the
+/// result to stdout, errors to stderr, and returns the exit code.
+pub async fn run(args: &[String], vars: &Vars<'_>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and exit 0; a usage error to stderr, 2.
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
     };
-    let mut flags = Flags::new(rest);
-    let command = match sub.as_str() {
-        "help" | "--help" | "-h" => Command::Help,
-        "audit" => {
-            let hook_url = flags.value("--hook-url")?.or(default_hook_url);
-            let json = flags.switch("--json");
-            flags.finish()?;
-            Command::Audit { hook_url, json }
+    match run_command(cli.command, vars).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
         }
-        "setup" => {
-            let hook_url = flags
-                .value("--hook-url")?
-                .or(default_hook_url)
-                .ok_or_else(|| UsageError("setup needs --hook-url URL (or NL3_HOOK_URL)".into()))?;
-            let args = SetupArgs {
-                hook_url,
-                all: flags.switch("--all"),
-                rules: flags.values("--rule")?,
-                apps: flags.values("--app")?,
-                dry_run: flags.switch("--dry-run"),
-                replace_other_hooks: flags.switch("--replace-other-hooks"),
-                update_secret: flags.switch("--update-secret"),
-            };
-            flags.finish()?;
-            if args.all == (!args.rules.is_empty() || !args.apps.is_empty()) {
-                return Err(UsageError(
-                    "setup needs either --all or --rule ID / --app ID (not both)".into(),
-                ));
+    }
+}
+
+/// `--hook-url`, else `NL3_HOOK_URL`, checked and normalised.
+fn hook_url(flag: Option<String>, settings: &settings::Cli) -> Result<Option<String>> {
+    flag.or_else(|| settings.hook_url.clone())
+        .map(|u| settings::hook_url(&u, "--hook-url"))
+        .transpose()
+}
+
+fn required_hook_url(
+    flag: Option<String>,
+    settings: &settings::Cli,
+    command: &str,
+) -> Result<String> {
+    hook_url(flag, settings)?
+        .ok_or_else(|| Error::Usage(format!("{command} needs --hook-url URL (or NL3_HOOK_URL)")))
+}
+
+async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
+    let settings = settings::Cli::read(vars);
+    let client = |scopes: &[&'static str]| -> Result<OktaClient> {
+        OktaClient::new(settings::Cli::okta(vars)?, scopes)
+    };
+    match command {
+        Command::Audit(args) => {
+            let hook_url = hook_url(args.hook_url, &settings)?;
+            let client = client(audit::SCOPES)?;
+            let snapshot = org::snapshot(&client).await?;
+            let report = audit::audit(&snapshot, &client.org_url(), hook_url.as_deref());
+            if args.json {
+                println!("{}", to_pretty(&report));
+            } else {
+                print!("{}", output::audit_table(&report));
             }
-            Command::Setup(args)
-        }
-        "preview" => {
-            let user = flags
-                .value("--user")?
-                .ok_or_else(|| UsageError("preview needs --user LOGIN".into()))?;
-            let args = PreviewArgs {
-                user,
-                app: flags.value("--app")?,
-                hook_url: flags.value("--hook-url")?.or(default_hook_url),
-                hook_id: flags.value("--hook")?,
-                json: flags.switch("--json"),
-            };
-            flags.finish()?;
-            Command::Preview(args)
-        }
-        "watch" => {
-            let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-            let since = match flags.value("--since")? {
-                Some(s) => parse_since(&s)?,
-                None => std::time::Duration::from_secs(3600),
-            };
-            let args = WatchArgs {
-                since,
-                hook_url: flags.value("--hook-url")?.or(default_hook_url),
-                probe: flags.value("--probe")?.or_else(|| non_empty("PROBE_LOGIN")),
-                expect: flags
-                    .value("--expect")?
-                    .or_else(|| non_empty("PROBE_EXPECT"))
-                    .unwrap_or_else(|| "allowed".into()),
-                json: flags.switch("--json"),
-            };
-            flags.finish()?;
-            Command::Watch(args)
-        }
-        "rotate" => {
-            let hook_url = flags
-                .value("--hook-url")?
-                .or(default_hook_url)
-                .ok_or_else(|| {
-                    UsageError("rotate needs --hook-url URL (or NL3_HOOK_URL)".into())
-                })?;
-            let dry_run = flags.switch("--dry-run");
-            let roll_back = flags.switch("--roll-back");
-            flags.finish()?;
-            Command::Rotate(RotateArgs {
-                hook_url,
-                dry_run,
-                roll_back,
+            Ok(if report.summary.not_covered == 0 {
+                EXIT_OK
+            } else {
+                EXIT_NOT_COVERED
             })
         }
-        other => {
-            return Err(UsageError(format!(
-                "unknown subcommand {other:?}: use audit, setup, preview, watch or rotate"
-            )))
+        Command::Setup(args) => {
+            let hook_url = required_hook_url(args.hook_url, &settings, "setup")?;
+            let hook = settings::Hook::read(vars);
+            let client = client(setup::SCOPES)?;
+            let request = setup::Request {
+                hook_url: hook_url.clone(),
+                targets: if args.all {
+                    Targets::All
+                } else {
+                    Targets::Named {
+                        rules: args.rule,
+                        apps: args.app,
+                    }
+                },
+                header: hook
+                    .api_key_header
+                    .clone()
+                    .unwrap_or_else(|| crate::model::DEFAULT_SECRET_HEADER.into()),
+                gateway_key: hook.gateway_api_key.is_some(),
+                update_secret: args.update_secret,
+                replace_other_hooks: args.replace_other_hooks,
+            };
+            let snapshot = org::snapshot(&client).await?;
+            let plan = setup::plan(&snapshot, &request)?;
+            print!("{}", output::plan(&plan, &hook_url));
+            if plan.steps.is_empty() {
+                println!("Nothing changed.");
+                return Ok(EXIT_OK);
+            }
+            // Fail before changing anything when the secret is needed but unavailable.
+            let secret = if plan.steps.iter().any(setup::Step::needs_secret) {
+                Some(secrets::hook_header_secret(&hook).await?)
+            } else {
+                None
+            };
+            if args.dry_run {
+                println!("--dry-run: nothing changed.");
+                return Ok(EXIT_OK);
+            }
+            println!("Applying:");
+            let done = setup::apply(
+                &client,
+                &plan,
+                &hook_url,
+                secret.as_ref(),
+                &mut |p| match p {
+                    Progress::Created { name, id } => println!("  created {name:?}: {id}"),
+                    Progress::Done(what) => println!("  done: {what}"),
+                },
+            )
+            .await?;
+            println!(
+                "{done} change(s) made. Check with `nl3-okta-admin audit --hook-url {hook_url}`."
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Preview(args) => {
+            let hook = match args.hook {
+                Some(id) => HookChoice::Id(id),
+                None => HookChoice::Url(hook_url(args.hook_url, &settings)?),
+            };
+            let client = client(preview::SCOPES)?;
+            let request = preview::Request {
+                user: args.user.clone(),
+                app: args.app.clone(),
+                hook,
+            };
+            let executed = preview::execute(&client, &request, None).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    to_pretty(&output::preview_json(&executed, args.app.as_deref()))
+                );
+            } else {
+                print!("{}", output::preview(&executed, &args.user));
+            }
+            Ok(if executed.refused() {
+                EXIT_NOT_COVERED
+            } else {
+                EXIT_OK
+            })
+        }
+        Command::Watch(args) => {
+            let hook_url = hook_url(args.hook_url, &settings)?;
+            let probe = match args.probe.or(settings.probe_login.clone()) {
+                Some(login) => {
+                    let expect = args
+                        .expect
+                        .or(settings.probe_expect.clone())
+                        .unwrap_or_else(|| "allowed".into());
+                    let expect = settings::decision(&expect, "--expect")
+                        .map_err(|e| Error::Usage(e.to_string()))?;
+                    Some(Probe { login, expect })
+                }
+                None => None,
+            };
+            let parts = Parts {
+                coverage: false,
+                failures: true,
+            };
+            let client = client(&sentinel::scopes(parts, probe.is_some()))?;
+            let now = SystemTime::now();
+            let window = Window {
+                since: now - args.since,
+                until: now,
+            };
+            // On demand there is no schedule to keep: up to 100 pages (100 000 events) or 5 min,
+            // and 15 minutes in all, however Okta's rate limits go.
+            let bounds = LogBounds {
+                max_pages: 100,
+                max_time: Duration::from_secs(300),
+            };
+            let deadline = Instant::now() + Duration::from_secs(900);
+            let run = sentinel::run(
+                &client,
+                hook_url.as_deref(),
+                window,
+                bounds,
+                probe.as_ref(),
+                parts,
+                deadline,
+            )
+            .await;
+            if args.json {
+                println!("{}", to_pretty(&run));
+            } else {
+                print!("{}", output::watch(&run));
+            }
+            Ok(run.exit_code())
+        }
+        Command::Rotate(args) => {
+            let hook_url = required_hook_url(args.hook_url.clone(), &settings, "rotate")?;
+            let hook = settings::Hook::read(vars);
+            let secret_id = match &hook.secret {
+                settings::HookSecretFrom::SecretsManager(id) => id.clone(),
+                _ => return Err(Error::Setting(
+                    "rotate needs SECRET_ID: the hook's Secrets Manager secret (its ARN or name)"
+                        .into(),
+                )),
+            };
+            let client = client(ROTATE_SCOPES)?;
+            let secrets = secrets::client().await;
+            let rotation = Rotation {
+                secrets: &secrets,
+                okta: Some(&client),
+                hook_url: hook_url.clone(),
+                header: hook.api_key_header.clone(),
+            };
+            rotate(&rotation, &secret_id, &args).await
+        }
+    }
+}
+
+/// `rotate`: the four steps from a terminal, on the secret `secret_id`. A rotation left pending
+/// (a failed one) is resumed; `--dry-run` prints the plan only; `--roll-back` undoes it.
+async fn rotate(rotation: &Rotation<'_>, secret_id: &str, args: &RotateArgs) -> Result<i32> {
+    let hook_url = &rotation.hook_url;
+    let in_flight = rotation.in_flight(secret_id).await?;
+    let plan = rotation.plan().await?;
+    if args.roll_back {
+        let token = in_flight.ok_or_else(|| {
+            Error::Usage(format!(
+                "no rotation of secret {secret_id} is in flight (no version is AWSPENDING without \
+                 being AWSCURRENT): nothing to roll back"
+            ))
+        })?;
+        println!(
+            "Roll-back of the rotation in flight in secret {secret_id} (version {token}), for the \
+             hooks calling {hook_url}:"
+        );
+        print!("{}", output::rotation_plan(&plan, "AWSCURRENT's key again"));
+        if plan.header.is_empty() {
+            return Err(plan.none_matching(hook_url));
+        }
+        println!("Then Okta calls each hook, and AWSPENDING leaves version {token}.");
+        if args.dry_run {
+            println!("--dry-run: nothing changed.");
+            return Ok(EXIT_OK);
+        }
+        for line in rotation.roll_back(secret_id, &token).await? {
+            println!("  {line}");
+        }
+        println!("Rolled back: Okta sends AWSCURRENT's key; version {token} is no longer pending.");
+        return Ok(EXIT_OK);
+    }
+    println!("Rotation of API_KEY in secret {secret_id}, for the hooks calling {hook_url}:");
+    let token = match in_flight {
+        Some(token) => {
+            println!("  resuming the rotation in flight: version {token} is AWSPENDING");
+            token
+        }
+        None => {
+            let token = new_version();
+            println!("  new version {token}");
+            token
         }
     };
-    Ok(command)
+    print!("{}", output::rotation_plan(&plan, "the new key"));
+    if plan.header.is_empty() {
+        return Err(plan.none_matching(hook_url));
+    }
+    println!("Steps: createSecret, setSecret, testSecret (Okta calls each hook), finishSecret");
+    if args.dry_run {
+        println!("--dry-run: nothing changed.");
+        return Ok(EXIT_OK);
+    }
+    for step in Step::ALL {
+        let event = RotationEvent {
+            step,
+            secret_id: secret_id.to_string(),
+            token: token.clone(),
+        };
+        match rotation.run_step(&event).await {
+            Ok(lines) => lines.iter().for_each(|l| println!("  {l}")),
+            Err(e) => return Err(e.left_behind(left_behind(step, secret_id, &token))),
+        }
+    }
+    println!("Done: version {token} is AWSCURRENT and Okta sends its key.");
+    Ok(EXIT_OK)
 }
 
-/// Flags still to be consumed; `--flag value` and `--flag=value` both work.
-struct Flags {
-    rest: Vec<Option<String>>,
-}
-
-impl Flags {
-    fn new(args: &[String]) -> Self {
-        Flags {
-            rest: args.iter().cloned().map(Some).collect(),
-        }
-    }
-
-    fn switch(&mut self, name: &str) -> bool {
-        let mut found = false;
-        for slot in &mut self.rest {
-            if slot.as_deref() == Some(name) {
-                *slot = None;
-                found = true;
-            }
-        }
-        found
-    }
-
-    fn values(&mut self, name: &str) -> Result<Vec<String>, UsageError> {
-        let mut out = Vec::new();
-        let prefix = format!("{name}=");
-        let mut i = 0;
-        while i < self.rest.len() {
-            match self.rest[i].clone() {
-                Some(arg) if arg == name => {
-                    let value = self.rest.get_mut(i + 1).and_then(Option::take);
-                    match value {
-                        Some(v) if !v.starts_with("--") && !v.is_empty() => out.push(v),
-                        _ => return Err(UsageError(format!("{name} needs a value"))),
-                    }
-                    self.rest[i] = None;
-                    i += 2;
-                }
-                Some(arg) if arg.starts_with(&prefix) => {
-                    let v = arg[prefix.len()..].to_string();
-                    if v.is_empty() {
-                        return Err(UsageError(format!("{name} needs a value")));
-                    }
-                    out.push(v);
-                    self.rest[i] = None;
-                    i += 1;
-                }
-                _ => i += 1,
-            }
-        }
-        Ok(out)
-    }
-
-    fn value(&mut self, name: &str) -> Result<Option<String>, UsageError> {
-        let mut all = self.values(name)?;
-        if all.len() > 1 {
-            return Err(UsageError(format!("{name} given more than once")));
-        }
-        Ok(all.pop())
-    }
-
-    fn finish(self) -> Result<(), UsageError> {
-        match self.rest.into_iter().flatten().next() {
-            Some(arg) => Err(UsageError(format!("unexpected argument {arg:?}"))),
-            None => Ok(()),
-        }
-    }
+fn to_pretty(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    fn parse(line: &str) -> std::result::Result<Command, clap::Error> {
+        let args = std::iter::once("nl3-okta-admin").chain(line.split_whitespace());
+        Cli::try_parse_from(args).map(|c| c.command)
     }
 
     #[test]
-    fn parses_the_three_subcommands() {
-        assert_eq!(
-            parse(&args("audit --json"), None).unwrap(),
-            Command::Audit {
-                hook_url: None,
-                json: true
-            }
-        );
-        let Command::Setup(s) = parse(
-            &args("setup --hook-url=https://h/x --rule r1 --rule r2 --app a --dry-run"),
-            None,
-        )
-        .unwrap() else {
+    fn parses_the_subcommands() {
+        assert!(matches!(
+            parse("audit --json").unwrap(),
+            Command::Audit(AuditArgs {
+                json: true,
+                hook_url: None
+            })
+        ));
+        let Command::Setup(s) =
+            parse("setup --hook-url=https://h/x --rule r1 --rule r2 --app a --dry-run").unwrap()
+        else {
             panic!()
         };
-        assert_eq!(s.rules, ["r1", "r2"]);
-        assert_eq!(s.apps, ["a"]);
+        assert_eq!(s.rule, ["r1", "r2"]);
+        assert_eq!(s.app, ["a"]);
         assert!(s.dry_run && !s.all);
-        assert!(matches!(
-            parse(&args("preview --user a@b --app 0oa1"), Some("https://h".into())).unwrap(),
-            Command::Preview(PreviewArgs { ref user, ref hook_url, .. }) if user == "a@b" && hook_url.as_deref() == Some("https://h")
-        ));
+        let Command::Preview(p) = parse("preview --user a@b --app 0oa1").unwrap() else {
+            panic!()
+        };
+        assert_eq!((p.user.as_str(), p.app.as_deref()), ("a@b", Some("0oa1")));
+        let Command::Rotate(r) = parse("rotate --dry-run").unwrap() else {
+            panic!()
+        };
+        assert!(r.dry_run && !r.roll_back);
     }
 
     #[test]
     fn parses_watch() {
-        let env = |name: &str| (name == "PROBE_LOGIN").then(|| "probe@acme".to_string());
-        let Command::Watch(w) = parse_with(&args("watch --since 30m --json"), None, &env).unwrap()
-        else {
+        let Command::Watch(w) = parse("watch --since 30m --json").unwrap() else {
             panic!()
         };
-        assert_eq!(w.since, std::time::Duration::from_secs(1800));
-        assert_eq!(w.probe.as_deref(), Some("probe@acme"));
-        assert_eq!(w.expect, "allowed");
+        assert_eq!(w.since, Duration::from_secs(1800));
         assert!(w.json);
-        let Command::Watch(w) = parse(&args("watch"), None).unwrap() else {
+        let Command::Watch(w) = parse("watch").unwrap() else {
             panic!()
         };
-        assert_eq!(w.since, std::time::Duration::from_secs(3600));
+        assert_eq!(w.since, Duration::from_secs(3600));
         assert_eq!(w.probe, None);
         for bad in [
             "watch --since",
@@ -355,33 +514,82 @@ mod tests {
             "watch --since 0h",
             "watch --since 91d",
             "watch --since h",
+            "watch --since 99999999999999999d",
         ] {
-            assert!(parse(&args(bad), None).is_err(), "{bad}");
+            assert!(parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
-    fn parses_rotate() {
-        assert_eq!(
-            parse(&args("rotate --dry-run"), Some("https://h".into())).unwrap(),
-            Command::Rotate(RotateArgs {
-                hook_url: "https://h".into(),
-                dry_run: true,
-                roll_back: false
-            })
-        );
-        assert!(parse(&args("rotate"), None).is_err());
-        assert!(parse(&args("rotate --hook-url https://h --all"), None).is_err());
+    fn rejects_what_it_does_not_know() {
+        for bad in [
+            "audit --jsn",
+            "setup --hook-url https://h",
+            "setup --hook-url https://h --all --rule r",
+            "preview --user",
+            "preview --user u --hook h --hook-url https://h",
+            "rotate --hook-url https://h --all",
+            "frobnicate",
+            "",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 
+    /// The help names every variable the CLI reads, no more: each subcommand's settings are
+    /// read through a recording `Vars`, and what was asked for must be what the help lists.
     #[test]
-    fn rejects_what_it_does_not_know() {
-        assert!(parse(&args("audit --jsn"), None).is_err());
-        assert!(parse(&args("setup --all"), None).is_err());
-        assert!(parse(&args("setup --hook-url https://h"), None).is_err());
-        assert!(parse(&args("setup --hook-url https://h --all --rule r"), None).is_err());
-        assert!(parse(&args("preview --user"), None).is_err());
-        assert!(parse(&args("frobnicate"), None).is_err());
-        assert!(parse(&[], None).is_err());
+    fn the_help_names_every_variable_the_cli_reads() {
+        let vars = Vars::list(&[]);
+        settings::Cli::read(&vars);
+        let _ = settings::Cli::okta(&Vars::list(&[("OKTA_ORG_URL", "https://a.okta.com")]));
+        let with_client = Vars::list(&[
+            ("OKTA_ORG_URL", "https://a.okta.com"),
+            ("OKTA_CLIENT_ID", "0oa1"),
+            ("OKTA_PRIVATE_KEY_FILE", "/nonexistent"),
+        ]);
+        let _ = settings::Cli::okta(&with_client);
+        let token = Vars::list(&[
+            ("OKTA_ORG_URL", "https://a.okta.com"),
+            ("OKTA_API_TOKEN", "t"),
+        ]);
+        let _ = settings::Cli::okta(&token);
+        let key = Vars::list(&[("OKTA_CLIENT_ID", "0oa1"), ("OKTA_PRIVATE_KEY", "x")]);
+        let _ = settings::Credentials::read(&key, settings::KeyFile::Allowed);
+        settings::Hook::read(&vars);
+        let mut asked = vars.asked();
+        for v in [&with_client, &token, &key] {
+            asked.extend(v.asked());
+        }
+        let listed: std::collections::BTreeSet<String> =
+            CLI_VARIABLES.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(asked, listed);
+        let help = Cli::command().render_long_help().to_string();
+        for name in &listed {
+            assert!(help.contains(name.as_str()), "--help does not name {name}");
+        }
+    }
+
+    /// Every flag of every subcommand is documented in docs/admin-cli.md.
+    #[test]
+    fn every_flag_is_documented() {
+        let page =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/admin-cli.md"))
+                .expect("docs/admin-cli.md");
+        let cli = Cli::command();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    if long == "help" {
+                        continue;
+                    }
+                    assert!(
+                        page.contains(&format!("`--{long}")),
+                        "docs/admin-cli.md does not document `{} --{long}`",
+                        sub.get_name()
+                    );
+                }
+            }
+        }
     }
 }

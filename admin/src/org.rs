@@ -1,307 +1,143 @@
-//! Reads what decides coverage from the org: inline hooks, custom authorization servers with
-//! their access policies and rules, and apps. Kept as Okta's JSON plus the few fields read.
+//! Reading the org, and Okta calling a hook: the snapshot `audit`, `setup` and the sentinel
+//! judge (inline hooks, custom authorization servers with their access policies and rules,
+//! apps, every list read to its last page), single objects, and the execute-hook call that
+//! `preview`, the rotation's test and the sentinel's probe go through.
 
-use serde::Serialize;
+use reqwest::Method;
 use serde_json::Value;
 
-use crate::client::{query, segment, OktaClient};
-use crate::AdminError;
+use crate::error::{Error, Result};
+use crate::model::{App, AuthServer, InlineHook, Policy, Rule, Snapshot, User};
+use crate::okta::OktaClient;
 
-pub const TOKEN_HOOK: &str = "com.okta.oauth2.tokens.transform";
-pub const SAML_HOOK: &str = "com.okta.saml.tokens.transform";
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Hook {
-    pub id: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub status: String,
-    pub uri: Option<String>,
-    /// `HEADER` or `OAUTH` (channel type), as Okta reports it.
-    pub auth: String,
-    #[serde(skip)]
-    pub raw: Value,
+/// `GET /api/v1/inlineHooks` (all types), then `GET /api/v1/authorizationServers`, for each
+/// server `GET …/policies` and for each policy `GET …/rules`, then `GET /api/v1/apps`.
+pub async fn snapshot(client: &OktaClient) -> Result<Snapshot> {
+    snapshot_with(client, hooks(client).await?).await
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthServer {
-    pub id: String,
-    pub name: String,
-    pub status: String,
-    pub issuer: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Policy {
-    pub server_id: String,
-    pub id: String,
-    pub name: String,
-    pub status: String,
-    /// `conditions.clients.include`: client IDs, or `ALL_CLIENTS`.
-    pub clients: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rule {
-    pub server_id: String,
-    pub policy_id: String,
-    pub id: String,
-    pub name: String,
-    pub status: String,
-    pub grant_types: Vec<String>,
-    /// `actions.token.inlineHook.id`
-    pub hook_id: Option<String>,
-    #[serde(skip)]
-    pub raw: Value,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct App {
-    pub id: String,
-    pub label: String,
-    pub name: String,
-    pub status: String,
-    pub sign_on_mode: String,
-    /// OIDC apps: `credentials.oauthClient.client_id`.
-    pub client_id: Option<String>,
-    /// SAML 2.0 apps: `settings.signOn.inlineHooks[0].id`.
-    pub hook_id: Option<String>,
-    /// SAML 2.0 apps: a custom app integration (its SAML settings are its own), not a catalog app.
-    pub custom_saml: bool,
-}
-
-/// Everything `audit` and `setup` look at.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    pub hooks: Vec<Hook>,
-    pub servers: Vec<AuthServer>,
-    pub policies: Vec<Policy>,
-    pub rules: Vec<Rule>,
-    pub apps: Vec<App>,
-}
-
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or("").to_string()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-impl Hook {
-    pub fn from_json(v: Value) -> Hook {
-        Hook {
-            id: s(&v["id"]),
-            name: s(&v["name"]),
-            kind: s(&v["type"]),
-            status: s(&v["status"]),
-            uri: v["channel"]["config"]["uri"].as_str().map(String::from),
-            auth: s(&v["channel"]["type"]),
-            raw: v,
-        }
-    }
-    pub fn active(&self) -> bool {
-        self.status == "ACTIVE"
-    }
-}
-
-impl Rule {
-    pub fn from_json(server_id: &str, policy_id: &str, v: Value) -> Rule {
-        Rule {
-            server_id: server_id.to_string(),
-            policy_id: policy_id.to_string(),
-            id: s(&v["id"]),
-            name: s(&v["name"]),
-            status: s(&v["status"]),
-            grant_types: strings(&v["conditions"]["grantTypes"]["include"]),
-            hook_id: v["actions"]["token"]["inlineHook"]["id"]
-                .as_str()
-                .filter(|id| !id.is_empty())
-                .map(String::from),
-            raw: v,
-        }
-    }
-    /// A rule for the client credentials grant only: tokens for machines, no user signs in.
-    pub fn machine_only(&self) -> bool {
-        !self.grant_types.is_empty() && self.grant_types.iter().all(|g| g == "client_credentials")
-    }
-}
-
-impl App {
-    pub fn from_json(v: &Value) -> App {
-        let sign_on = &v["settings"]["signOn"];
-        App {
-            id: s(&v["id"]),
-            label: s(&v["label"]),
-            name: s(&v["name"]),
-            status: s(&v["status"]),
-            sign_on_mode: s(&v["signOnMode"]),
-            client_id: v["credentials"]["oauthClient"]["client_id"]
-                .as_str()
-                .map(String::from),
-            hook_id: sign_on["inlineHooks"][0]["id"]
-                .as_str()
-                .filter(|id| !id.is_empty())
-                .map(String::from),
-            // Custom SAML apps carry their own ACS URL (`ssoAcsUrl`, or `destinationOverride`);
-            // catalog (OIN) apps take theirs from the catalog and keep only overrides.
-            custom_saml: ["ssoAcsUrl", "destinationOverride"]
-                .iter()
-                .any(|k| sign_on[k].as_str().is_some_and(|u| !u.is_empty())),
-        }
-    }
-}
-
-impl Snapshot {
-    /// `GET /api/v1/inlineHooks`, `GET /api/v1/authorizationServers`, for each server
-    /// `GET …/policies` and for each policy `GET …/rules`, then `GET /api/v1/apps`: every list
-    /// read to its last page.
-    pub async fn read(client: &OktaClient) -> Result<Snapshot, AdminError> {
-        let hooks = read_hooks(client).await?;
-        let mut snapshot = Snapshot {
-            hooks,
-            ..Snapshot::default()
-        };
-        let servers = client
-            .list(
-                &format!("/api/v1/authorizationServers{}", query(&[("limit", "200")])),
-                "listing authorization servers (GET /api/v1/authorizationServers)",
-            )
-            .await?;
-        for server in servers {
-            let server = AuthServer {
-                id: s(&server["id"]),
-                name: s(&server["name"]),
-                status: s(&server["status"]),
-                issuer: s(&server["issuer"]),
-            };
-            let path = format!(
-                "/api/v1/authorizationServers/{}/policies",
-                segment(&server.id)
+/// [`snapshot`] around hooks already read.
+pub async fn snapshot_with(client: &OktaClient, hooks: Vec<InlineHook>) -> Result<Snapshot> {
+    let mut snapshot = Snapshot {
+        hooks,
+        ..Snapshot::default()
+    };
+    let limit = [("limit", "200".to_string())];
+    let servers = client
+        .list(
+            client.url(&["api", "v1", "authorizationServers"]),
+            &limit,
+            "listing authorization servers (GET /api/v1/authorizationServers)",
+        )
+        .await?;
+    for server in servers {
+        let server = AuthServer::from_json(&server);
+        let url = client.url(&["api", "v1", "authorizationServers", &server.id, "policies"]);
+        let what = format!(
+            "listing the access policies of authorization server {:?} (GET {})",
+            server.name,
+            url.path()
+        );
+        for policy in client.list(url, &[], &what).await? {
+            let policy = Policy::from_json(&server.id, &policy);
+            let url = client.url(&[
+                "api",
+                "v1",
+                "authorizationServers",
+                &server.id,
+                "policies",
+                &policy.id,
+                "rules",
+            ]);
+            let what = format!(
+                "listing the rules of access policy {:?} (GET {})",
+                policy.name,
+                url.path()
             );
-            let policies = client
-                .list(
-                    &path,
-                    &format!(
-                        "listing the access policies of authorization server {:?} (GET {path})",
-                        server.name
-                    ),
-                )
-                .await?;
-            for policy in policies {
-                let policy = Policy {
-                    server_id: server.id.clone(),
-                    id: s(&policy["id"]),
-                    name: s(&policy["name"]),
-                    status: s(&policy["status"]),
-                    clients: strings(&policy["conditions"]["clients"]["include"]),
-                };
-                let path = format!(
-                    "/api/v1/authorizationServers/{}/policies/{}/rules",
-                    segment(&server.id),
-                    segment(&policy.id)
-                );
-                let rules = client
-                    .list(
-                        &path,
-                        &format!(
-                            "listing the rules of access policy {:?} (GET {path})",
-                            policy.name
-                        ),
-                    )
-                    .await?;
-                snapshot.rules.extend(
-                    rules
-                        .into_iter()
-                        .map(|r| Rule::from_json(&server.id, &policy.id, r)),
-                );
-                snapshot.policies.push(policy);
-            }
-            snapshot.servers.push(server);
+            let rules = client.list(url, &[], &what).await?;
+            snapshot.rules.extend(
+                rules
+                    .iter()
+                    .map(|r| Rule::from_json(&server.id, &policy.id, r)),
+            );
+            snapshot.policies.push(policy);
         }
-        let apps = client
-            .list(
-                &format!("/api/v1/apps{}", query(&[("limit", "200")])),
-                "listing apps (GET /api/v1/apps)",
-            )
-            .await?;
-        snapshot.apps = apps.iter().map(App::from_json).collect();
-        Ok(snapshot)
+        snapshot.servers.push(server);
     }
-
-    pub fn server(&self, id: &str) -> Option<&AuthServer> {
-        self.servers.iter().find(|s| s.id == id)
-    }
-    pub fn policy(&self, server_id: &str, id: &str) -> Option<&Policy> {
-        self.policies
-            .iter()
-            .find(|p| p.server_id == server_id && p.id == id)
-    }
-    pub fn hook(&self, id: &str) -> Option<&Hook> {
-        self.hooks.iter().find(|h| h.id == id)
-    }
-
-    /// "server › policy › rule", for people.
-    pub fn rule_path(&self, rule: &Rule) -> String {
-        let server = self
-            .server(&rule.server_id)
-            .map(|s| s.name.as_str())
-            .unwrap_or(&rule.server_id);
-        let policy = self
-            .policy(&rule.server_id, &rule.policy_id)
-            .map(|p| p.name.as_str())
-            .unwrap_or(&rule.policy_id);
-        format!("{server} › {policy} › {}", rule.name)
-    }
-
-    /// A rule can mint tokens when it, its policy and its server are all active.
-    pub fn rule_live(&self, rule: &Rule) -> bool {
-        rule.status == "ACTIVE"
-            && self
-                .policy(&rule.server_id, &rule.policy_id)
-                .is_some_and(|p| p.status == "ACTIVE")
-            && self
-                .server(&rule.server_id)
-                .is_some_and(|s| s.status == "ACTIVE")
-    }
-
-    /// The rules through which `client_id` can get tokens from a custom authorization server:
-    /// every rule of every policy whose clients include it (or `ALL_CLIENTS`), any status.
-    pub fn rules_for_client<'a>(&'a self, client_id: &str) -> Vec<&'a Rule> {
-        self.rules
-            .iter()
-            .filter(|r| {
-                self.policy(&r.server_id, &r.policy_id).is_some_and(|p| {
-                    p.clients
-                        .iter()
-                        .any(|c| c == "ALL_CLIENTS" || c == client_id)
-                })
-            })
-            .collect()
-    }
+    let apps = client
+        .list(
+            client.url(&["api", "v1", "apps"]),
+            &limit,
+            "listing apps (GET /api/v1/apps)",
+        )
+        .await?;
+    snapshot.apps = apps.iter().map(App::from_json).collect();
+    Ok(snapshot)
 }
 
-/// `GET /api/v1/inlineHooks` (all types; the list is read to its last page).
-pub async fn read_hooks(client: &OktaClient) -> Result<Vec<Hook>, AdminError> {
+/// `GET /api/v1/inlineHooks`, every page; an entry that is not a hook object is dropped.
+pub async fn hooks(client: &OktaClient) -> Result<Vec<InlineHook>> {
     Ok(client
         .list(
-            "/api/v1/inlineHooks",
+            client.url(&["api", "v1", "inlineHooks"]),
+            &[],
             "listing inline hooks (GET /api/v1/inlineHooks)",
         )
         .await?
         .into_iter()
-        .map(Hook::from_json)
+        .filter_map(|h| serde_json::from_value(h).ok())
         .collect())
+}
+
+/// `GET /api/v1/inlineHooks/{id}`.
+pub async fn hook(client: &OktaClient, id: &str) -> Result<InlineHook> {
+    let url = client.url(&["api", "v1", "inlineHooks", id]);
+    let what = format!("reading inline hook {id} (GET {})", url.path());
+    let raw = client.get(url, &what).await?;
+    serde_json::from_value(raw).map_err(|e| Error::OktaAnswer {
+        what,
+        why: format!("not an inline hook ({e})"),
+    })
+}
+
+/// `GET /api/v1/users/{login or id}`.
+pub async fn user(client: &OktaClient, login: &str) -> Result<User> {
+    let url = client.url(&["api", "v1", "users", login]);
+    let what = format!("reading user {login:?} (GET /api/v1/users/{{login}})");
+    match client.get(url, &what).await {
+        Ok(raw) => Ok(User::from_json(&raw)),
+        Err(Error::NotFound(_)) => Err(Error::NotFound(format!(
+            "no user with login or ID {login:?} in {}",
+            client.org_url()
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /api/v1/apps/{id}`.
+pub async fn app(client: &OktaClient, id: &str) -> Result<App> {
+    let url = client.url(&["api", "v1", "apps", id]);
+    let what = format!("reading app {id} (GET {})", url.path());
+    Ok(App::from_json(&client.get(url, &what).await?))
+}
+
+/// `POST /api/v1/inlineHooks/{id}/execute`: Okta calls the hook with `request` and hands back
+/// its answer. Okta's refusal of the call itself (it answers 400 when the hook times out,
+/// errs or answers something it cannot use) is [`Error::HookCall`].
+pub async fn execute(client: &OktaClient, hook: &InlineHook, request: &Value) -> Result<Value> {
+    let url = client.url(&["api", "v1", "inlineHooks", &hook.id, "execute"]);
+    let what = format!(
+        "executing hook {:?} through Okta (POST {})",
+        hook.name,
+        url.path()
+    );
+    client
+        .send(Method::POST, url, Some(request), &what)
+        .await
+        .map_err(|e| match e {
+            e @ Error::OktaStatus { .. } | e @ Error::OktaAnswer { .. } => {
+                Error::HookCall(Box::new(e))
+            }
+            other => other,
+        })
 }

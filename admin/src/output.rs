@@ -1,8 +1,15 @@
-//! Plain-text tables for people; `--json` output is the serialised report itself.
+//! What the CLI shows people: tables and plans as text; `--json` output is the serialised report
+//! itself. Nothing here talks to Okta.
 
 use std::fmt::Write;
 
+use serde_json::{json, Value};
+
 use crate::audit::{AppRow, Report};
+use crate::preview::Executed;
+use crate::rotation::HookPlan;
+use crate::sentinel::Run;
+use crate::setup::Plan;
 
 /// Left-aligned columns, two spaces apart, widths in characters.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -97,8 +104,7 @@ pub fn audit_table(report: &Report) -> String {
         report
             .hooks
             .iter()
-            .map(|row| {
-                let h = &row.hook;
+            .map(|h| {
                 vec![
                     h.name.clone(),
                     h.id.clone(),
@@ -106,7 +112,7 @@ pub fn audit_table(report: &Report) -> String {
                     h.status.clone(),
                     h.auth.clone(),
                     h.uri.clone().unwrap_or_else(|| "-".into()),
-                    match row.ours {
+                    match h.ours {
                         Some(true) => "yes".into(),
                         Some(false) => "no".into(),
                         None => "?".into(),
@@ -181,6 +187,169 @@ pub fn audit_table(report: &Report) -> String {
             "Some sign-ins that could be covered are not."
         }
     );
+    out
+}
+
+/// `setup`'s plan: the steps, what is already in place, what is skipped.
+pub fn plan(plan: &Plan, hook_url: &str) -> String {
+    let mut out = format!("Plan for hook URL {hook_url}:\n");
+    if plan.steps.is_empty() {
+        out.push_str("  nothing to change\n");
+    }
+    for (i, step) in plan.steps.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {}", i + 1, step.describe());
+    }
+    if !plan.unchanged.is_empty() {
+        out.push_str("Already in place:\n");
+        for line in &plan.unchanged {
+            let _ = writeln!(out, "  = {line}");
+        }
+    }
+    if !plan.skipped.is_empty() {
+        out.push_str("Skipped:\n");
+        for line in &plan.skipped {
+            let _ = writeln!(out, "  ! {line}");
+        }
+    }
+    out
+}
+
+/// The rotation's hooks: which get `what`, which are left alone.
+pub fn rotation_plan(plan: &HookPlan, what: &str) -> String {
+    let mut out = String::new();
+    for hook in &plan.header {
+        let _ = writeln!(out, "  {} gets {what}", hook.describe());
+    }
+    for line in plan.left_alone_lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    out
+}
+
+/// `preview --json`.
+pub fn preview_json(e: &Executed, app: Option<&str>) -> Value {
+    json!({
+        "hook": {"id": e.hook.id, "name": e.hook.name, "type": e.hook.kind, "status": e.hook.status, "uri": e.hook.uri()},
+        "user": e.user.login,
+        "app": app,
+        "decision": if e.refused() { "refused" } else { "allowed" },
+        "answer": e.answer,
+    })
+}
+
+/// `preview`: the hook, the request, the answer and why.
+pub fn preview(e: &Executed, login: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Hook {:?} ({}, {}) → {}",
+        e.hook.name,
+        e.hook.id,
+        e.hook.status,
+        e.hook.uri().unwrap_or("-")
+    );
+    let _ = writeln!(
+        out,
+        "Request: {} hook for user {} ({}){}",
+        crate::model::kind_label(e.kind),
+        if e.user.login.is_empty() {
+            login
+        } else {
+            &e.user.login
+        },
+        if e.user.id.is_empty() {
+            "?"
+        } else {
+            &e.user.id
+        },
+        e.app
+            .as_ref()
+            .map(|a| format!(", app {:?} ({})", a.label, a.id))
+            .unwrap_or_default()
+    );
+    if e.refused() {
+        let summary = e.answer["error"]["errorSummary"].as_str().unwrap_or("");
+        let _ = writeln!(
+            out,
+            "Answer: REFUSED, Okta would stop this sign-in: {summary:?}"
+        );
+    } else {
+        let commands = e.answer["commands"].as_array().map_or(0, Vec::len);
+        let _ = writeln!(out, "Answer: ALLOWED ({commands} command(s))");
+    }
+    match e.answer.get("debugContext") {
+        Some(ctx) if !ctx.is_null() => {
+            let _ = writeln!(
+                out,
+                "Why (debugContext):\n{}",
+                serde_json::to_string_pretty(ctx).unwrap_or_default()
+            );
+        }
+        _ => out.push_str("Why: the hook sent no debugContext\n"),
+    }
+    out
+}
+
+/// `watch`: Okta's failed calls of the window, and the probe.
+pub fn watch(run: &Run) -> String {
+    let mut out = String::new();
+    match &run.failures {
+        Some(Ok(f)) => {
+            let _ = writeln!(
+                out,
+                "Okta's System Log, {} to {} ({} event(s) on {} page(s)): {} call(s) of the NL3 hook Okta could not complete",
+                run.since,
+                run.until,
+                f.events_read,
+                f.pages,
+                f.failures.len()
+            );
+            if let Some(why) = &f.truncated {
+                let _ = writeln!(out, "INCOMPLETE: paging {why}");
+            }
+            if !f.failures.is_empty() {
+                let rows: Vec<Vec<String>> = f
+                    .failures
+                    .iter()
+                    .map(|x| {
+                        vec![
+                            x.time.clone(),
+                            if x.hook_id.is_empty() {
+                                "(unknown)".into()
+                            } else {
+                                format!("{} ({}, {})", x.hook_name, x.hook_id, x.hook_type)
+                            },
+                            x.outcome.clone(),
+                            format!("{} [{} {}]", x.reason, x.event_type, x.uuid),
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(&["TIME", "HOOK", "OUTCOME", "REASON"], &rows));
+            }
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "Okta's System Log could not be read: {e}");
+        }
+        None => {}
+    }
+    match &run.probe {
+        Some(Ok(p)) => {
+            let _ = writeln!(
+                out,
+                "Probe for {}: {} ({}; decision {}, expected {}; {} ms through Okta)",
+                p.login,
+                if p.failed { "FAILED" } else { "ok" },
+                p.why,
+                p.decision.as_deref().unwrap_or("-"),
+                p.expect,
+                p.elapsed_ms
+            );
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "Probe could not run: {e}");
+        }
+        None => {}
+    }
     out
 }
 

@@ -1,166 +1,64 @@
 //! The sentinel: what only Okta sees, checked on a schedule (`nl3-okta-sentinel`) or on demand
 //! (`nl3-okta-admin watch`, parts 2 and 3).
 //!
-//! 1. Coverage: the audit of `nl3-okta-admin audit` for `NL3_HOOK_URL` ([`Snapshot::read`] and
+//! 1. Coverage: the audit of `nl3-okta-admin audit` for `NL3_HOOK_URL` ([`org::snapshot`] and
 //!    [`audit::audit`]): `NotCovered`, `CannotBeCovered`, and a log line per item not covered.
 //! 2. Okta's failed calls: the System Log of the run's window ([`syslog`]): `OktaHookFailures`.
 //! 3. The probe (`PROBE_LOGIN`): Okta calls the token hook for that user, as `preview` does
 //!    ([`preview::execute`]): `ProbeFailed` unless the answer is well-formed and has the
 //!    expected decision.
 //!
-//! One EMF line per run, in the hook's namespace and `service` dimension. A part that cannot run
-//! (Okta unreachable, 401/403, a rate limit beyond the wait, the log window not read to its
-//! end) adds to `SentinelError` and emits none of its own metrics: never a zero that would look
-//! like "all fine".
+//! One run reads the org's inline hooks once, for all three parts. One EMF line per run, in the
+//! hook's namespace and `service` dimension. A part that cannot run (Okta unreachable, 401/403,
+//! a rate limit beyond the wait, the log window not read to its end) adds to `SentinelError` and
+//! emits none of its own metrics: never a zero that would look like "all fine".
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::audit::{self, Verdict};
-use crate::cli::PreviewArgs;
-use crate::client::OktaClient;
-use crate::org::{self, Snapshot, TOKEN_HOOK};
-use crate::preview;
-use crate::syslog::{self, Bounds, Failure, Window};
-use crate::{normalize_url, AdminError};
+use crate::error::Error;
+use crate::model::{okta_time, InlineHook, TOKEN_HOOK};
+use crate::okta::OktaClient;
+use crate::org;
+use crate::preview::{self, HookChoice};
+use crate::settings::{LogBounds, Metrics, Probe};
+use crate::syslog::{self, Failure, Window};
 
 /// Okta writes its log a little after the fact: each window reaches back this much further than
 /// the schedule period, so an event published late into the previous window is still read.
 pub const OVERLAP: Duration = Duration::from_secs(60);
-pub const DEFAULT_SCHEDULE: &str = "rate(5 minutes)";
-pub const DEFAULT_NAMESPACE: &str = "NL3OktaHook";
-pub const DEFAULT_SERVICE: &str = "nl3-okta-hook";
 
-/// What the sentinel is told through its environment.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// `NL3_HOOK_URL`, normalised: which hooks are NL3's.
-    pub hook_url: String,
-    /// The schedule's period (`SENTINEL_SCHEDULE`, a `rate(...)` expression).
-    pub period: Duration,
-    pub probe: Option<Probe>,
-    pub namespace: String,
-    pub service: String,
-    pub log_bounds: Bounds,
-    /// Longest wait for Okta's rate limit per call (`SENTINEL_RATE_LIMIT_MAX_WAIT_SECS`).
-    pub rate_limit_max_wait: Duration,
-}
+/// How long before the function's deadline a run stops its parts, to write its metrics.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
-/// `PROBE_LOGIN` and the decision the hook must give for that user (`PROBE_EXPECT`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
-    pub login: String,
-    pub expect: String,
-}
-
-/// The decisions the hook names in `debugContext.decision` (its `Outcome`s).
-const DECISIONS: &[&str] = &[
-    "allowed",
-    "no_user",
-    "locked",
-    "forbidden",
-    "fail_open",
-    "fail_closed",
-    "bad_request",
-    "not_enrolled",
-    "unlisted_refused",
-    "would_refuse",
+/// The sentinel's scopes, all read-only: the audit's, and the System Log.
+pub const SENTINEL_SCOPES: &[&str] = &[
+    "okta.inlineHooks.read",
+    "okta.authorizationServers.read",
+    "okta.apps.read",
+    "okta.logs.read",
 ];
+/// What the probe adds: reading the probe user, and executing the hook (Okta's API lists
+/// `okta.inlineHooks.manage` for `POST /api/v1/inlineHooks/{id}/execute`; no read scope allows it).
+pub const PROBE_SCOPES: &[&str] = &["okta.users.read", "okta.inlineHooks.manage"];
 
-impl Config {
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, AdminError> {
-        let get = |name: &str| {
-            env(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let hook_url = get("NL3_HOOK_URL").ok_or_else(|| {
-            AdminError::Config(
-                "NL3_HOOK_URL is not set: the URL Okta calls for the NL3 hook (the stack's HookUrl)"
-                    .into(),
-            )
-        })?;
-        let schedule = get("SENTINEL_SCHEDULE").unwrap_or_else(|| DEFAULT_SCHEDULE.into());
-        let number = |name: &str, default: u64| -> Result<u64, AdminError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| AdminError::Config(format!("{name} {v:?} is not a whole number"))),
-            }
-        };
-        let probe = match get("PROBE_LOGIN") {
-            None => None,
-            Some(login) => {
-                let expect = get("PROBE_EXPECT").unwrap_or_else(|| "allowed".into());
-                if !DECISIONS.contains(&expect.as_str()) {
-                    return Err(AdminError::Config(format!(
-                        "PROBE_EXPECT {expect:?} is not a decision of the hook (one of {})",
-                        DECISIONS.join(", ")
-                    )));
-                }
-                Some(Probe { login, expect })
-            }
-        };
-        Ok(Config {
-            hook_url: normalize_url(&hook_url),
-            period: parse_rate(&schedule)?,
-            probe,
-            namespace: get("POWERTOOLS_METRICS_NAMESPACE")
-                .unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
-            service: get("POWERTOOLS_SERVICE_NAME").unwrap_or_else(|| DEFAULT_SERVICE.into()),
-            log_bounds: Bounds {
-                max_pages: number("SENTINEL_MAX_LOG_PAGES", 10)?.max(1) as usize,
-                max_time: Duration::from_secs(number("SENTINEL_MAX_LOG_SECS", 60)?),
-            },
-            rate_limit_max_wait: Duration::from_secs(number(
-                "SENTINEL_RATE_LIMIT_MAX_WAIT_SECS",
-                30,
-            )?),
-        })
-    }
-
-    /// What the run asks Okta for (read-only, but for the probe's execute call).
-    pub fn scopes(&self) -> Vec<&'static str> {
-        let mut scopes = crate::SENTINEL_SCOPES.to_vec();
-        if self.probe.is_some() {
-            scopes.extend(crate::PROBE_SCOPES);
-        }
-        scopes.sort_unstable();
-        scopes.dedup();
-        scopes
-    }
-}
-
-/// The period of an EventBridge `rate(N minute[s]|hour[s]|day[s])` expression. A `cron(...)`
-/// schedule has no fixed period, so no window could be derived from it.
-pub fn parse_rate(expr: &str) -> Result<Duration, AdminError> {
-    let bad = || {
-        AdminError::Config(format!(
-            "SENTINEL_SCHEDULE {expr:?} is not a rate(N minutes|hours|days) expression \
-             (the window of each run is the period before it)"
-        ))
+/// What a run asks Okta for: the parts' scopes, the probe's when there is one.
+pub fn scopes(parts: Parts, probe: bool) -> Vec<&'static str> {
+    let mut scopes: Vec<&'static str> = if parts.coverage {
+        SENTINEL_SCOPES.to_vec()
+    } else {
+        vec!["okta.inlineHooks.read", "okta.logs.read"]
     };
-    let inner = expr
-        .trim()
-        .strip_prefix("rate(")
-        .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(bad)?;
-    let (n, unit) = inner.trim().split_once(' ').ok_or_else(bad)?;
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let unit_secs = match unit.trim() {
-        "minute" | "minutes" => 60,
-        "hour" | "hours" => 3600,
-        "day" | "days" => 86_400,
-        _ => return Err(bad()),
-    };
-    if n == 0 {
-        return Err(bad());
+    if probe {
+        scopes.extend(PROBE_SCOPES);
     }
-    Ok(Duration::from_secs(n * unit_secs))
+    scopes.sort_unstable();
+    scopes.dedup();
+    scopes
 }
 
 /// The window of a run scheduled at `time`: the period before it, plus [`OVERLAP`]. It depends
@@ -170,27 +68,6 @@ pub fn window(time: SystemTime, period: Duration) -> Window {
         since: time - period - OVERLAP,
         until: time,
     }
-}
-
-/// The scheduled event's `time` (EventBridge: RFC 3339, e.g. `2026-12-01T20:05:00Z`).
-pub fn event_time(event: &Value) -> Result<SystemTime, AdminError> {
-    use aws_sdk_secretsmanager::primitives::{DateTime, DateTimeFormat};
-    let raw = event.get("time").ok_or_else(|| {
-        AdminError::Usage(
-            "the event has no \"time\": the sentinel expects EventBridge's scheduled event".into(),
-        )
-    })?;
-    let text = raw
-        .as_str()
-        .ok_or_else(|| AdminError::Usage(format!("the event's \"time\" {raw} is not a string")))?;
-    DateTime::from_str(text, DateTimeFormat::DateTime)
-        .ok()
-        .and_then(|t| SystemTime::try_from(t).ok())
-        .ok_or_else(|| {
-            AdminError::Usage(format!(
-                "the event's \"time\" {text:?} is not an RFC 3339 time"
-            ))
-        })
 }
 
 /// One item the audit found not covered.
@@ -267,21 +144,34 @@ pub struct Parts {
     pub failures: bool,
 }
 
-/// One pass: the parts asked for, each logged as it ends. Never fails: a part that cannot run
-/// records why. A part still running at `deadline` (the function's own, less a margin, so the
-/// EMF line is always written) is stopped and counts as not run.
+/// One pass: the org's inline hooks read once, then the parts asked for, each logged as it ends.
+/// Never fails: a part that cannot run records why. A part still running at `deadline` (the
+/// function's own, less a margin, so the EMF line is always written) is stopped and counts as
+/// not run.
 pub async fn run(
     client: &OktaClient,
     hook_url: Option<&str>,
     window: Window,
-    bounds: Bounds,
+    bounds: LogBounds,
     probe: Option<&Probe>,
     parts: Parts,
     deadline: Instant,
 ) -> Run {
     let started = Instant::now();
+    let hooks = in_time(deadline, "inline_hooks", async {
+        org::hooks(client).await.map_err(|e| e.to_string())
+    })
+    .await;
+    let hooks = hooks.as_deref().map_err(Clone::clone);
     let coverage = if parts.coverage {
-        Some(in_time(deadline, "coverage", coverage(client, hook_url)).await)
+        Some(
+            in_time(
+                deadline,
+                "coverage",
+                coverage(client, hook_url, hooks.clone()),
+            )
+            .await,
+        )
     } else {
         None
     };
@@ -290,7 +180,7 @@ pub async fn run(
             in_time(
                 deadline,
                 "okta_failures",
-                failures(client, hook_url, window, bounds),
+                failures(client, hook_url, hooks.clone(), window, bounds),
             )
             .await,
         )
@@ -298,17 +188,23 @@ pub async fn run(
         None
     };
     let probe = match probe {
-        Some(p) => Some(in_time(deadline, "probe", run_probe(client, hook_url, p)).await),
+        Some(p) => Some(in_time(deadline, "probe", run_probe(client, hook_url, hooks, p)).await),
         None => None,
     };
     Run {
-        since: preview::rfc3339(window.since),
-        until: preview::rfc3339(window.until),
+        since: okta_time(window.since),
+        until: okta_time(window.until),
         coverage,
         failures,
         probe,
         elapsed_ms: started.elapsed().as_millis() as u64,
     }
+}
+
+/// A part that cannot run: logged, and why.
+fn not_run(part: &str, why: String) -> String {
+    tracing::error!(part, error = %why, "sentinel part could not run");
+    why
 }
 
 /// `part`, unless `deadline` comes first (Okta's rate-limit waits add up over many calls).
@@ -330,11 +226,15 @@ async fn in_time<T>(
 }
 
 /// Part 1, the audit exactly as `nl3-okta-admin audit --hook-url` makes it.
-async fn coverage(client: &OktaClient, hook_url: Option<&str>) -> Result<Coverage, String> {
-    let snapshot = Snapshot::read(client).await.map_err(|e| {
-        tracing::error!(part = "coverage", error = %e, "sentinel part could not run");
-        e.to_string()
-    })?;
+async fn coverage(
+    client: &OktaClient,
+    hook_url: Option<&str>,
+    hooks: Result<&[InlineHook], String>,
+) -> Result<Coverage, String> {
+    let hooks = hooks.map_err(|why| not_run("coverage", why))?;
+    let snapshot = org::snapshot_with(client, hooks.to_vec())
+        .await
+        .map_err(|e| not_run("coverage", e.to_string()))?;
     let report = audit::audit(&snapshot, &client.org_url(), hook_url);
     let mut items = Vec::new();
     for r in report
@@ -386,21 +286,19 @@ async fn coverage(client: &OktaClient, hook_url: Option<&str>) -> Result<Coverag
 async fn failures(
     client: &OktaClient,
     hook_url: Option<&str>,
+    hooks: Result<&[InlineHook], String>,
     window: Window,
-    bounds: Bounds,
+    bounds: LogBounds,
 ) -> Result<Failures, String> {
-    let fail = |e: AdminError| {
-        tracing::error!(part = "okta_failures", error = %e, "sentinel part could not run");
-        e.to_string()
-    };
-    let ours: HashMap<String, org::Hook> = org::read_hooks(client)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .filter(|h| audit::is_ours(h, hook_url))
-        .map(|h| (h.id.clone(), h))
+    let ours: HashMap<String, InlineHook> = hooks
+        .map_err(|why| not_run("okta_failures", why))?
+        .iter()
+        .filter(|h| h.calls(hook_url))
+        .map(|h| (h.id.clone(), h.clone()))
         .collect();
-    let read = syslog::read(client, window, bounds).await.map_err(fail)?;
+    let read = syslog::read(client, window, bounds)
+        .await
+        .map_err(|e| not_run("okta_failures", e.to_string()))?;
     let found = syslog::failures(&read.events, &ours);
     for f in &found {
         if f.malformed {
@@ -429,8 +327,8 @@ async fn failures(
         failures = found.len(),
         events = read.events.len(),
         pages = read.pages,
-        since = %preview::rfc3339(window.since),
-        until = %preview::rfc3339(window.until),
+        since = %okta_time(window.since),
+        until = %okta_time(window.until),
         "System Log read"
     );
     Ok(Failures {
@@ -445,24 +343,22 @@ async fn failures(
 async fn run_probe(
     client: &OktaClient,
     hook_url: Option<&str>,
+    hooks: Result<&[InlineHook], String>,
     probe: &Probe,
 ) -> Result<ProbeResult, String> {
-    let args = PreviewArgs {
+    let hooks = hooks.map_err(|why| not_run("probe", why))?;
+    let request = preview::Request {
         user: probe.login.clone(),
         app: None,
-        hook_url: hook_url.map(String::from),
-        hook_id: None,
-        json: true,
+        hook: HookChoice::Url(hook_url.map(String::from)),
     };
     let started = Instant::now();
-    let executed = preview::execute(client, &args).await;
+    let executed = preview::execute(client, &request, Some(hooks)).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let executed = match executed {
         Ok(e) => e,
-        // Okta answered the execute call, but not 2xx: it could not complete the hook call (Okta
-        // answers 400 when the hook times out, errs or answers non-2xx). That is the failure
-        // the probe exists to see.
-        Err(AdminError::Unexpected(why)) => {
+        // Okta could not complete its call to the hook: the failure the probe exists to see.
+        Err(e) if e.probe_metric() == "ProbeFailed" => {
             let result = ProbeResult {
                 login: probe.login.clone(),
                 hook_id: String::new(),
@@ -470,21 +366,16 @@ async fn run_probe(
                 expect: probe.expect.clone(),
                 decision: None,
                 failed: true,
-                why,
+                why: e.to_string(),
                 elapsed_ms,
             };
             log_probe(&result);
             return Ok(result);
         }
-        Err(e) => {
-            tracing::error!(part = "probe", error = %e, "sentinel part could not run");
-            return Err(e.to_string());
-        }
+        Err(e) => return Err(not_run("probe", e.to_string())),
     };
     debug_assert_eq!(executed.kind, TOKEN_HOOK);
-    let decision = executed.answer["debugContext"]["decision"]
-        .as_str()
-        .map(String::from);
+    let decision = executed.decision().map(String::from);
     let why = judge_answer(&executed.answer, decision.as_deref(), &probe.expect);
     let result = ProbeResult {
         login: probe.login.clone(),
@@ -580,22 +471,23 @@ impl Run {
 
     /// The run's EMF line, then one line per hook type for `OktaHookFailures` by `HookType`
     /// (EMF carries one value per dimension per line). Only the parts that ran have metrics.
-    pub fn emf(&self, namespace: &str, service: &str, timestamp_ms: u64) -> Vec<String> {
-        let mut metrics: Vec<(&str, &str, f64)> = vec![
+    pub fn emf(&self, metrics: &Metrics, timestamp_ms: u64) -> Vec<String> {
+        let (namespace, service) = (&metrics.namespace, &metrics.service);
+        let mut values: Vec<(&str, &str, f64)> = vec![
             ("SentinelRun", "Count", 1.0),
             ("SentinelError", "Count", self.errors() as f64),
             ("SentinelDuration", "Milliseconds", self.elapsed_ms as f64),
         ];
         if let Some(Ok(c)) = &self.coverage {
-            metrics.push(("NotCovered", "Count", c.not_covered as f64));
-            metrics.push(("CannotBeCovered", "Count", c.cannot_be_covered as f64));
+            values.push(("NotCovered", "Count", c.not_covered as f64));
+            values.push(("CannotBeCovered", "Count", c.cannot_be_covered as f64));
         }
         if let Some(Ok(f)) = &self.failures {
-            metrics.push(("OktaHookFailures", "Count", f.failures.len() as f64));
+            values.push(("OktaHookFailures", "Count", f.failures.len() as f64));
         }
         if let Some(Ok(p)) = &self.probe {
-            metrics.push(("ProbeFailed", "Count", f64::from(u8::from(p.failed))));
-            metrics.push(("ProbeDuration", "Milliseconds", p.elapsed_ms as f64));
+            values.push(("ProbeFailed", "Count", f64::from(u8::from(p.failed))));
+            values.push(("ProbeDuration", "Milliseconds", p.elapsed_ms as f64));
         }
         let mut line = json!({
             "_aws": {
@@ -603,13 +495,13 @@ impl Run {
                 "CloudWatchMetrics": [{
                     "Namespace": namespace,
                     "Dimensions": [["service"]],
-                    "Metrics": metrics.iter().map(|(n, u, _)| json!({"Name": n, "Unit": u})).collect::<Vec<_>>(),
+                    "Metrics": values.iter().map(|(n, u, _)| json!({"Name": n, "Unit": u})).collect::<Vec<_>>(),
                 }],
             },
             "service": service,
             "Sentinel": "run",
         });
-        for (name, _, value) in &metrics {
+        for (name, _, value) in &values {
             line[*name] = json!(value);
         }
         let mut lines = vec![line.to_string()];
@@ -636,201 +528,40 @@ impl Run {
     }
 }
 
-/// How long before the function's deadline a run stops its parts, to write its metrics.
-pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
-
-/// What the function does with one scheduled event: its settings and Okta credentials (from
-/// `OKTA_SECRET_ID`, through `secrets`), the window from the event, the three parts, the EMF
-/// lines on stdout, and a summary as the function's result. Whatever stops it, an EMF line with
-/// `SentinelError` is written first.
-pub async fn handle(
-    event: &Value,
-    env: &dyn Fn(&str) -> Option<String>,
-    secrets: &aws_sdk_secretsmanager::Client,
-    deadline: Instant,
-) -> Result<Value, AdminError> {
-    let get = |name: &str| {
-        env(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let namespace = get("POWERTOOLS_METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.into());
-    let service = get("POWERTOOLS_SERVICE_NAME").unwrap_or_else(|| DEFAULT_SERVICE.into());
-    let print = |run: &Run| {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        for line in run.emf(&namespace, &service, now_ms) {
-            println!("{line}");
-        }
-    };
-    let probe_asked = get("PROBE_LOGIN").is_some();
-    let not_run = |e: AdminError| {
-        let why = e.to_string();
-        tracing::error!(error = %why, "sentinel could not run");
-        print(&Run {
+impl Run {
+    /// A run that could not start (settings, the event, Okta's credentials): every part asked
+    /// for failed with `why`, so the EMF line says `SentinelError` and no zero.
+    pub fn not_started(why: &Error, probe_asked: bool) -> Run {
+        let why = why.to_string();
+        Run {
             since: String::new(),
             until: String::new(),
             coverage: Some(Err(why.clone())),
             failures: Some(Err(why.clone())),
-            probe: probe_asked.then(|| Err(why.clone())),
+            probe: probe_asked.then_some(Err(why)),
             elapsed_ms: 0,
-        });
-        e
-    };
-    let config = Config::from_env(env).map_err(not_run)?;
-    let time = event_time(event).map_err(not_run)?;
-    let client =
-        crate::function::okta_client(env, secrets, &config.scopes(), config.rate_limit_max_wait)
-            .await
-            .map_err(not_run)?;
-    let window = window(time, config.period);
-    let run = run(
-        &client,
-        Some(&config.hook_url),
-        window,
-        config.log_bounds,
-        config.probe.as_ref(),
-        Parts {
-            coverage: true,
-            failures: true,
-        },
-        deadline,
-    )
-    .await;
-    print(&run);
-    tracing::info!(
-        errors = run.errors(),
-        elapsed_ms = run.elapsed_ms,
-        since = %run.since,
-        until = %run.until,
-        "sentinel run done"
-    );
-    Ok(serde_json::to_value(&run).expect("serializable"))
-}
+        }
+    }
 
-/// `nl3-okta-admin watch`: parts 2 and 3 for the last `--since`, as a table (or `--json`).
-/// Exit 0 when Okta completed every call and the probe (if asked) passed, 1 when not, 3 when a
-/// part could not run.
-pub async fn watch(client: &OktaClient, args: &crate::cli::WatchArgs) -> Result<i32, AdminError> {
-    use std::fmt::Write;
-    if !DECISIONS.contains(&args.expect.as_str()) {
-        return Err(AdminError::Usage(format!(
-            "--expect {:?} is not a decision of the hook (one of {})",
-            args.expect,
-            DECISIONS.join(", ")
-        )));
-    }
-    let now = SystemTime::now();
-    let window = Window {
-        since: now - args.since,
-        until: now,
-    };
-    let probe = args.probe.as_ref().map(|login| Probe {
-        login: login.clone(),
-        expect: args.expect.clone(),
-    });
-    // On demand there is no schedule to keep: read up to 100 pages (100 000 events) or 5 min.
-    let bounds = Bounds {
-        max_pages: 100,
-        max_time: Duration::from_secs(300),
-    };
-    let parts = Parts {
-        coverage: false,
-        failures: true,
-    };
-    // On demand: 15 minutes at most, however Okta's rate limits go.
-    let deadline = Instant::now() + Duration::from_secs(900);
-    let run = run(
-        client,
-        args.hook_url.as_deref(),
-        window,
-        bounds,
-        probe.as_ref(),
-        parts,
-        deadline,
-    )
-    .await;
-    let code = if run.errors() > 0 {
-        crate::EXIT_OKTA
-    } else if matches!(&run.failures, Some(Ok(f)) if !f.failures.is_empty())
-        || matches!(&run.probe, Some(Ok(p)) if p.failed)
-    {
-        crate::EXIT_NOT_COVERED
-    } else {
-        crate::EXIT_OK
-    };
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&run).expect("serializable")
-        );
-        return Ok(code);
-    }
-    let mut out = String::new();
-    match &run.failures {
-        Some(Ok(f)) => {
-            let _ = writeln!(
-                out,
-                "Okta's System Log, {} to {} ({} event(s) on {} page(s)): {} call(s) of the NL3 hook Okta could not complete",
-                run.since,
-                run.until,
-                f.events_read,
-                f.pages,
-                f.failures.len()
-            );
-            if let Some(why) = &f.truncated {
-                let _ = writeln!(out, "INCOMPLETE: paging {why}");
-            }
-            if !f.failures.is_empty() {
-                let rows: Vec<Vec<String>> = f
-                    .failures
-                    .iter()
-                    .map(|x| {
-                        vec![
-                            x.time.clone(),
-                            if x.hook_id.is_empty() {
-                                "(unknown)".into()
-                            } else {
-                                format!("{} ({}, {})", x.hook_name, x.hook_id, x.hook_type)
-                            },
-                            x.outcome.clone(),
-                            format!("{} [{} {}]", x.reason, x.event_type, x.uuid),
-                        ]
-                    })
-                    .collect();
-                out.push_str(&crate::output::table(
-                    &["TIME", "HOOK", "OUTCOME", "REASON"],
-                    &rows,
-                ));
-            }
+    /// The exit code of `watch`: 0 when Okta completed every call and the probe (if asked)
+    /// passed, 1 when not, 3 when a part could not run.
+    pub fn exit_code(&self) -> i32 {
+        use crate::error::{EXIT_NOT_COVERED, EXIT_OK, EXIT_OKTA};
+        if self.errors() > 0 {
+            EXIT_OKTA
+        } else if matches!(&self.failures, Some(Ok(f)) if !f.failures.is_empty())
+            || matches!(&self.probe, Some(Ok(p)) if p.failed)
+        {
+            EXIT_NOT_COVERED
+        } else {
+            EXIT_OK
         }
-        Some(Err(e)) => {
-            let _ = writeln!(out, "Okta's System Log could not be read: {e}");
-        }
-        None => {}
     }
-    match &run.probe {
-        Some(Ok(p)) => {
-            let _ = writeln!(
-                out,
-                "Probe for {}: {} ({}; decision {}, expected {}; {} ms through Okta)",
-                p.login,
-                if p.failed { "FAILED" } else { "ok" },
-                p.why,
-                p.decision.as_deref().unwrap_or("-"),
-                p.expect,
-                p.elapsed_ms
-            );
-        }
-        Some(Err(e)) => {
-            let _ = writeln!(out, "Probe could not run: {e}");
-        }
-        None => {}
+
+    /// The run as the function's result.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
-    print!("{out}");
-    Ok(code)
 }
 
 #[cfg(test)]
@@ -838,45 +569,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rate_expressions_give_the_period() {
-        assert_eq!(
-            parse_rate("rate(5 minutes)").unwrap(),
-            Duration::from_secs(300)
-        );
-        assert_eq!(
-            parse_rate("rate(1 hour)").unwrap(),
-            Duration::from_secs(3600)
-        );
-        assert_eq!(
-            parse_rate(" rate(2 days) ").unwrap(),
-            Duration::from_secs(172_800)
-        );
-        for bad in [
-            "cron(0/5 * * * ? *)",
-            "rate(0 minutes)",
-            "rate(5 weeks)",
-            "5m",
-            "",
-        ] {
-            assert!(parse_rate(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_window_comes_from_the_event_time() {
-        let event = json!({"time": "2026-12-01T20:05:00Z", "detail-type": "Scheduled Event"});
-        let t = event_time(&event).unwrap();
+    fn the_window_is_the_period_before_the_event_and_a_minute() {
+        let t = crate::model::parse_time("2026-12-01T20:05:00Z").unwrap();
         let w = window(t, Duration::from_secs(300));
-        assert_eq!(preview::rfc3339(w.since), "2026-12-01T19:59:00.000Z");
-        assert_eq!(preview::rfc3339(w.until), "2026-12-01T20:05:00.000Z");
-        for bad in [
-            json!({}),
-            json!({"time": 5}),
-            json!({"time": "yesterday"}),
-            json!([1]),
-        ] {
-            assert!(event_time(&bad).is_err(), "{bad}");
-        }
+        assert_eq!(okta_time(w.since), "2026-12-01T19:59:00.000Z");
+        assert_eq!(okta_time(w.until), "2026-12-01T20:05:00.000Z");
     }
 
     #[test]
@@ -900,5 +597,22 @@ mod tests {
             None
         );
         assert!(judge_answer(&reported, Some("would_refuse"), "locked").is_some());
+    }
+
+    #[test]
+    fn a_run_that_could_not_start_publishes_no_zero() {
+        let run = Run::not_started(&Error::Setting("OKTA_ORG_URL is not set".into()), true);
+        assert_eq!(run.errors(), 3);
+        let metrics = Metrics {
+            namespace: "N".into(),
+            service: "s".into(),
+        };
+        let lines = run.emf(&metrics, 0);
+        assert_eq!(lines.len(), 1);
+        let line: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["SentinelError"], 3.0);
+        for absent in ["NotCovered", "OktaHookFailures", "ProbeFailed"] {
+            assert!(line.get(absent).is_none(), "{absent}: {line}");
+        }
     }
 }

@@ -1,18 +1,27 @@
 //! `setup`: registers (or updates) the NL3 token and SAML hooks, activates them, and attaches
-//! them to the chosen access-policy rules and SAML apps. Prints the plan first; `--dry-run` stops
-//! there; a second run finds nothing to change.
-
-use std::fmt::Write;
+//! them to the chosen access-policy rules and SAML apps. [`plan`] says what would change, from
+//! the org as it is; [`apply`] carries it out; a second run finds nothing to change.
 
 use reqwest::Method;
-use serde_json::{json, Value};
 
-use crate::audit::{hook_state, is_ours, HookState};
-use crate::cli::SetupArgs;
-use crate::client::{segment, OktaClient};
-use crate::org::{Hook, Snapshot, SAML_HOOK, TOKEN_HOOK};
-use crate::secret::{self, HeaderSecret};
-use crate::{AdminError, EXIT_OK};
+use crate::audit::{hook_state, HookState};
+use crate::error::{Error, Result};
+use crate::model::{
+    kind_label, nl3_hooks, App, Auth, Channel, CustomHeader, HeaderSecret, InlineHook,
+    InlineHookCreate, InlineHookReplace, Rule, Snapshot, GATEWAY_KEY_HEADER, GATEWAY_KEY_SETTING,
+    SAML_HOOK, TOKEN_HOOK,
+};
+use crate::okta::OktaClient;
+
+/// OAuth 2.0 scopes `setup` asks for.
+pub const SCOPES: &[&str] = &[
+    "okta.inlineHooks.read",
+    "okta.inlineHooks.manage",
+    "okta.authorizationServers.read",
+    "okta.authorizationServers.manage",
+    "okta.apps.read",
+    "okta.apps.manage",
+];
 
 pub const TOKEN_HOOK_NAME: &str = "NL3 account protection (token)";
 pub const SAML_HOOK_NAME: &str = "NL3 account protection (SAML)";
@@ -37,7 +46,7 @@ pub enum Step {
         why: String,
         /// The hook's own custom headers (`channel.config.headers`, such as an API gateway's
         /// `x-api-key`): kept, as Okta would drop them with a channel written without them.
-        headers: Option<Value>,
+        keep: Vec<CustomHeader>,
     },
     ActivateHook {
         kind: &'static str,
@@ -65,14 +74,6 @@ pub struct Plan {
     pub steps: Vec<Step>,
     pub skipped: Vec<String>,
     pub unchanged: Vec<String>,
-}
-
-fn kind_label(kind: &str) -> &'static str {
-    if kind == SAML_HOOK {
-        "SAML"
-    } else {
-        "token"
-    }
 }
 
 impl Step {
@@ -117,78 +118,86 @@ impl Step {
         }
     }
 
-    fn needs_secret(&self) -> bool {
+    pub fn needs_secret(&self) -> bool {
         matches!(self, Step::CreateHook { .. } | Step::UpdateHook { .. })
     }
 }
 
-/// The NL3 hook of `kind` already in the org: one calling `hook_url`, active ones first.
-fn find_hook<'a>(snapshot: &'a Snapshot, kind: &str, hook_url: &str) -> Option<&'a Hook> {
-    let mut ours: Vec<&Hook> = snapshot
-        .hooks
-        .iter()
-        .filter(|h| h.kind == kind && is_ours(h, Some(hook_url)))
-        .collect();
-    ours.sort_by_key(|h| !h.active());
-    ours.first().copied()
-}
-
 /// Why an existing hook's channel must be rewritten, if it must. A hook that authenticates with
 /// OAuth 2.0 (docs/okta-setup.md's stronger option) is left as it is.
-fn channel_mismatch(hook: &Hook, header: &str, gateway_key: bool) -> Option<String> {
-    let channel = &hook.raw["channel"];
-    let config = &channel["config"];
-    if channel["type"].as_str() == Some("OAUTH") {
-        return None;
+fn channel_mismatch(hook: &InlineHook, header: &str, gateway_key: bool) -> Option<String> {
+    let channel = &hook.channel;
+    match channel.auth() {
+        Auth::OAuth => return None,
+        Auth::Header(key) if key.eq_ignore_ascii_case(header) => {}
+        _ if channel.kind != "HTTP" => {
+            return Some(format!(
+                "its channel type is {} instead of HTTP",
+                if channel.kind.is_empty() {
+                    "missing"
+                } else {
+                    &channel.kind
+                }
+            ))
+        }
+        _ => return Some(format!("its secret is not sent in the {header} header")),
     }
-    if channel["type"].as_str() != Some("HTTP") {
-        return Some(format!(
-            "its channel type is {} instead of HTTP",
-            channel["type"].as_str().unwrap_or("missing")
-        ));
-    }
-    if config["authScheme"]["type"].as_str() != Some("HEADER")
-        || !config["authScheme"]["key"]
-            .as_str()
-            .is_some_and(|k| k.eq_ignore_ascii_case(header))
+    if channel
+        .config
+        .method
+        .as_deref()
+        .is_some_and(|m| m != "POST")
     {
-        return Some(format!("its secret is not sent in the {header} header"));
-    }
-    if config["method"].as_str().is_some_and(|m| m != "POST") {
         return Some("its method is not POST".into());
     }
-    let sends_gateway_key = config["headers"].as_array().is_some_and(|headers| {
-        headers.iter().any(|h| {
-            h["key"]
-                .as_str()
-                .is_some_and(|k| k.eq_ignore_ascii_case(secret::GATEWAY_KEY_HEADER))
-        })
-    });
-    if gateway_key && !sends_gateway_key {
+    if gateway_key && !channel.sends_header(GATEWAY_KEY_HEADER) {
         return Some(format!(
-            "it sends no {} header ({} is set)",
-            secret::GATEWAY_KEY_HEADER,
-            secret::GATEWAY_KEY_SETTING
+            "it sends no {GATEWAY_KEY_HEADER} header ({GATEWAY_KEY_SETTING} is set)"
         ));
     }
     None
 }
 
-/// Builds the plan from the org as it is; `gateway_key`: `GATEWAY_API_KEY` is set, so every NL3
-/// hook must send an `x-api-key` header.
-pub fn plan(
-    snapshot: &Snapshot,
-    args: &SetupArgs,
-    header: &str,
-    gateway_key: bool,
-) -> Result<Plan, AdminError> {
+/// Which rules and SAML apps get the hook: every one, or those named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    All,
+    Named {
+        rules: Vec<String>,
+        apps: Vec<String>,
+    },
+}
+
+/// What `setup` is asked to do.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The hook's URL, normalised.
+    pub hook_url: String,
+    pub targets: Targets,
+    /// The header the hook secret travels in.
+    pub header: String,
+    /// `GATEWAY_API_KEY` is set: every NL3 hook must send an `x-api-key` header.
+    pub gateway_key: bool,
+    /// Set the header secret again on hooks that have it.
+    pub update_secret: bool,
+    /// Replace another team's hook on a target.
+    pub replace_other_hooks: bool,
+}
+
+/// Builds the plan from the org as it is.
+pub fn plan(snapshot: &Snapshot, args: &Request) -> Result<Plan> {
     let url = args.hook_url.as_str();
+    let (header, gateway_key) = (args.header.as_str(), args.gateway_key);
     let mut plan = Plan::default();
 
     // Targets: rules (token hook) and SAML apps.
-    let mut rules: Vec<&crate::org::Rule> = Vec::new();
-    let mut apps: Vec<&crate::org::App> = Vec::new();
-    if args.all {
+    let mut rules: Vec<&Rule> = Vec::new();
+    let mut apps: Vec<&App> = Vec::new();
+    let (named_rules, named_apps) = match &args.targets {
+        Targets::All => (&[][..], &[][..]),
+        Targets::Named { rules, apps } => (&rules[..], &apps[..]),
+    };
+    if args.targets == Targets::All {
         rules.extend(snapshot.rules.iter().filter(|r| !r.machine_only()));
         for app in &snapshot.apps {
             if app.sign_on_mode == "SAML_2_0" {
@@ -203,24 +212,24 @@ pub fn plan(
             }
         }
     } else {
-        for id in &args.rules {
+        for id in named_rules {
             let rule = snapshot.rules.iter().find(|r| &r.id == id).ok_or_else(|| {
-                AdminError::NotFound(format!(
+                Error::NotFound(format!(
                     "--rule {id}: no access-policy rule with this ID in any custom authorization server (see `nl3-okta-admin audit`)"
                 ))
             })?;
             rules.push(rule);
         }
-        for id in &args.apps {
+        for id in named_apps {
             let app = snapshot.apps.iter().find(|a| &a.id == id).ok_or_else(|| {
-                AdminError::NotFound(format!(
+                Error::NotFound(format!(
                     "--app {id}: no active app with this ID (see `nl3-okta-admin audit`)"
                 ))
             })?;
             match app.sign_on_mode.as_str() {
                 "SAML_2_0" if app.custom_saml => apps.push(app),
                 "SAML_2_0" => {
-                    return Err(AdminError::Usage(format!(
+                    return Err(Error::Usage(format!(
                         "--app {id}: {:?} is a catalog SAML app; Okta runs SAML hooks for custom SAML apps only",
                         app.label
                     )))
@@ -233,7 +242,7 @@ pub fn plan(
                         .filter(|r| !r.machine_only())
                         .collect();
                     if found.is_empty() {
-                        return Err(AdminError::Usage(format!(
+                        return Err(Error::Usage(format!(
                             "--app {id}: no access policy of a custom authorization server includes {:?}; its tokens come from the org \
                              authorization server, which token hooks never see. Add the app to a custom authorization server's access policy first",
                             app.label
@@ -242,7 +251,7 @@ pub fn plan(
                     rules.extend(found);
                 }
                 mode => {
-                    return Err(AdminError::Usage(format!(
+                    return Err(Error::Usage(format!(
                         "--app {id}: {:?} signs in with {mode}; Okta has no inline hook for it",
                         app.label
                     )))
@@ -260,7 +269,7 @@ pub fn plan(
         if !wanted {
             continue;
         }
-        let existing = find_hook(snapshot, kind, url);
+        let existing = nl3_hooks(&snapshot.hooks, kind, Some(url)).first().copied();
         let hook_ref = match existing {
             None => {
                 plan.steps.push(Step::CreateHook {
@@ -281,15 +290,14 @@ pub fn plan(
                         id: hook.id.clone(),
                         name: hook.name.clone(),
                         why,
-                        headers: Some(hook.raw["channel"]["config"]["headers"].clone())
-                            .filter(|h| h.is_array()),
+                        keep: hook.channel.config.headers.clone(),
                     }),
                     None => plan.unchanged.push(format!(
                         "{} hook {:?} ({}) calls {url}{}",
                         kind_label(kind),
                         hook.name,
                         hook.id,
-                        if hook.auth == "OAUTH" {
+                        if hook.channel.auth() == Auth::OAuth {
                             " with OAuth 2.0 (left as it is)"
                         } else {
                             ""
@@ -320,7 +328,7 @@ pub fn plan(
                     "hook {:?} ({}) calling {}",
                     h.name,
                     h.id,
-                    h.uri.as_deref().unwrap_or("-")
+                    h.uri().unwrap_or("-")
                 ))),
                 _ => Err(None),
             }
@@ -372,96 +380,27 @@ pub fn plan(
     Ok(plan)
 }
 
-pub fn render_plan(plan: &Plan, hook_url: &str) -> String {
-    let mut out = format!("Plan for hook URL {hook_url}:\n");
-    if plan.steps.is_empty() {
-        out.push_str("  nothing to change\n");
-    }
-    for (i, step) in plan.steps.iter().enumerate() {
-        let _ = writeln!(out, "  {}. {}", i + 1, step.describe());
-    }
-    if !plan.unchanged.is_empty() {
-        out.push_str("Already in place:\n");
-        for line in &plan.unchanged {
-            let _ = writeln!(out, "  = {line}");
-        }
-    }
-    if !plan.skipped.is_empty() {
-        out.push_str("Skipped:\n");
-        for line in &plan.skipped {
-            let _ = writeln!(out, "  ! {line}");
-        }
-    }
-    out
+/// What [`apply`] did so far, for the caller to show as it goes.
+pub enum Progress<'a> {
+    /// A hook was created, with its id.
+    Created { name: &'a str, id: &'a str },
+    /// A step is done.
+    Done(&'a str),
 }
 
-/// The hook's channel: the header secret, the hook's own custom headers kept (`headers`), and the
-/// gateway's key as `x-api-key` when `GATEWAY_API_KEY` gives one.
-fn hook_channel(hook_url: &str, secret: &HeaderSecret, headers: Option<&Value>) -> Value {
-    let mut headers: Vec<Value> = headers
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if let Some(key) = &secret.gateway_key {
-        headers.retain(|h| {
-            !h["key"]
-                .as_str()
-                .is_some_and(|k| k.eq_ignore_ascii_case(secret::GATEWAY_KEY_HEADER))
-        });
-        headers.push(json!({"key": secret::GATEWAY_KEY_HEADER, "value": key}));
-    }
-    let mut channel = json!({
-        "type": "HTTP",
-        "version": "1.0.0",
-        "config": {
-            "uri": hook_url,
-            "method": "POST",
-            "authScheme": {"type": "HEADER", "key": secret.key, "value": secret.value}
-        }
-    });
-    if !headers.is_empty() {
-        channel["config"]["headers"] = Value::Array(headers);
-    }
-    channel
-}
-
-/// Removes what Okta marks read-only before a PUT of an object read with GET.
-fn strip_read_only(value: &mut Value, paths: &[&[&str]]) {
-    for path in paths {
-        let (last, parents) = path.split_last().expect("non-empty path");
-        let mut node = Some(&mut *value);
-        for p in parents {
-            node = node.and_then(|n| n.get_mut(*p));
-        }
-        if let Some(obj) = node.and_then(Value::as_object_mut) {
-            obj.remove(*last);
-        }
-    }
-}
-
-const RULE_READ_ONLY: &[&[&str]] = &[&["id"], &["created"], &["lastUpdated"], &["_links"]];
-const APP_READ_ONLY: &[&[&str]] = &[
-    &["id"],
-    &["created"],
-    &["lastUpdated"],
-    &["_links"],
-    &["_embedded"],
-    &["features"],
-    &["orn"],
-    &["status"],
-    &["name"],
-    &["credentials", "signing", "lastRotated"],
-    &["credentials", "signing", "nextRotation"],
-    &["settings", "emOptInStatus"],
-];
-
-/// Carries out the plan's steps in order.
+/// Carries out the plan's steps in order, telling `progress` after each; `secret` is needed
+/// when a step writes a hook ([`Step::needs_secret`]). A failure stops there: the steps told
+/// to `progress` are done, the rest are not.
 pub async fn apply(
     client: &OktaClient,
     plan: &Plan,
     hook_url: &str,
     secret: Option<&HeaderSecret>,
-) -> Result<usize, AdminError> {
+    progress: &mut dyn FnMut(Progress),
+) -> Result<usize> {
+    let secret_for = |what: &str| {
+        secret.ok_or_else(|| Error::Setting(format!("{what}: the hook secret was not loaded")))
+    };
     let mut new_token_hook: Option<String> = None;
     let mut new_saml_hook: Option<String> = None;
     let mut done = 0;
@@ -469,55 +408,48 @@ pub async fn apply(
         let what = step.describe();
         match step {
             Step::CreateHook { kind, name } => {
-                let secret = secret.expect("secret loaded for hook steps");
-                let body = json!({
-                    "name": name,
-                    "type": kind,
-                    "version": "1.0.0",
-                    "channel": hook_channel(hook_url, secret, None),
-                });
-                let created = client
-                    .write(Method::POST, "/api/v1/inlineHooks", Some(&body), &what)
-                    .await?;
+                let channel = Channel::with_header_secret(hook_url, secret_for(&what)?, &[]);
+                let body = InlineHookCreate {
+                    name,
+                    kind,
+                    version: "1.0.0",
+                    channel: &channel,
+                };
+                let url = client.url(&["api", "v1", "inlineHooks"]);
+                let created = client.send(Method::POST, url, Some(&body), &what).await?;
                 let id = created["id"].as_str().unwrap_or("").to_string();
                 if id.is_empty() {
-                    return Err(AdminError::Unexpected(format!(
-                        "{what}: Okta's answer has no hook id"
-                    )));
+                    return Err(Error::OktaAnswer {
+                        what,
+                        why: "Okta's answer has no hook id".into(),
+                    });
                 }
                 if created["status"].as_str() != Some("ACTIVE") {
-                    let path = format!("/api/v1/inlineHooks/{}/lifecycle/activate", segment(&id));
-                    client
-                        .write(
-                            Method::POST,
-                            &path,
-                            None,
-                            &format!("activating the new hook {id}"),
-                        )
-                        .await?;
+                    let url =
+                        client.url(&["api", "v1", "inlineHooks", &id, "lifecycle", "activate"]);
+                    let what = format!("activating the new hook {id}");
+                    client.send(Method::POST, url, None::<&()>, &what).await?;
                 }
-                println!("  created {name:?}: {id}");
+                progress(Progress::Created { name, id: &id });
                 if *kind == TOKEN_HOOK {
                     new_token_hook = Some(id);
                 } else {
                     new_saml_hook = Some(id);
                 }
             }
-            Step::UpdateHook {
-                id, name, headers, ..
-            } => {
-                let secret = secret.expect("secret loaded for hook steps");
-                let body = json!({
-                    "name": name,
-                    "version": "1.0.0",
-                    "channel": hook_channel(hook_url, secret, headers.as_ref()),
-                });
-                let path = format!("/api/v1/inlineHooks/{}", segment(id));
-                client.write(Method::PUT, &path, Some(&body), &what).await?;
+            Step::UpdateHook { id, name, keep, .. } => {
+                let channel = Channel::with_header_secret(hook_url, secret_for(&what)?, keep);
+                let body = InlineHookReplace {
+                    name,
+                    version: "1.0.0",
+                    channel: &channel,
+                };
+                let url = client.url(&["api", "v1", "inlineHooks", id]);
+                client.send(Method::PUT, url, Some(&body), &what).await?;
             }
             Step::ActivateHook { id, .. } => {
-                let path = format!("/api/v1/inlineHooks/{}/lifecycle/activate", segment(id));
-                client.write(Method::POST, &path, None, &what).await?;
+                let url = client.url(&["api", "v1", "inlineHooks", id, "lifecycle", "activate"]);
+                client.send(Method::POST, url, None::<&()>, &what).await?;
             }
             Step::AttachToRule {
                 server_id,
@@ -530,71 +462,37 @@ pub async fn apply(
                     HookRef::Existing(id) => id.clone(),
                     HookRef::New => new_token_hook.clone().expect("created before"),
                 };
-                let path = format!(
-                    "/api/v1/authorizationServers/{}/policies/{}/rules/{}",
-                    segment(server_id),
-                    segment(policy_id),
-                    segment(rule_id)
-                );
-                let mut rule = client
-                    .get(&path, &format!("{what}: reading the rule"))
+                let url = client.url(&[
+                    "api",
+                    "v1",
+                    "authorizationServers",
+                    server_id,
+                    "policies",
+                    policy_id,
+                    "rules",
+                    rule_id,
+                ]);
+                let rule = client
+                    .get(url.clone(), &format!("{what}: reading the rule"))
                     .await?;
-                strip_read_only(&mut rule, RULE_READ_ONLY);
-                rule["actions"]["token"]["inlineHook"] = json!({ "id": hook_id });
-                client.write(Method::PUT, &path, Some(&rule), &what).await?;
+                let body = Rule::attach_body(rule, &hook_id);
+                client.send(Method::PUT, url, Some(&body), &what).await?;
             }
             Step::AttachToApp { app_id, hook, .. } => {
                 let hook_id = match hook {
                     HookRef::Existing(id) => id.clone(),
                     HookRef::New => new_saml_hook.clone().expect("created before"),
                 };
-                let path = format!("/api/v1/apps/{}", segment(app_id));
-                let mut app = client
-                    .get(&path, &format!("{what}: reading the app"))
+                let url = client.url(&["api", "v1", "apps", app_id]);
+                let app = client
+                    .get(url.clone(), &format!("{what}: reading the app"))
                     .await?;
-                strip_read_only(&mut app, APP_READ_ONLY);
-                app["settings"]["signOn"]["inlineHooks"] = json!([{ "id": hook_id }]);
-                client.write(Method::PUT, &path, Some(&app), &what).await?;
+                let body = App::attach_body(app, &hook_id);
+                client.send(Method::PUT, url, Some(&body), &what).await?;
             }
         }
         done += 1;
-        println!("  done: {what}");
+        progress(Progress::Done(&what));
     }
     Ok(done)
-}
-
-pub async fn run(
-    client: &OktaClient,
-    args: &SetupArgs,
-    env: &(dyn Fn(&str) -> Option<String> + Sync),
-) -> Result<i32, AdminError> {
-    let header = env("API_KEY_HEADER")
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "Authorization".into());
-    let gateway_key = env("GATEWAY_API_KEY").is_some_and(|k| !k.trim().is_empty());
-    let snapshot = Snapshot::read(client).await?;
-    let plan = plan(&snapshot, args, &header, gateway_key)?;
-    print!("{}", render_plan(&plan, &args.hook_url));
-    if plan.steps.is_empty() {
-        println!("Nothing changed.");
-        return Ok(EXIT_OK);
-    }
-    // Fail before changing anything when the secret is needed but unavailable.
-    let secret = if plan.steps.iter().any(Step::needs_secret) {
-        Some(secret::load(env).await?)
-    } else {
-        None
-    };
-    if args.dry_run {
-        println!("--dry-run: nothing changed.");
-        return Ok(EXIT_OK);
-    }
-    println!("Applying:");
-    let done = apply(client, &plan, &args.hook_url, secret.as_ref()).await?;
-    println!(
-        "{done} change(s) made. Check with `nl3-okta-admin audit --hook-url {}`.",
-        args.hook_url
-    );
-    Ok(EXIT_OK)
 }

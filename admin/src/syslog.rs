@@ -21,15 +21,15 @@
 //! reason, never dropped: it might be one.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::client::{query, OktaClient};
-use crate::org::{Hook, SAML_HOOK, TOKEN_HOOK};
-use crate::preview::rfc3339;
-use crate::AdminError;
+use crate::error::Result;
+use crate::model::{okta_time, InlineHook, SAML_HOOK, TOKEN_HOOK};
+use crate::okta::OktaClient;
+use crate::settings::LogBounds;
 
 /// The event types that record a hook call Okta could not complete.
 pub const HOOK_CALL_EVENTS: [&str; 2] = ["inline_hook.executed", "inline_hook.response.processed"];
@@ -44,13 +44,6 @@ pub struct Window {
     pub until: SystemTime,
 }
 
-/// How far one read may go: pages, and time spent (waits for rate limits included).
-#[derive(Debug, Clone, Copy)]
-pub struct Bounds {
-    pub max_pages: usize,
-    pub max_time: Duration,
-}
-
 /// What one read of the window gave.
 #[derive(Debug, Default)]
 pub struct Read {
@@ -62,40 +55,36 @@ pub struct Read {
 
 /// `GET /api/v1/logs?since=…&until=…&filter=<the hook call event types>`, then each
 /// `rel="next"` page, until the last page or a bound.
-pub async fn read(client: &OktaClient, window: Window, bounds: Bounds) -> Result<Read, AdminError> {
+pub async fn read(client: &OktaClient, window: Window, bounds: LogBounds) -> Result<Read> {
     let filter = HOOK_CALL_EVENTS
         .iter()
         .map(|t| format!("eventType eq \"{t}\""))
         .collect::<Vec<_>>()
         .join(" or ");
-    let path = format!(
-        "/api/v1/logs{}",
-        query(&[
-            ("since", &rfc3339(window.since)),
-            ("until", &rfc3339(window.until)),
-            ("filter", &filter),
-            ("limit", PAGE_LIMIT),
-            ("sortOrder", "ASCENDING"),
-        ])
-    );
+    let query = [
+        ("since", okta_time(window.since)),
+        ("until", okta_time(window.until)),
+        ("filter", filter),
+        ("limit", PAGE_LIMIT.to_string()),
+        ("sortOrder", "ASCENDING".to_string()),
+    ];
     let what = "reading Okta's System Log (GET /api/v1/logs)";
     let started = Instant::now();
-    let mut url = client.api_url(&path)?;
+    let mut pages = client.pages(client.url(&["api", "v1", "logs"]), &query, what);
     let mut out = Read::default();
-    loop {
-        let (page, next) = client.list_page(url, what).await?;
-        out.pages += 1;
+    while let Some(page) = pages.next_page().await? {
+        out.pages = pages.read;
         out.events.extend(page);
-        let Some(next) = next else {
-            return Ok(out);
-        };
+        if !pages.has_next() {
+            break;
+        }
         // Okta sends a next link while a bounded query may have more; an empty page ends it.
         if out.pages >= bounds.max_pages {
             out.truncated = Some(format!(
                 "stopped after {} page(s) (the bound, SENTINEL_MAX_LOG_PAGES): the rest of the window is unread",
                 out.pages
             ));
-            return Ok(out);
+            break;
         }
         if started.elapsed() >= bounds.max_time {
             out.truncated = Some(format!(
@@ -103,10 +92,10 @@ pub async fn read(client: &OktaClient, window: Window, bounds: Bounds) -> Result
                 out.pages,
                 started.elapsed().as_secs_f64()
             ));
-            return Ok(out);
+            break;
         }
-        url = next;
     }
+    Ok(out)
 }
 
 /// One hook call Okta could not complete (or an entry that could not be read, `malformed`).
@@ -130,7 +119,7 @@ pub struct Failure {
 
 /// The failed calls of NL3's hooks (`ours`, by id) among `events`, each `uuid` once; entries
 /// without a `uuid` are told apart by their text.
-pub fn failures(events: &[Value], ours: &HashMap<String, Hook>) -> Vec<Failure> {
+pub fn failures(events: &[Value], ours: &HashMap<String, InlineHook>) -> Vec<Failure> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for event in events {
@@ -150,7 +139,7 @@ pub fn failures(events: &[Value], ours: &HashMap<String, Hook>) -> Vec<Failure> 
 
 /// One entry: a failure of an NL3 hook, a malformed entry, or `None` (a success, or another
 /// team's hook).
-fn judge(event: &Value, ours: &HashMap<String, Hook>) -> Option<Failure> {
+fn judge(event: &Value, ours: &HashMap<String, InlineHook>) -> Option<Failure> {
     let text = |v: &Value| v.as_str().unwrap_or("").to_string();
     let uuid = text(&event["uuid"]);
     let event_type = text(&event["eventType"]);
@@ -234,9 +223,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ours() -> HashMap<String, Hook> {
-        let hook = Hook::from_json(json!({"id": "calNL3", "name": "NL3 (token)",
-            "type": TOKEN_HOOK, "status": "ACTIVE", "channel": {"config": {"uri": "https://h"}}}));
+    fn ours() -> HashMap<String, InlineHook> {
+        let hook: InlineHook =
+            serde_json::from_value(json!({"id": "calNL3", "name": "NL3 (token)",
+            "type": TOKEN_HOOK, "status": "ACTIVE", "channel": {"config": {"uri": "https://h"}}}))
+            .unwrap();
         HashMap::from([("calNL3".to_string(), hook)])
     }
 

@@ -1,40 +1,36 @@
 //! `nl3-okta-rotate`: the Secrets Manager rotation function of the hook's secret. Wiring only;
-//! see `nl3_okta_admin::rotate::handle`.
+//! see `nl3_okta_admin::function::rotate`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use lambda_runtime::{service_fn, LambdaEvent};
+use nl3_okta_admin::function::{self, rotate};
+use nl3_okta_admin::settings::{FunctionOkta, Logs, Rotate, Vars};
+use nl3_okta_admin::{logging, secrets};
 use serde_json::Value;
+
+/// The template's timeout for this function: the deadline when the runtime gives none.
+const TIMEOUT: Duration = Duration::from_secs(120);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    nl3_okta_admin::function::init_logging();
-    let secrets = nl3_okta_admin::secret::secrets_manager().await;
-    let secrets = &secrets;
+    let vars = Vars::env();
+    let logs = Logs::read(&vars);
+    logging::init_function(&logs.directives, logs.text);
+    let settings = rotate::Settings {
+        rotate: Rotate::read(&vars),
+        okta: FunctionOkta::read(&vars),
+    };
+    let secrets = secrets::client().await;
+    let (settings, secrets) = (&settings, &secrets);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        // Lambda gives the deadline in epoch milliseconds; cargo lambda's emulator gives the
-        // time allowed instead (600000): a "deadline" before 2001 is read as that.
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let deadline = event.context.deadline;
-        let remaining = Duration::from_millis(if deadline < 1_000_000_000_000 {
-            deadline
-        } else {
-            deadline.saturating_sub(now)
-        });
-        nl3_okta_admin::rotate::handle(
-            event.payload,
-            remaining,
-            &|name| std::env::var(name).ok(),
-            secrets,
-        )
-        .await
-        .map_err(|e| lambda_runtime::Diagnostic {
-            error_type: "RotationStepFailed".into(),
-            error_message: e.to_string(),
-        })
+        let deadline = function::deadline(&event.context, TIMEOUT);
+        rotate::handle(event.payload, deadline, settings, secrets)
+            .await
+            .map_err(|e| lambda_runtime::Diagnostic {
+                error_type: "RotationStepFailed".into(),
+                error_message: e.to_string(),
+            })
     }))
     .await
 }
