@@ -748,3 +748,65 @@ mod tests {
         assert_eq!(new_id().len(), 32);
     }
 }
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_knows_which_rules_mint_an_apps_tokens_and_which_are_live() {
+        let rule = |id: &str, policy: &str| {
+            Rule::from_json(
+                "aus1",
+                policy,
+                &json!({"id": id, "name": id, "status": "ACTIVE"}),
+            )
+        };
+        let policy = |id: &str, clients: &[&str], status: &str| Policy {
+            server_id: "aus1".into(),
+            id: id.into(),
+            name: id.into(),
+            status: status.into(),
+            clients: clients.iter().map(|c| c.to_string()).collect(),
+        };
+        let s = Snapshot {
+            servers: vec![AuthServer::from_json(
+                &json!({"id": "aus1", "name": "default", "status": "ACTIVE"}),
+            )],
+            policies: vec![
+                policy("all", &["ALL_CLIENTS"], "ACTIVE"),
+                policy("one", &["cid1"], "INACTIVE"),
+            ],
+            rules: vec![rule("r-all", "all"), rule("r-one", "one")],
+            ..Snapshot::default()
+        };
+        let ids = |c: &str| -> Vec<String> {
+            s.rules_for_client(c).iter().map(|r| r.id.clone()).collect()
+        };
+        assert_eq!(ids("cid1"), ["r-all", "r-one"]);
+        assert_eq!(ids("cid2"), ["r-all"]);
+        assert!(s.rule_live(&s.rules[0]));
+        assert!(!s.rule_live(&s.rules[1]), "its policy is inactive");
+        assert_eq!(s.rule_path(&s.rules[1]), "default › one › r-one");
+    }
+
+    #[test]
+    fn apps_read_their_sign_on_and_attach_keeps_what_okta_has() {
+        let raw = json!({"id": "0oa1", "label": "Wiki", "name": "wiki", "status": "ACTIVE",
+            "signOnMode": "SAML_2_0", "created": "x", "_links": {},
+            "settings": {"signOn": {"destinationOverride": "https://wiki/acs", "audience": "wiki"}}});
+        let app = App::from_json(&raw);
+        assert!(app.custom_saml);
+        assert_eq!(app.acs_url.as_deref(), Some("https://wiki/acs"));
+        let body = App::attach_body(raw, "cal1");
+        assert_eq!(
+            body["settings"]["signOn"]["inlineHooks"],
+            json!([{"id": "cal1"}])
+        );
+        assert_eq!(body["settings"]["signOn"]["audience"], "wiki");
+        for gone in ["id", "created", "_links", "status", "name"] {
+            assert!(body.get(gone).is_none(), "{gone}");
+        }
+        assert!(!App::from_json(&json!({"signOnMode": "SAML_2_0"})).custom_saml);
+    }
+}

@@ -496,3 +496,199 @@ pub async fn apply(
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuthServer, Policy};
+    use serde_json::{json, Value};
+
+    const URL: &str = "https://hook.example.com/okta/hook";
+
+    fn hook(id: &str, kind: &str, status: &str, uri: &str, auth_key: &str) -> InlineHook {
+        serde_json::from_value(json!({"id": id, "name": id, "type": kind, "status": status,
+            "channel": {"type": "HTTP", "config": {"uri": uri, "method": "POST",
+                "headers": [{"key": "X-Team", "value": "iam"}],
+                "authScheme": {"type": "HEADER", "key": auth_key}}}}))
+        .unwrap()
+    }
+
+    fn rule(id: &str, grants: &[&str], hook: Option<&str>) -> Rule {
+        let mut raw = json!({"id": id, "name": id, "status": "ACTIVE",
+            "conditions": {"grantTypes": {"include": grants}}, "actions": {"token": {}}});
+        if let Some(h) = hook {
+            raw["actions"]["token"]["inlineHook"] = json!({"id": h});
+        }
+        Rule::from_json("aus1", "pol1", &raw)
+    }
+
+    fn saml_app(id: &str, custom: bool, hook: Option<&str>) -> App {
+        let mut raw: Value = json!({"id": id, "label": id, "status": "ACTIVE", "signOnMode": "SAML_2_0",
+            "settings": {"signOn": {}}});
+        if custom {
+            raw["settings"]["signOn"]["ssoAcsUrl"] = json!("https://app/acs");
+        }
+        if let Some(h) = hook {
+            raw["settings"]["signOn"]["inlineHooks"] = json!([{"id": h}]);
+        }
+        App::from_json(&raw)
+    }
+
+    fn org(hooks: Vec<InlineHook>, rules: Vec<Rule>, apps: Vec<App>) -> Snapshot {
+        Snapshot {
+            hooks,
+            servers: vec![AuthServer {
+                id: "aus1".into(),
+                name: "default".into(),
+                status: "ACTIVE".into(),
+                issuer: String::new(),
+            }],
+            policies: vec![Policy {
+                server_id: "aus1".into(),
+                id: "pol1".into(),
+                name: "p".into(),
+                status: "ACTIVE".into(),
+                clients: vec!["ALL_CLIENTS".into()],
+            }],
+            rules,
+            apps,
+        }
+    }
+
+    fn request(targets: Targets) -> Request {
+        Request {
+            hook_url: URL.into(),
+            targets,
+            header: "Authorization".into(),
+            gateway_key: false,
+            update_secret: false,
+            replace_other_hooks: false,
+        }
+    }
+
+    #[test]
+    fn from_nothing_the_plan_creates_both_hooks_and_attaches_them() {
+        let user = &["authorization_code"];
+        let s = org(
+            vec![],
+            vec![
+                rule("r1", user, None),
+                rule("m1", &["client_credentials"], None),
+            ],
+            vec![saml_app("wiki", true, None), saml_app("sfdc", false, None)],
+        );
+        let plan = plan(&s, &request(Targets::All)).unwrap();
+        let described: Vec<String> = plan.steps.iter().map(Step::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "create the token hook \"NL3 account protection (token)\" (POST /api/v1/inlineHooks)",
+                "attach the new token hook to rule default › p › r1 (r1)",
+                "create the SAML hook \"NL3 account protection (SAML)\" (POST /api/v1/inlineHooks)",
+                "attach the new SAML hook to SAML app \"wiki\" (wiki)",
+            ]
+        );
+        assert!(plan.skipped[0].contains("\"sfdc\""), "{:?}", plan.skipped);
+        assert!(plan.steps.iter().filter(|s| s.needs_secret()).count() == 2);
+    }
+
+    #[test]
+    fn an_org_already_set_up_plans_nothing_and_another_teams_hook_is_skipped() {
+        let s = org(
+            vec![
+                hook("t1", TOKEN_HOOK, "ACTIVE", URL, "Authorization"),
+                hook("s1", SAML_HOOK, "ACTIVE", URL, "Authorization"),
+                hook(
+                    "x1",
+                    TOKEN_HOOK,
+                    "ACTIVE",
+                    "https://other/x",
+                    "Authorization",
+                ),
+            ],
+            vec![
+                rule("r1", &["authorization_code"], Some("t1")),
+                rule("r2", &["authorization_code"], Some("x1")),
+            ],
+            vec![saml_app("wiki", true, Some("s1"))],
+        );
+        let plan = plan(&s, &request(Targets::All)).unwrap();
+        assert!(plan.steps.is_empty(), "{:?}", plan.steps);
+        assert!(
+            plan.skipped[0].contains("pass --replace-other-hooks"),
+            "{:?}",
+            plan.skipped
+        );
+        let mut replace = request(Targets::All);
+        replace.replace_other_hooks = true;
+        let plan = super::plan(&s, &replace).unwrap();
+        assert!(matches!(
+            &plan.steps[..],
+            [Step::AttachToRule { rule_id, replaces: Some(other), .. }] if rule_id == "r2" && other.contains("x1")
+        ));
+    }
+
+    #[test]
+    fn a_hook_sending_its_secret_elsewhere_or_without_the_gateway_key_is_updated_keeping_its_headers(
+    ) {
+        let s = org(
+            vec![hook("t1", TOKEN_HOOK, "INACTIVE", URL, "X-Other")],
+            vec![rule("r1", &["authorization_code"], Some("t1"))],
+            vec![],
+        );
+        let plan = plan(&s, &request(Targets::All)).unwrap();
+        assert!(
+            matches!(
+                &plan.steps[..],
+                [Step::UpdateHook { why, keep, .. }, Step::ActivateHook { .. }]
+                    if why.contains("not sent in the Authorization header") && keep[0].key == "X-Team"
+            ),
+            "{:?}",
+            plan.steps
+        );
+        let s = org(
+            vec![hook("t1", TOKEN_HOOK, "ACTIVE", URL, "Authorization")],
+            vec![rule("r1", &["authorization_code"], Some("t1"))],
+            vec![],
+        );
+        let mut gateway = request(Targets::All);
+        gateway.gateway_key = true;
+        let plan = super::plan(&s, &gateway).unwrap();
+        assert!(
+            matches!(
+                &plan.steps[..],
+                [Step::UpdateHook { why, .. }] if why.contains("it sends no x-api-key header")
+            ),
+            "{:?}",
+            plan.steps
+        );
+    }
+
+    #[test]
+    fn named_targets_are_checked() {
+        let s = org(
+            vec![],
+            vec![rule("r1", &["authorization_code"], None)],
+            vec![saml_app("sfdc", false, None)],
+        );
+        let named = |rules: &[&str], apps: &[&str]| {
+            request(Targets::Named {
+                rules: rules.iter().map(|s| s.to_string()).collect(),
+                apps: apps.iter().map(|s| s.to_string()).collect(),
+            })
+        };
+        assert!(matches!(
+            plan(&s, &named(&["nope"], &[])),
+            Err(Error::NotFound(_))
+        ));
+        let e = plan(&s, &named(&[], &["sfdc"])).unwrap_err();
+        assert!(e.to_string().contains("catalog SAML app"), "{e}");
+        let p = plan(&s, &named(&["r1", "r1"], &[])).unwrap();
+        assert_eq!(
+            p.steps.len(),
+            2,
+            "one hook created, the rule attached once: {:?}",
+            p.steps
+        );
+    }
+}
