@@ -37,8 +37,24 @@ OPERATIONS = [
     ("/api/v1/apps/{appId}", "get"),
     ("/api/v1/apps/{appId}", "put"),
     ("/api/v1/users/{id}", "get"),
-    # The sentinel and `watch`: Okta's System Log (inline hook events).
+    # The sentinel and `watch`: Okta's System Log (inline hook events, event hook deliveries).
     ("/api/v1/logs", "get"),
+    # The after-sign-in guard (CONTRACT.md section 8): the event hook that delivers sign-in events...
+    ("/api/v1/eventHooks", "get"),
+    ("/api/v1/eventHooks", "post"),
+    ("/api/v1/eventHooks/{eventHookId}", "get"),
+    ("/api/v1/eventHooks/{eventHookId}", "put"),
+    ("/api/v1/eventHooks/{eventHookId}/lifecycle/activate", "post"),
+    ("/api/v1/eventHooks/{eventHookId}/lifecycle/deactivate", "post"),
+    ("/api/v1/eventHooks/{eventHookId}/lifecycle/verify", "post"),
+    # ...containment: end the user's sessions, move them in and out of the quarantine group...
+    ("/api/v1/users/{userId}/sessions", "delete"),
+    ("/api/v1/groups/{groupId}", "get"),
+    ("/api/v1/groups/{groupId}/users/{userId}", "put"),
+    ("/api/v1/groups/{groupId}/users/{userId}", "delete"),
+    # ...and the audit that a sign-on policy rule denies that group.
+    ("/api/v1/policies", "get"),
+    ("/api/v1/policies/{policyId}/rules", "get"),
 ]
 
 
