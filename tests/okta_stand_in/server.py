@@ -29,6 +29,7 @@ TokenHookResponse / SAMLHookResponse). Responses with a status the operation doe
 """
 import json
 import os
+import re
 import secrets
 import sys
 import threading
@@ -319,19 +320,101 @@ def parse_time(text):
         raise OktaError(400, "E0000001", "Api validation failed: since/until: not an ISO 8601 time: %r" % text)
 
 
-def event_type_filter(expr):
-    """The event types of a filter `eventType eq "a" or eventType eq "b"` (what the sentinel
-    sends); None for no filter. Anything else Okta may accept but the stand-in does not know."""
+# The fields a System Log filter may name, each with the values it has in an event (target is a list).
+LOG_FILTER_FIELDS = {
+    "eventType": lambda e: [e.get("eventType")],
+    "uuid": lambda e: [e.get("uuid")],
+    "severity": lambda e: [e.get("severity")],
+    "outcome.result": lambda e: [(e.get("outcome") or {}).get("result")],
+    "outcome.reason": lambda e: [(e.get("outcome") or {}).get("reason")],
+    "actor.id": lambda e: [(e.get("actor") or {}).get("id")],
+    "actor.alternateId": lambda e: [(e.get("actor") or {}).get("alternateId")],
+    "target.id": lambda e: [t.get("id") for t in e.get("target") or []],
+    "target.type": lambda e: [t.get("type") for t in e.get("target") or []],
+}
+FILTER_TOKEN = re.compile(r'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_.]*))')
+
+
+def log_filter(expr):
+    """A predicate for Okta's System Log `filter` (SCIM-style), or None for no filter. The stand-in
+    knows `and`, `or` (`and` binds tighter) and parentheses over `FIELD eq "v"` / `FIELD ne "v"`
+    for the fields of LOG_FILTER_FIELDS, e.g. what the sentinel sends:
+    `(eventType eq "a" or eventType eq "b") and outcome.result ne "SUCCESS"`. Anything else Okta
+    may accept but the stand-in does not know: it answers Okta's 400 rather than guess."""
     if expr is None:
         return None
-    types = []
-    for clause in expr.split(" or "):
-        clause = clause.strip()
-        prefix = 'eventType eq "'
-        if not (clause.startswith(prefix) and clause.endswith('"')):
-            raise OktaError(400, "E0000031", "Invalid search criteria: the stand-in knows only eventType eq filters: %r" % expr)
-        types.append(clause[len(prefix):-1])
-    return types
+
+    def refuse(why):
+        return OktaError(400, "E0000031", "Invalid search criteria: %s (the stand-in knows and/or/parentheses over "
+                         "eq/ne of %s): %r" % (why, ", ".join(LOG_FILTER_FIELDS), expr))
+
+    tokens, pos = [], 0
+    while pos < len(expr):
+        if not expr[pos:].strip():
+            break
+        m = FILTER_TOKEN.match(expr, pos)
+        if m is None:
+            raise refuse("unexpected text at %d" % pos)
+        pos = m.end()
+        if m.group(1) or m.group(2):
+            tokens.append(("punct", m.group(1) or m.group(2)))
+        elif m.group(3) is not None:
+            tokens.append(("string", re.sub(r"\\(.)", r"\1", m.group(3))))
+        else:
+            tokens.append(("word", m.group(4)))
+    at = [0]
+
+    def peek():
+        return tokens[at[0]] if at[0] < len(tokens) else (None, None)
+
+    def take():
+        t = peek()
+        at[0] += 1
+        return t
+
+    def keyword(word):
+        kind, value = peek()
+        if kind == "word" and value.lower() == word:
+            at[0] += 1
+            return True
+        return False
+
+    def either():
+        terms = [both()]
+        while keyword("or"):
+            terms.append(both())
+        return terms[0] if len(terms) == 1 else (lambda e: any(t(e) for t in terms))
+
+    def both():
+        factors = [one()]
+        while keyword("and"):
+            factors.append(one())
+        return factors[0] if len(factors) == 1 else (lambda e: all(f(e) for f in factors))
+
+    def one():
+        kind, value = take()
+        if (kind, value) == ("punct", "("):
+            inner = either()
+            if take() != ("punct", ")"):
+                raise refuse("a parenthesis is not closed")
+            return inner
+        if kind != "word" or value not in LOG_FILTER_FIELDS:
+            raise refuse("unknown field %r" % value)
+        values = LOG_FILTER_FIELDS[value]
+        op_kind, op = take()
+        if op_kind != "word" or op.lower() not in ("eq", "ne"):
+            raise refuse("unknown operator %r" % op)
+        str_kind, wanted = take()
+        if str_kind != "string":
+            raise refuse("%s %s needs a quoted value" % (value, op))
+        if op.lower() == "eq":
+            return lambda e: wanted in values(e)
+        return lambda e: wanted not in values(e)
+
+    predicate = either()
+    if at[0] != len(tokens):
+        raise refuse("unexpected %r" % (peek()[1],))
+    return predicate
 
 
 def list_logs(request, org):
@@ -344,10 +427,10 @@ def list_logs(request, org):
                         {"X-Rate-Limit-Limit": "60", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": str(reset)})
     since = parse_time(request.args["since"]) if "since" in request.args else None
     until = parse_time(request.args["until"]) if "until" in request.args else None
-    types = event_type_filter(request.args.get("filter"))
+    matches = log_filter(request.args.get("filter"))
 
     def wanted(e):
-        if types is not None and e.get("eventType") not in types:
+        if matches is not None and not matches(e):
             return False
         published = e.get("published")
         if published is None:
