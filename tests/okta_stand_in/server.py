@@ -1,22 +1,60 @@
 #!/usr/bin/env python3
 """A stand-in for Okta's Management API, for nl3-okta-admin's tests.
 
-Keeps orgs in memory (inline hooks, authorization servers, access policies, rules, apps, users,
-System Log events: seed "logs", "logPageSize", "logsRateLimited") and checks every request it receives and every response it sends against Okta's published
-OpenAPI document (the subset in tests/fixtures/okta/management-openapi-subset.json, extracted by
-extract_subset.py). Anything the document does not allow is recorded as a violation, which the
-tests read and fail on.
+Keeps orgs in memory and checks every request it receives and every response it sends against
+Okta's published OpenAPI document (the subset in tests/fixtures/okta/management-openapi-subset.json,
+extracted by extract_subset.py). Anything the document does not allow is recorded as a violation,
+which the tests read and fail on.
+
+An org is seeded (POST /__control/orgs) from JSON as Okta would list it, each key optional:
+  "token"                  the API token (else one is made up); "oauth": true adds a service app
+  "hooks"                  inline hooks; "_secret" in one is its authScheme.value
+  "authorizationServers"   each with "policies", each with "rules"
+  "apps", "users"          app instances, users
+  "eventHooks"             event hooks; "_secret" as for inline hooks (an event type the catalog
+                           does not mark event-hook-eligible is a violation)
+  "groups"                 groups, each with "members": [user id, ...]
+  "policies"               /api/v1/policies (OKTA_SIGN_ON, ACCESS_POLICY, ...), each with "rules"
+  "logs"                   System Log events (LogEvent), with "logPageSize" and "logsRateLimited"
+                           (how many /api/v1/logs calls answer 429 first)
+  "pageSize", "rateLimitAt"  list page size; request numbers answered 429
 
 One server serves many independent orgs at once: each org has its own API token (and OAuth
 service app), so parallel tests never see each other's state. Control endpoints (not Okta's):
 
   POST /__control/orgs                   seed an org; answers {org, token, clientId, privateKeyPem}
-  GET  /__control/orgs/{org}             the org's state, its request log and its violations
+  GET  /__control/orgs/{org}             the org's state: hooks, hookSecrets, authorizationServers,
+                                         apps, eventHooks, eventHookSecrets, eventHookVerifications,
+                                         deliveries, groups (with members), sessionsRevoked (user id
+                                         -> [{oauthTokens, forgetDevices, at}]), policies (with
+                                         rules), logs, requests ("METHOD /path?query -> status")
+                                         and violations
   GET  /__control/violations             violations of requests no org could be named for
   POST /__control/orgs/{org}/faults      Okta refusing: a list of {method, pathContains, status
                                          [, errorCode, errorSummary, times]}; each request that
                                          matches one is answered with that error (`times` of them,
                                          or all) instead of being carried out. [] clears them.
+  POST /__control/orgs/{org}/deliver     events happen and Okta delivers them: {"events":
+                                         [LogEvent, ...][, "timeoutSeconds": 3]}; the System Log
+                                         gains them (once per uuid); each ACTIVE and VERIFIED event
+                                         hook subscribed to some of their types gets one POST of
+                                         Okta's envelope (com.okta.event_hook) with those events,
+                                         its custom headers and auth header; a timeout, a failed
+                                         connection or a 5xx is retried once, a 4xx is not; a
+                                         delivery failing both ways adds `event_hook.delivery`
+                                         (outcome FAILURE, target the EventHook) to the System
+                                         Log. Answers {"deliveries": [per event hook: eventHookId,
+                                         name, and skipped, or eventId, events, attempts,
+                                         delivered]}.
+  POST /__control/orgs/{org}/events      only appends {"events": [LogEvent, ...]} to the System Log
+                                         (both check the events against the LogEvent schema:
+                                         a violation and a 400 for what Okta would never send)
+
+An event hook's verification (POST .../lifecycle/verify) makes the stand-in GET its URI with its
+custom headers, its auth header and `X-Okta-Verification-Challenge`; a 200 whose JSON
+`verification` is that value makes it VERIFIED, else Okta's 400 (a timeout or error status is
+retried once). Calls out to hooks run without the stand-in's lock, so the hook may call the
+stand-in back meanwhile.
 
 Started by the tests as a child process: `server.py` prints `LISTENING <port>` once ready and
 exits when its standard input closes (the test process ended).
@@ -26,16 +64,25 @@ response are `oneOf` lists of loose schemas (Okta's own samples match several br
 they are checked against the branch of the hook's type (TokenRequest / SAMLPayloadExecute and
 TokenHookResponse / SAMLHookResponse). Responses with a status the operation does not list
 (401 for a bad token, 429 where undeclared) are checked against the document's `Error` schema.
+Event hooks: created ACTIVE and UNVERIFIED (the create example reuses a VERIFIED retrieve
+example); the auth header's name is listed lower-cased, as the document's examples show it;
+replacing the channel (URI, headers or secret) makes the hook UNVERIFIED again ("Updating the
+channel property requires you to verify the hook again"), sending the same channel back does
+not; only event types Okta's catalog tags event-hook-eligible may be subscribed to (else 400;
+tests/fixtures/okta/event-hook-eligible-event-types.json); event hook filters are kept, not
+applied. Group membership of a group other than OKTA_GROUP is refused with a 400.
 """
 import json
 import os
 import re
 import secrets
+import socket
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from urllib.parse import parse_qs, urlencode
 
 from openapi_core import Config, OpenAPI
@@ -58,6 +105,7 @@ from werkzeug.wrappers import Request, Response
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUBSET = os.path.join(HERE, "..", "fixtures", "okta", "management-openapi-subset.json")
+ELIGIBLE = os.path.join(HERE, "..", "fixtures", "okta", "event-hook-eligible-event-types.json")
 TOKEN_HOOK = "com.okta.oauth2.tokens.transform"
 SAML_HOOK = "com.okta.saml.tokens.transform"
 
@@ -113,6 +161,34 @@ class Org:
         self.logs = seed.get("logs", [])
         self.log_page_size = seed.get("logPageSize", 1000)
         self.logs_rate_limited = seed.get("logsRateLimited", 0)
+        # The after-sign-in guard (CONTRACT.md section 8): event hooks (Okta JSON without
+        # authScheme.value, "_secret" kept aside), groups and their members (user ids), global
+        # session / authentication policies with their rules; what the guard did to them.
+        self.admin_id = "00u" + secrets.token_hex(8)[:17]  # createdBy of what the API token creates
+        self.event_hooks = []
+        self.event_hook_secrets = {}
+        for h in seed.get("eventHooks", []):
+            h = dict(h)
+            secret = h.pop("_secret", None)
+            self.event_hooks.append(h)
+            if secret is not None:
+                self.event_hook_secrets[h["id"]] = secret
+            for t in ineligible_event_types(h.get("events")):
+                self.violations.append("seed: event hook %s subscribes to %s, which Okta's event type catalog does not mark event-hook-eligible" % (h.get("id"), t))
+        self.groups = []
+        self.members = {}  # group id -> user ids, in the order they were added
+        for g in seed.get("groups", []):
+            g = dict(g)
+            self.members[g["id"]] = list(g.pop("members", []))
+            self.groups.append(g)
+        self.policies = []  # {"policy": {...}, "rules": [...]}
+        for p in seed.get("policies", []):
+            p = dict(p)
+            rules = p.pop("rules", [])
+            self.policies.append({"policy": p, "rules": rules})
+        self.sessions_revoked = {}  # user id -> [{"oauthTokens", "forgetDevices", "at"}]
+        self.verifications = []  # each verify call: {"eventHookId", "attempts", "verified"}
+        self.deliveries = []  # each delivery to a hook: {"eventHookId", "eventId", ...}
 
     def state(self):
         return {
@@ -123,14 +199,23 @@ class Org:
                 for e in self.servers
             ],
             "apps": self.apps,
+            "eventHooks": self.event_hooks,
+            "eventHookSecrets": self.event_hook_secrets,
+            "eventHookVerifications": self.verifications,
+            "deliveries": self.deliveries,
+            "groups": [dict(g, members=self.members.get(g["id"], [])) for g in self.groups],
+            "sessionsRevoked": self.sessions_revoked,
+            "policies": [dict(p["policy"], rules=p["rules"]) for p in self.policies],
+            "logs": self.logs,
             "requests": self.log,
             "violations": self.violations,
         }
 
 
 class OktaError(Exception):
-    def __init__(self, status, code, summary, headers=None):
+    def __init__(self, status, code, summary, headers=None, causes=()):
         self.status, self.code, self.summary, self.headers = status, code, summary, headers or {}
+        self.causes = list(causes)
 
     def body(self):
         return {
@@ -138,7 +223,7 @@ class OktaError(Exception):
             "errorSummary": self.summary,
             "errorLink": self.code,
             "errorId": "oae" + secrets.token_hex(8),
-            "errorCauses": [],
+            "errorCauses": [{"errorSummary": c} for c in self.causes],
         }
 
 
@@ -219,6 +304,10 @@ class Validator:
         errors = [describe(e) for e in self.headers.iter_errors(req, resp)] if str(response.status_code) in declared else []
         if str(response.status_code) not in declared:
             errors += schema_errors("Error", body, False)
+        elif declared[str(response.status_code)].get("content") == {}:
+            # `content: {}` (a 204): no body at all, which openapi-core would call missing data.
+            if response.get_data():
+                errors.append("the document declares no body for %d, yet the response has one" % response.status_code)
         elif template == EXECUTE_PATH and response.status_code == 200:
             if hook_type in BRANCHES:
                 errors += schema_errors(BRANCHES[hook_type][1], body, False)
@@ -236,6 +325,8 @@ def detail(e):
     parts = []
     cause = e.__cause__ or e.__context__
     while cause is not None and len(parts) < 3:
+        if isinstance(cause, KeyError):
+            break  # werkzeug's missing-argument error says less than openapi-core's own message
         inner = getattr(cause, "schema_errors", None)
         if inner:
             parts += ["%s: %s" % ("/".join(map(str, x.absolute_path)) or "(root)", x.message[:300]) for x in inner]
@@ -309,6 +400,260 @@ def call_hook(hook, secret, payload):
             return json.loads(r.read() or b"{}")
     except (urllib.error.URLError, OSError, ValueError) as e:
         raise OktaError(400, "E0000001", "Api validation failed: the inline hook call failed (%s)" % type(e).__name__)
+
+
+# ----------------------------------------------------------------------------- event hooks
+
+with open(ELIGIBLE, encoding="utf-8") as f:
+    EVENT_HOOK_ELIGIBLE = frozenset(json.load(f)["eventTypes"])
+HOOK_TIMEOUT = 3  # seconds Okta waits for an event hook's answer (verification and deliveries)
+SYSTEM_ACTOR = {"id": "system@okta.com", "type": "SystemPrincipal", "alternateId": "system@okta.com", "displayName": "Okta System"}
+
+
+def ineligible_event_types(events):
+    """The subscribed event types Okta's catalog does not tag event-hook-eligible."""
+    items = (events or {}).get("items") or []
+    return [t for t in items if t not in EVENT_HOOK_ELIGIBLE]
+
+
+def take_secret(channel):
+    """Removes and returns channel.config.authScheme.value (write-only: Okta never returns it)."""
+    auth = (channel or {}).get("config", {}).get("authScheme")
+    return auth.pop("value", None) if isinstance(auth, dict) else None
+
+
+def event_hook_shape(hook):
+    """Fills what Okta shows of an event hook that the request may leave out, as the document's
+    examples show it: description and events.filter null, no custom headers, method POST, and
+    the auth header's name lower-cased (sent `Authorization`, listed `authorization`)."""
+    hook.setdefault("description", None)
+    hook["events"].setdefault("filter", None)
+    config = hook["channel"]["config"]
+    config.setdefault("headers", [])
+    config["method"] = "POST"
+    auth = config.get("authScheme")
+    if isinstance(auth, dict) and isinstance(auth.get("key"), str):
+        auth["key"] = auth["key"].lower()
+
+
+def event_hook_links(hook_id, base):
+    href = "%s/api/v1/eventHooks/%s" % (base, hook_id)
+    return {
+        "self": {"href": href},
+        "verify": {"href": href + "/lifecycle/verify", "hints": {"allow": ["POST"]}},
+        "deactivate": {"href": href + "/lifecycle/deactivate", "hints": {"allow": ["POST"]}},
+    }
+
+
+def check_subscriptions(events):
+    bad = ineligible_event_types(events)
+    if bad:
+        raise OktaError(400, "E0000001", "Api validation failed: events",
+                        causes=["events.items: %s is not eligible for event hooks" % t for t in bad])
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # Okta does not follow a hook's redirects: a 3xx is the answer
+
+
+OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def http_call(uri, method, headers, body, timeout):
+    """One call to a hook: {"status": N, "body": text} or {"error": "timeout" | reason}."""
+    req = urllib.request.Request(uri, data=body, headers=headers, method=method)
+    try:
+        with OPENER.open(req, timeout=timeout) as r:
+            return {"status": r.status, "body": r.read().decode("utf-8", "replace")}
+    except urllib.error.HTTPError as e:
+        return {"status": e.code, "body": e.read().decode("utf-8", "replace")}
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            return {"error": "timeout"}
+        return {"error": "%s: %s" % (type(reason).__name__, reason)}
+
+
+def hook_headers(hook, secret):
+    """What Okta sends with every call to an event hook: JSON, the custom headers, the auth header."""
+    config = hook["channel"]["config"]
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    for h in config.get("headers") or []:
+        if h and h.get("key"):
+            headers[h["key"]] = h.get("value", "")
+    auth = config.get("authScheme") or {}
+    if auth.get("key") and secret is not None:
+        headers[auth["key"]] = secret
+    return headers
+
+
+class Outbound:
+    """An operation that calls out to a hook: `call()` runs without the stand-in's lock (the called
+    service may call the stand-in back meanwhile), then `finish(outcome)` with it, returning
+    (status, body, links) or raising OktaError."""
+
+    def __init__(self, call, finish):
+        self.call, self.finish = call, finish
+
+
+def verify_event_hook(org, hook, base):
+    """POST .../lifecycle/verify: one GET to the hook's URI with its headers and
+    `X-Okta-Verification-Challenge`; VERIFIED on a 200 whose JSON `verification` is the challenge.
+    A timeout or an error status is retried once (the operation's description); else Okta's 400."""
+    snapshot = json.loads(json.dumps(hook))
+    secret = org.event_hook_secrets.get(hook["id"])
+
+    def call():
+        challenge = secrets.token_urlsafe(24)
+        headers = hook_headers(snapshot, secret)
+        del headers["Content-Type"]  # a GET without a body
+        headers["X-Okta-Verification-Challenge"] = challenge
+        attempts = []
+        for _ in range(2):
+            answer = http_call(snapshot["channel"]["config"]["uri"], "GET", headers, None, HOOK_TIMEOUT)
+            attempts.append(answer)
+            if "status" in answer and 200 <= answer["status"] < 300:
+                break  # an answer: right or wrong, it is not retried
+        last = attempts[-1]
+        verified = False
+        if last.get("status") == 200:
+            try:
+                verified = json.loads(last["body"]).get("verification") == challenge
+            except (ValueError, AttributeError):
+                verified = False
+        return {"attempts": [{k: v for k, v in a.items() if k != "body"} for a in attempts], "verified": verified,
+                "why": describe_answer(last, "no verification value matching the challenge")}
+
+    def finish(outcome):
+        org.verifications.append({"eventHookId": hook["id"], "attempts": outcome["attempts"], "verified": outcome["verified"]})
+        if not outcome["verified"]:
+            raise OktaError(400, "E0000001", "Api validation failed: Verification failed",
+                            causes=["Verification of the event hook failed: %s" % outcome["why"]])
+        hook.update(verificationStatus="VERIFIED", lastUpdated=now_iso())
+        return 200, hook, []
+
+    return Outbound(call, finish)
+
+
+def describe_answer(answer, wrong_body):
+    if "error" in answer:
+        return "the call failed (%s)" % answer["error"]
+    if not 200 <= answer["status"] < 300:
+        return "the endpoint answered %d" % answer["status"]
+    return wrong_body
+
+
+def handle_event_hooks(request, org, template, method, base, body, segs):
+    if template == "/api/v1/eventHooks":
+        if method == "get":
+            return 200, org.event_hooks, []
+        check_subscriptions(body.get("events"))
+        hook = json.loads(json.dumps(body))
+        secret = take_secret(hook["channel"])
+        now = now_iso()
+        hook_id = new_id("who")
+        # Created ACTIVE (the operation's description) and UNVERIFIED: only verification makes
+        # Okta deliver to it ("Only ACTIVE and VERIFIED event hooks can receive events").
+        hook.update(id=hook_id, status="ACTIVE", verificationStatus="UNVERIFIED", created=now,
+                    createdBy=org.admin_id, lastUpdated=now)
+        event_hook_shape(hook)
+        hook["_links"] = event_hook_links(hook_id, base)
+        org.event_hooks.append(hook)
+        if secret is not None:
+            org.event_hook_secrets[hook_id] = secret
+        return 200, hook, []
+    hook = find(org.event_hooks, "id", segs[3], segs[3] + " (EventHook)")
+    if template.endswith("/lifecycle/verify"):
+        return verify_event_hook(org, hook, base)
+    if template.endswith("/lifecycle/activate"):
+        hook.update(status="ACTIVE", lastUpdated=now_iso())
+    elif template.endswith("/lifecycle/deactivate"):
+        hook.update(status="INACTIVE", lastUpdated=now_iso())
+    elif method == "put":
+        check_subscriptions(body.get("events"))
+        new = json.loads(json.dumps(body))
+        secret = take_secret(new["channel"])
+        event_hook_shape(new)
+        before = (json.dumps(hook["channel"], sort_keys=True), org.event_hook_secrets.get(hook["id"]))
+        kept = {k: hook[k] for k in ("id", "status", "verificationStatus", "created", "createdBy", "_links") if k in hook}
+        hook.clear()
+        hook.update(new)
+        hook.update(kept)
+        hook["lastUpdated"] = now_iso()
+        if secret is None:
+            org.event_hook_secrets.pop(hook["id"], None)
+        else:
+            org.event_hook_secrets[hook["id"]] = secret
+        # "Updating the channel property requires you to verify the hook again": a new URI,
+        # header or secret makes it UNVERIFIED; the same channel sent back keeps it VERIFIED.
+        if (json.dumps(hook["channel"], sort_keys=True), secret) != before:
+            hook["verificationStatus"] = "UNVERIFIED"
+    return 200, hook, []
+
+
+# ----------------------------------------------------------------------------- containment, policies
+
+
+def user_by_id(org, uid):
+    for u in org.users:
+        if u["id"] == uid:
+            return u
+    raise not_found(uid + " (User)")
+
+
+def query_flag(request, name):
+    """A boolean query parameter: True/False, None when absent (the document checked its form)."""
+    value = request.args.get(name)
+    return None if value is None else value.lower() == "true"
+
+
+def handle_containment(request, org, template, method, segs):
+    if template == "/api/v1/users/{userId}/sessions":
+        user = user_by_id(org, segs[3])
+        # Ends the user's Okta sessions; oauthTokens=true also revokes their OIDC/OAuth tokens
+        # (default false); forgetDevices is recorded as sent (None: Okta's default applies).
+        org.sessions_revoked.setdefault(user["id"], []).append({
+            "oauthTokens": bool(query_flag(request, "oauthTokens")),
+            "forgetDevices": query_flag(request, "forgetDevices"),
+            "at": now_iso(),
+        })
+        return 204, None, []
+    group = find(org.groups, "id", segs[3], segs[3] + " (UserGroup)")
+    if template == "/api/v1/groups/{groupId}":
+        return 200, group, []
+    user = user_by_id(org, segs[5])
+    if group.get("type", "OKTA_GROUP") != "OKTA_GROUP":
+        # "You only can modify memberships for groups of the OKTA_GROUP type."
+        raise OktaError(400, "E0000001", "Api validation failed: group membership",
+                        causes=["Only memberships of OKTA_GROUP groups can be modified; %s is %s" % (group["id"], group.get("type"))])
+    members = org.members.setdefault(group["id"], [])
+    # Idempotent: adding a member or removing a non-member answers 204 and changes nothing.
+    if method == "put" and user["id"] not in members:
+        members.append(user["id"])
+        group["lastMembershipUpdated"] = now_iso()
+    elif method == "delete" and user["id"] in members:
+        members.remove(user["id"])
+        group["lastMembershipUpdated"] = now_iso()
+    return 204, None, []
+
+
+def handle_policies(request, org, template, segs):
+    if template == "/api/v1/policies":
+        kind = request.args.get("type")
+        status = request.args.get("status")
+        prefix = request.args.get("q")
+        items = [p["policy"] for p in org.policies
+                 if p["policy"].get("type") == kind
+                 and status in (None, p["policy"].get("status"))
+                 and (prefix is None or p["policy"].get("name", "").startswith(prefix))]
+        chunk, links = page(request, org, items, "/api/v1/policies")
+        return 200, chunk, links
+    for p in org.policies:
+        if p["policy"]["id"] == segs[3]:
+            # In priority order, as Okta lists them (stable for rules without one).
+            return 200, sorted(p["rules"], key=lambda r: r.get("priority") if isinstance(r.get("priority"), int) else 1 << 30), []
+    raise not_found(segs[3] + " (Policy)")
 
 
 def parse_time(text):
@@ -514,6 +859,12 @@ def handle(request, org, template, method, base):
         return 200, app, []
     if template == "/api/v1/logs":
         return list_logs(request, org)
+    if template.startswith("/api/v1/eventHooks"):
+        return handle_event_hooks(request, org, template, method, base, body, segs)
+    if template == "/api/v1/users/{userId}/sessions" or template.startswith("/api/v1/groups/"):
+        return handle_containment(request, org, template, method, segs)
+    if template.startswith("/api/v1/policies"):
+        return handle_policies(request, org, template, segs)
     if template == "/api/v1/users/{id}":
         key = segs[3]
         for u in org.users:
@@ -603,28 +954,185 @@ def add_org(seed):
     return out
 
 
+def check_log_events(events, where):
+    """Why `events` are not LogEvents Okta could list or deliver: the document's LogEvent schema,
+    and the uuid, published and eventType every event has."""
+    if not isinstance(events, list) or not events:
+        return ["%s: `events` must be a non-empty list of LogEvents" % where]
+    errors = []
+    for i, e in enumerate(events):
+        errs = schema_errors("LogEvent", e, False)
+        if isinstance(e, dict):
+            errs += ["LogEvent at (root): %r is missing (every event Okta sends has it)" % k
+                     for k in ("uuid", "published", "eventType") if not isinstance(e.get(k), str)]
+        errors += ["%s: event %d: %s" % (where, i, x) for x in errs]
+    return errors
+
+
+def delivery_failure_event(hook, entry, reason):
+    """The System Log's record of a failed delivery: `event_hook.delivery` ("Triggered when an
+    event hook delivery fails", Okta's event type catalog), targeting the EventHook."""
+    return {
+        "uuid": str(uuid.uuid4()),
+        "published": now_iso(),
+        "eventType": "event_hook.delivery",
+        "version": "0",
+        "severity": "WARN",
+        "displayMessage": "Event hook delivery failed",
+        "actor": dict(SYSTEM_ACTOR),
+        "outcome": {"result": "FAILURE", "reason": reason[:255]},
+        "target": [{"id": hook["id"], "type": "EventHook", "alternateId": hook["channel"]["config"]["uri"],
+                    "displayName": hook.get("name", hook["id"])}],
+        "transaction": {"type": "JOB", "id": "tx" + secrets.token_hex(10), "detail": {}},
+        "debugContext": {"debugData": {"eventHookId": hook["id"], "eventId": entry["eventId"],
+                                       "eventUuids": ",".join(entry["events"]), "attempts": str(len(entry["attempts"]))}},
+    }
+
+
+def failure_reason(answer):
+    if answer.get("error") == "timeout":
+        return "Read timed out after %g seconds" % answer.get("timeout", HOOK_TIMEOUT)
+    if "error" in answer:
+        return "Connection failed: " + answer["error"]
+    return "The endpoint answered HTTP %d" % answer["status"]
+
+
+def control_events(request, org):
+    """POST /__control/orgs/{org}/events {"events": [LogEvent, ...]}: appends them to the System Log."""
+    events = json.loads(request.get_data() or b"{}").get("events")
+    with LOCK:
+        errors = check_log_events(events, "POST /__control/orgs/%s/events" % org.id)
+        if errors:
+            org.violations.extend(errors)
+            return 400, {"errors": errors}
+        org.logs.extend(events)
+        return 200, {"appended": len(events)}
+
+
+def control_deliver(request, org):
+    """POST /__control/orgs/{org}/deliver {"events": [LogEvent, ...][, "timeoutSeconds": 3]}: the
+    events happen in the org (the System Log lists them, once per uuid) and Okta delivers them:
+    one POST per ACTIVE and VERIFIED event hook subscribed to any of their types, carrying those
+    events; a timeout, a failed connection or a 5xx is retried once, a 4xx is not; a delivery
+    that fails both ways is logged as `event_hook.delivery` FAILURE. Answers per event hook."""
+    payload = json.loads(request.get_data() or b"{}")
+    events = payload.get("events")
+    timeout = float(payload.get("timeoutSeconds", HOOK_TIMEOUT))
+    base = request.host_url.rstrip("/")
+    plans, report = [], []
+    with LOCK:
+        errors = check_log_events(events, "POST /__control/orgs/%s/deliver" % org.id)
+        if errors:
+            org.violations.extend(errors)
+            return 400, {"errors": errors}
+        known = {e.get("uuid") for e in org.logs}
+        for e in events:
+            if e["uuid"] not in known:
+                org.logs.append(e)
+                known.add(e["uuid"])
+        for hook in org.event_hooks:
+            subscribed = set((hook.get("events") or {}).get("items") or [])
+            mine = [e for e in events if e["eventType"] in subscribed]
+            entry = {"eventHookId": hook["id"], "name": hook.get("name")}
+            report.append(entry)
+            if not mine:
+                entry["skipped"] = "subscribed to none of these event types"
+            elif hook.get("status") != "ACTIVE":
+                entry["skipped"] = "INACTIVE"
+            elif hook.get("verificationStatus") != "VERIFIED":
+                entry["skipped"] = "UNVERIFIED"
+            else:
+                snapshot = json.loads(json.dumps(hook))
+                envelope = {
+                    "eventType": "com.okta.event_hook",
+                    "eventTypeVersion": "1.0",
+                    "cloudEventsVersion": "0.1",
+                    "source": "%s/api/v1/eventHooks/%s" % (base, hook["id"]),
+                    "eventId": str(uuid.uuid4()),
+                    "eventTime": now_iso(),
+                    "contentType": "application/json",
+                    "data": {"events": json.loads(json.dumps(mine))},
+                }
+                entry.update(eventId=envelope["eventId"], events=[e["uuid"] for e in mine])
+                plans.append((entry, snapshot, hook_headers(snapshot, org.event_hook_secrets.get(hook["id"])), envelope))
+    for entry, snapshot, headers, envelope in plans:
+        body = json.dumps(envelope).encode()
+        attempts = []
+        for _ in range(2):
+            answer = http_call(snapshot["channel"]["config"]["uri"], "POST", headers, body, timeout)
+            answer.pop("body", None)
+            if answer.get("error") == "timeout":
+                answer["timeout"] = timeout
+            attempts.append(answer)
+            if "status" in answer and answer["status"] < 500 and not 300 <= answer["status"] < 400:
+                break  # delivered (2xx), or refused (4xx: Okta does not retry those)
+        entry["attempts"] = attempts
+        entry["delivered"] = 200 <= attempts[-1].get("status", 0) < 300
+    with LOCK:
+        for entry, snapshot, _, _ in plans:
+            org.deliveries.append(entry)
+            if not entry["delivered"]:
+                org.logs.append(delivery_failure_event(snapshot, entry, failure_reason(entry["attempts"][-1])))
+    return 200, {"deliveries": report}
+
+
+def control(request):
+    """The control endpoints (not Okta's), or None for any other path."""
+    path = request.path
+    if path == "/__control/orgs" and request.method == "POST":
+        return seed_org(request)
+    if path == "/__control/violations":
+        return Response(json.dumps(GLOBAL_VIOLATIONS), content_type="application/json")
+    if not path.startswith("/__control/orgs/"):
+        return None
+    parts = path.split("/")  # "", "__control", "orgs", org[, action]
+    org = ORGS.get(parts[3])
+    if org is None or len(parts) > 5:
+        return Response("no such org", status=404)
+    action = parts[4] if len(parts) == 5 else None
+    if action is None:
+        with LOCK:
+            return Response(json.dumps(org.state()), content_type="application/json")
+    if request.method != "POST" or action not in ("faults", "deliver", "events"):
+        return Response("no such control endpoint", status=404)
+    if action == "faults":
+        with LOCK:
+            org.faults = json.loads(request.get_data() or b"[]")
+        return Response("[]", content_type="application/json")
+    status, body = (control_deliver if action == "deliver" else control_events)(request, org)
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
 def make_app(validator):
+    def respond(request, org, violations, template, operation, hook_type, result):
+        """The response to an API request (called with the lock): logged, checked against the document."""
+        links, extra_headers = [], {}
+        if isinstance(result, OktaError):
+            status, body, extra_headers = result.status, result.body(), result.headers
+        else:
+            status, body, links = result
+        if org is not None:
+            org.log.append("%s %s -> %d" % (request.method, request.full_path, status))
+        if status == 204:
+            response = Response(status=204)
+            response.headers.pop("Content-Type", None)
+        else:
+            response = Response(json.dumps(body), status=status, content_type="application/json")
+        for link in links:
+            response.headers.add("Link", link)
+        for k, v in extra_headers.items():
+            response.headers[k] = v
+        declared = operation.get("responses", {})
+        for e in validator.check_response(request, response, template, hook_type, declared):
+            violations.append("response %d to %s %s: %s" % (status, request.method, request.full_path, e))
+        return response
+
     def app(environ, start_response):
         request = Request(environ)
-        path = request.path
-        if path == "/__control/orgs" and request.method == "POST":
-            return seed_org(request)(environ, start_response)
-        if path.startswith("/__control/orgs/") and path.endswith("/faults") and request.method == "POST":
-            org = ORGS.get(path.split("/")[3])
-            if org is None:
-                return Response("no such org", status=404)(environ, start_response)
-            with LOCK:
-                org.faults = json.loads(request.get_data() or b"[]")
-            return Response("[]", content_type="application/json")(environ, start_response)
-        if path.startswith("/__control/orgs/"):
-            org = ORGS.get(path.rsplit("/", 1)[1])
-            if org is None:
-                return Response("no such org", status=404)(environ, start_response)
-            with LOCK:
-                return Response(json.dumps(org.state()), content_type="application/json")(environ, start_response)
-        if path == "/__control/violations":
-            return Response(json.dumps(GLOBAL_VIOLATIONS), content_type="application/json")(environ, start_response)
-        if path == "/oauth2/v1/token" and request.method == "POST":
+        response = control(request)
+        if response is not None:
+            return response(environ, start_response)
+        if request.path == "/oauth2/v1/token" and request.method == "POST":
             return token_endpoint(request)(environ, start_response)
 
         base = request.host_url.rstrip("/")
@@ -637,8 +1145,6 @@ def make_app(validator):
         violations = GLOBAL_VIOLATIONS
         org = None
         hook_type = None
-        links = []
-        extra_headers = {}
         with LOCK:
             try:
                 org = authenticate(request, operation)
@@ -660,19 +1166,19 @@ def make_app(validator):
                     reset = int(time.time()) + 1
                     raise OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.",
                                     {"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": str(reset)})
-                status, body, links = handle(request, org, template, method, base)
+                result = handle(request, org, template, method, base)
             except OktaError as e:
-                status, body, extra_headers = e.status, e.body(), e.headers
-            if org is not None:
-                org.log.append("%s %s -> %d" % (request.method, request.full_path, status))
-            response = Response(json.dumps(body), status=status, content_type="application/json")
-            for link in links:
-                response.headers.add("Link", link)
-            for k, v in extra_headers.items():
-                response.headers[k] = v
-            declared = set(operation.get("responses", {}).keys())
-            for e in validator.check_response(request, response, template, hook_type, declared):
-                violations.append("response %d to %s %s: %s" % (status, request.method, request.full_path, e))
+                result = e
+            if not isinstance(result, Outbound):
+                response = respond(request, org, violations, template, operation, hook_type, result)
+        if isinstance(result, Outbound):
+            outcome = result.call()  # without the lock: the called service may call the stand-in back
+            with LOCK:
+                try:
+                    result = result.finish(outcome)
+                except OktaError as e:
+                    result = e
+                response = respond(request, org, violations, template, operation, hook_type, result)
         return response(environ, start_response)
 
     return app
