@@ -2,7 +2,7 @@
 """Docs that cannot drift (run by `make test`):
 
 1. every relative link and `#anchor` in README.md and docs/*.md resolves (GitHub's anchors);
-2. every setting the code reads (hook, admin CLI, rotation function, sentinel) has a row in
+2. every setting the code reads (hook, NL3 client, admin CLI, rotation function, sentinel) has a row in
    docs/configuration.md's table, and the table names nothing the code no longer reads;
 3. every flag `nl3-okta-admin --help` prints is documented in docs/admin-cli.md.
 
@@ -77,7 +77,7 @@ read = re.compile(
     r'|rename\s*=\s*"([A-Z][A-Z0-9_]{2,})"'
 )
 in_code = set()
-for source in sorted((root / "src").rglob("*.rs")) + sorted((root / "admin" / "src").rglob("*.rs")):
+for source in [s for d in ("src", "admin/src", "nl3/src") for s in sorted((root / d).rglob("*.rs"))]:
     for a, b in read.findall(code_without_tests(source)):
         in_code.add(a or b)
 

@@ -12,14 +12,20 @@ root = pathlib.Path(__file__).resolve().parent.parent
 # Per crate (its sources' directory): the layer of each top-level module. Imports may only point
 # to a strictly lower layer.
 CRATES = {
+    # The hook (nl3-okta-hook).
     "src": {
-        "api_key": 0, "cache": 0, "config": 0, "http_client": 0, "lenient": 0,
+        "api_key": 0, "cache": 0, "config": 0, "lenient": 0,
         "event": 1, "okta": 1,
-        "geo": 1, "oauth": 1, "secrets": 1,
-        "auth": 2, "nl3": 2,
+        "oauth": 1, "secrets": 1,
+        "auth": 2,
         "decision": 3,
         "hook": 4, "logging": 4, "metrics": 4,
         "app": 5,
+    },
+    # NL3's check and ipinfo's location (nl3-client), below the hook and the admin crate.
+    "nl3/src": {
+        "http_client": 0, "settings": 0,
+        "check": 1, "geo": 1,
     },
 }
 
@@ -92,6 +98,11 @@ for src_dir, layers in CRATES.items():
 
 # The admin crate (admin/) is built without the hook crate: it must not depend on it.
 must_not_name("admin", "the admin crate", ["nl3-okta-hook"], ["nl3_okta_hook"])
+# The NL3 client crate (nl3/) sits below both: it depends on neither.
+must_not_name(
+    "nl3", "the NL3 client crate",
+    ["nl3-okta-hook", "nl3-okta-admin"], ["nl3_okta_hook", "nl3_okta_admin"],
+)
 
 if errors:
     print("\n".join(errors))

@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 use http::HeaderName;
+use nl3_client::settings::{IpinfoSettings, Nl3Settings, DEFAULT_IPINFO_URL};
 use reqwest::Url;
 
 /// `errorSummary` shown to the user when NL3 says the account is locked and `LOCKED_MESSAGE` is unset.
 pub const DEFAULT_LOCKED_MESSAGE: &str =
     "This account is locked. Unlock it in the Next Level3 app, then sign in again.";
-pub const DEFAULT_IPINFO_URL: &str = "https://ipinfo.io";
 pub const DEFAULT_HOOK_TIMEOUT_MS: u64 = 2500;
 /// Okta waits 3 s; a budget above this would let Okta give up first.
 pub const MAX_HOOK_TIMEOUT_MS: u64 = 2900;
@@ -39,17 +39,6 @@ pub enum ConfigError {
     Startup(String),
 }
 
-/// Where NL3 is and who the hook is to it (docs/contract.md §3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Nl3Settings {
-    /// `API_URI` + `API_PATH`, as the reference joins them.
-    pub check_url: Url,
-    /// `API_URI`: the JWT `aud`, and where the connection is warmed.
-    pub audience: String,
-    /// `APP_URI`: the default application's JWT `iss` (per-application entries have their own).
-    pub issuer: Option<String>,
-}
-
 /// What happens to a sign-in from an application with no entry of its own in `APPS` when there
 /// is no default (`APP_URI` and `SIGNING_KEY`) either: `UNLISTED_APPS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,15 +49,6 @@ pub enum Unlisted {
     Allow,
     /// Refused with `LOCKED_MESSAGE`.
     Refuse,
-}
-
-/// ipinfo (docs/contract.md §4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpinfoSettings {
-    pub base_url: String,
-    /// ipinfo's slice of the budget.
-    pub timeout: Duration,
-    pub cache_ttl: Duration,
 }
 
 /// Okta OAuth 2.0 hook authentication, enabled by `OAUTH_ISSUER`.

@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
+use nl3_client::check::Nl3Error;
 use serde::Serialize;
 
 use crate::auth::AuthFailure;
 use crate::config::{ConfigError, Mode, Policy};
 use crate::event::EventError;
-use crate::nl3::Nl3Error;
 use crate::okta::{Answer, BadRequest, HookType};
 use crate::secrets::SecretsError;
 

@@ -11,15 +11,15 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
+use nl3_client::check::{CheckRequest, LockStatus, Nl3Client};
+use nl3_client::geo::{self, GeoError, IpinfoClient, Location, Origin};
+use nl3_client::http_client;
 use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};
 use crate::cache::Got;
 use crate::config::{ConfigError, Mode, Policy, SecretsSettings, Settings, Unlisted};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
-use crate::geo::{self, GeoError, IpinfoClient, Location, Origin};
-use crate::http_client;
-use crate::nl3::{CheckRequest, LockStatus, Nl3Client};
 use crate::okta::{self, HookEvent};
 use crate::secrets::{self, HookSecrets, SecretSource, SecretsManagerSettings};
 
@@ -58,6 +58,8 @@ impl AppPolicy {
 static EMPTY_OBJECT: LazyLock<Box<RawValue>> =
     LazyLock::new(|| RawValue::from_string("{}".into()).expect("{} is JSON"));
 
+/// How the hook names itself to NL3, ipinfo and the JWKS.
+const USER_AGENT: &str = concat!("nl3-okta-hook/", env!("CARGO_PKG_VERSION"));
 /// Time kept back at the end of the budget so a slow credential check ends as "forbidden".
 const AUTH_MARGIN: Duration = Duration::from_millis(30);
 /// Time kept back from Lambda's deadline so the answer still gets out.
@@ -146,7 +148,7 @@ impl Hook {
                 ))
             }
         };
-        let http = http_client::build(settings.policy.hook_timeout)
+        let http = http_client::build(settings.policy.hook_timeout, USER_AGENT)
             .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
         Ok(Self {
             auth: Authenticator::new(&settings.auth, http.clone()),
@@ -278,7 +280,7 @@ impl Hook {
         let shown_ip: String = client_ip.chars().take(100).collect();
         let check = CheckRequest {
             username,
-            hook_type: event.hook_type,
+            integration_type: event.hook_type.integration_type(),
             client_ip: &shown_ip,
             parsed_ip: client_ip.trim().parse().ok(),
             user_location: location.as_ref().map_or("", |l| l.city_region.as_str()),

@@ -1,4 +1,5 @@
-//! The NL3 account protection check (docs/contract.md §3). An adapter: imports only leaves.
+//! The NL3 account protection check (docs/contract.md §3): the signed request and reading its
+//! answer. Layer 1: imports only the leaves.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,9 +8,8 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::config::Nl3Settings;
 use crate::http_client::{describe, read_capped, redirect, BodyError};
-use crate::okta::HookType;
+use crate::settings::Nl3Settings;
 
 // Names made once, not parsed from text on every call.
 const TOKEN_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-authorization-token");
@@ -18,6 +18,26 @@ const LOCATION_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-d
 
 /// NL3 answers with a small JSON object; a larger body is not a lock-check answer.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// `integrationType`: which kind of integration asks (docs/contract.md §3). The caller's own
+/// type, so that neither side's notion of a sign-in leaks into this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrationType {
+    /// An OIDC / OAuth 2.0 sign-in (Okta's token inline hook).
+    OktaOidc,
+    /// A SAML sign-in (Okta's SAML assertion inline hook).
+    OktaSaml,
+}
+
+impl IntegrationType {
+    /// The value NL3 expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OktaOidc => "okta-oidc",
+            Self::OktaSaml => "okta-saml",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockStatus {
@@ -88,7 +108,7 @@ struct CheckBody<'a> {
 /// One check's inputs.
 pub struct CheckRequest<'a> {
     pub username: &'a str,
-    pub hook_type: HookType,
+    pub integration_type: IntegrationType,
     /// The client IP as Okta sent it (for `userIP`) and, when it parsed, its canonical form.
     pub client_ip: &'a str,
     pub parsed_ip: Option<std::net::IpAddr>,
@@ -149,7 +169,7 @@ impl Nl3Client {
             user_ip: request.client_ip,
             user_device: "N/A", // Okta sends no user agent
             user_location: request.user_location,
-            integration_type: request.hook_type.integration_type(),
+            integration_type: request.integration_type.as_str(),
             integration_data: request.integration_data,
         };
         let mut call = self
