@@ -286,6 +286,7 @@ impl Hook {
             user_location: location.as_ref().map_or("", |l| l.city_region.as_str()),
             lat_long: location.as_ref().and_then(|l| l.lat_long.as_deref()),
             integration_data: location.as_ref().map_or(&*EMPTY_OBJECT, |l| &l.raw),
+            user_device: None, // Okta sends no user agent
         };
         let status = self
             .nl3

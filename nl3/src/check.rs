@@ -118,6 +118,20 @@ pub struct CheckRequest<'a> {
     pub lat_long: Option<&'a str>,
     /// The ipinfo answer, or `{}`.
     pub integration_data: &'a RawValue,
+    /// The sign-in's user agent, when the caller has one (`userDevice`); `None` sends `"N/A"`.
+    pub user_device: Option<&'a str>,
+}
+
+impl CheckRequest<'_> {
+    fn body(&self) -> CheckBody<'_> {
+        CheckBody {
+            user_ip: self.client_ip,
+            user_device: self.user_device.unwrap_or("N/A"),
+            user_location: self.user_location,
+            integration_type: self.integration_type.as_str(),
+            integration_data: self.integration_data,
+        }
+    }
 }
 
 pub struct Nl3Client {
@@ -165,18 +179,11 @@ impl Nl3Client {
             .expect("a JWT is base64url and dots: always a valid header value");
         token.set_sensitive(true); // never indexed by HTTP/2 header compression
 
-        let body = CheckBody {
-            user_ip: request.client_ip,
-            user_device: "N/A", // Okta sends no user agent
-            user_location: request.user_location,
-            integration_type: request.integration_type.as_str(),
-            integration_data: request.integration_data,
-        };
         let mut call = self
             .http
             .post(self.settings.check_url.clone())
             .header(TOKEN_HEADER, token)
-            .json(&body);
+            .json(&request.body());
         // The extra headers NL3's other integrations send; only values that are safe in a header.
         if let Some(ip) = request.parsed_ip {
             call = call.header(FORWARDED_FOR_HEADER, ip.to_string());
@@ -347,6 +354,36 @@ mod tests {
             r#"{"message":"bad token [token]","code":1}"#
         );
         assert_eq!(redact_jwts("plain"), "plain");
+    }
+
+    #[test]
+    fn the_body_follows_the_contract_with_or_without_a_user_device() {
+        let data = RawValue::from_string(r#"{"city":"Miami"}"#.into()).unwrap();
+        let mut request = CheckRequest {
+            username: "user@example.com",
+            integration_type: IntegrationType::OktaSaml,
+            client_ip: "1.1.1.1",
+            parsed_ip: None,
+            user_location: "Miami, Florida",
+            lat_long: None,
+            integration_data: &data,
+            user_device: None,
+        };
+        assert_eq!(
+            serde_json::to_value(request.body()).unwrap(),
+            serde_json::json!({
+                "userIP": "1.1.1.1",
+                "userDevice": "N/A",
+                "userLocation": "Miami, Florida",
+                "integrationType": "okta-saml",
+                "integrationData": {"city": "Miami"},
+            })
+        );
+        request.user_device = Some("Mozilla/5.0");
+        request.integration_type = IntegrationType::OktaOidc;
+        let body = serde_json::to_value(request.body()).unwrap();
+        assert_eq!(body["userDevice"], "Mozilla/5.0");
+        assert_eq!(body["integrationType"], "okta-oidc");
     }
 
     #[test]
