@@ -75,11 +75,12 @@ def code_without_tests(path):
 read = re.compile(
     r'\b(?:get|required|number|bool|var|var_os|env|try_from_env|non_empty|text|fields\.get)\(\s*"([A-Z][A-Z0-9_]{2,})"'
     r'|rename\s*=\s*"([A-Z][A-Z0-9_]{2,})"'
+    r'|bool_var\(\s*\w+,\s*"([A-Z][A-Z0-9_]{2,})"'
 )
 in_code = set()
 for source in [s for d in ("src", "admin/src", "nl3/src") for s in sorted((root / d).rglob("*.rs"))]:
-    for a, b in read.findall(code_without_tests(source)):
-        in_code.add(a or b)
+    for names in read.findall(code_without_tests(source)):
+        in_code.add("".join(names))
 
 config = root / "docs" / "configuration.md"
 if not config.exists():
