@@ -17,10 +17,11 @@ CRATES = {
         "api_key": 0, "cache": 0, "config": 0, "lenient": 0,
         "event": 1, "okta": 1,
         "oauth": 1, "secrets": 1,
-        "auth": 2,
-        "decision": 3,
-        "hook": 4, "logging": 4, "metrics": 4,
-        "app": 5,
+        "secret_source": 2,
+        "auth": 3,
+        "decision": 4,
+        "hook": 5, "logging": 5, "metrics": 5,
+        "app": 6,
     },
     # NL3's check and ipinfo's location (nl3-client), below the hook and the admin crate.
     "nl3/src": {
@@ -94,7 +95,7 @@ for src_dir, layers in CRATES.items():
     print(f"{src_dir}/")
     for layer in sorted(set(layers.values())):
         for m in sorted(k for k, v in layers.items() if v == layer):
-            print(f"  layer {layer}  {m:<12} -> {', '.join(sorted(graph[m])) or '(nothing)'}")
+            print(f"  layer {layer}  {m:<14} -> {', '.join(sorted(graph[m])) or '(nothing)'}")
 
 # The admin crate (admin/) is built without the hook crate: it must not depend on it.
 must_not_name("admin", "the admin crate", ["nl3-okta-hook"], ["nl3_okta_hook"])

@@ -3,7 +3,7 @@
 //! ([`Decision::conclude`]). No I/O here: the hook service produces verdicts, the observers
 //! (logs, metrics) and the Lambda glue read decisions.
 //!
-//! Layer 3: imports the adapters' error types and leaves.
+//! Layer 4: imports the adapters' error types and leaves.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::auth::AuthFailure;
 use crate::config::{ConfigError, Mode, Policy};
 use crate::event::EventError;
 use crate::okta::{Answer, BadRequest, HookType};
-use crate::secrets::SecretsError;
+use crate::secret_source::SecretsError;
 
 /// Shown to the user when the check could not be done and `FAIL_OPEN=false`.
 pub const FAIL_CLOSED_MESSAGE: &str =

@@ -5,7 +5,7 @@
 //! wait on the network runs inside one budget (`HOOK_TIMEOUT_MS`, or less when Lambda's own
 //! deadline is nearer); when the budget runs out the check has failed, and `FAIL_OPEN` decides.
 //!
-//! Layer 4: imports authentication, the adapters, the decision data and leaves.
+//! Layer 5: imports authentication, the adapters, the decision data and leaves.
 
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
@@ -21,7 +21,8 @@ use crate::cache::Got;
 use crate::config::{ConfigError, Mode, Policy, SecretsSettings, Settings, Unlisted};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
 use crate::okta::{self, HookEvent};
-use crate::secrets::{self, HookSecrets, SecretSource, SecretsManagerSettings};
+use crate::secret_source::{self, SecretSource, SecretsManagerSettings};
+use crate::secrets::HookSecrets;
 
 /// The NL3 application a call is checked as: an `APPS` entry or the default.
 struct Target<'a> {
@@ -100,7 +101,7 @@ impl Hook {
                 let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .load()
                     .await;
-                Some(secrets::secrets_manager_client(
+                Some(secret_source::secrets_manager_client(
                     (&aws).into(),
                     settings.policy.hook_timeout,
                 ))
