@@ -2,7 +2,7 @@
 """Docs that cannot drift (run by `make test`):
 
 1. every relative link and `#anchor` in README.md and docs/*.md resolves (GitHub's anchors);
-2. every setting the code reads (hook, admin CLI, rotation function, sentinel) has a row in
+2. every setting the code reads (hook, NL3 client, admin CLI, rotation function, sentinel) has a row in
    docs/configuration.md's table, and the table names nothing the code no longer reads;
 (That every flag of `nl3-okta-admin --help` is documented in docs/admin-cli.md, and that the help
 names every variable the CLI reads, is checked by the admin crate's tests, from clap's own
@@ -74,11 +74,12 @@ def code_without_tests(path):
 read = re.compile(
     r'\b(?:get|required|number|bool|var|var_os|env|try_from_env|non_empty|text|fields\.get)\(\s*"([A-Z][A-Z0-9_]{2,})"'
     r'|rename\s*=\s*"([A-Z][A-Z0-9_]{2,})"'
+    r'|bool_var\(\s*\w+,\s*"([A-Z][A-Z0-9_]{2,})"'
 )
 in_code = set()
-for source in sorted((root / "src").rglob("*.rs")) + sorted((root / "admin" / "src").rglob("*.rs")):
-    for a, b in read.findall(code_without_tests(source)):
-        in_code.add(a or b)
+for source in [s for d in ("src", "admin/src", "nl3/src") for s in sorted((root / d).rglob("*.rs"))]:
+    for names in read.findall(code_without_tests(source)):
+        in_code.add("".join(names))
 
 config = root / "docs" / "configuration.md"
 if not config.exists():

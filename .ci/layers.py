@@ -1,49 +1,58 @@
 #!/usr/bin/env python3
-"""Checks the layering (ARCHITECTURE.md) of each crate: every `crate::` import points to a
-module of a lower layer (or a leaf importing nothing), and the module graph has no cycle; and
-the crates' dependencies point one way. Prints the graphs and exits non-zero on a violation.
-Run by `make lint`."""
+"""Checks the layering (ARCHITECTURE.md): in each layered crate, every `crate::` import points to
+a module of a lower layer (or a leaf importing nothing), and the module graph has no cycle; and
+the crates depend on each other only downwards (the admin crate and the NL3 client crate never
+on the hook crate). Prints the graphs and exits non-zero on a violation. Run by `make lint`."""
 import pathlib
 import re
 import sys
 
-# Per crate, the layer of each top-level module: imports may only point to a strictly lower layer.
-HOOK = {
-    "api_key": 0, "cache": 0, "config": 0, "http_client": 0, "lenient": 0,
-    "event": 1, "okta": 1,
-    "geo": 1, "oauth": 1, "secrets": 1,
-    "auth": 2, "nl3": 2,
-    "decision": 3,
-    "hook": 4, "logging": 4, "metrics": 4,
-    "app": 5,
-}
-ADMIN = {
-    "error": 0, "logging": 0, "model": 0,
-    "audit": 1, "requests": 1, "settings": 1,
-    "okta": 2, "secrets": 2,
-    "org": 3, "syslog": 3,
-    "preview": 4, "rotation": 4, "setup": 4,
-    "sentinel": 5,
-    "function": 6, "output": 6,
-    "cli": 7,
-}
-CRATES = {"src": HOOK, "admin/src": ADMIN}
-
 root = pathlib.Path(__file__).resolve().parent.parent
+
+# Per crate (its sources' directory): the layer of each top-level module. Imports may only point
+# to a strictly lower layer.
+CRATES = {
+    # The hook (nl3-okta-hook).
+    "src": {
+        "api_key": 0, "cache": 0, "config": 0, "lenient": 0,
+        "event": 1, "okta": 1,
+        "oauth": 1, "secrets": 1,
+        "secret_source": 2,
+        "auth": 3,
+        "decision": 4,
+        "hook": 5, "logging": 5, "metrics": 5,
+        "app": 6,
+    },
+    # The Okta side (nl3-okta-admin): the CLI and the Okta-side functions.
+    "admin/src": {
+        "error": 0, "logging": 0, "model": 0,
+        "audit": 1, "requests": 1, "settings": 1,
+        "okta": 2, "secrets": 2,
+        "org": 3, "syslog": 3,
+        "preview": 4, "rotation": 4, "setup": 4,
+        "sentinel": 5,
+        "function": 6, "output": 6,
+        "cli": 7,
+    },
+    # NL3's check and ipinfo's location (nl3-client), below the hook and the admin crate.
+    "nl3/src": {
+        "http_client": 0, "settings": 0,
+        "check": 1, "geo": 1,
+    },
+}
+
 uses = re.compile(r"\bcrate::(?:\{([^}]*)\}|([a-z_0-9]+))")
 errors = []
 
 
-def check(src_dir, layers):
-    """The import graph of one crate's modules, checked against `layers`."""
-    src = root / src_dir
+def check_crate(src, layers):
+    """The import graph of one crate's modules, with its violations added to `errors`."""
     graph = {m: set() for m in layers}
     for path in sorted(src.rglob("*.rs")):
-        rel = path.relative_to(src)
-        if path.name in ("lib.rs", "main.rs") or rel.parts[0] == "bin":
+        if path.name in ("lib.rs", "main.rs") or path.parent.name == "bin":
             continue
-        module = rel.with_suffix("").parts[0]
-        shown = f"{src_dir}/{rel}"
+        shown = path.relative_to(root)
+        module = path.relative_to(src).with_suffix("").parts[0]
         if module not in layers:
             errors.append(f"{shown}: module {module!r} has no layer in .ci/layers.py")
             continue
@@ -60,6 +69,7 @@ def check(src_dir, layers):
                         f"{shown}: {module} (layer {layers[module]}) imports "
                         f"{target} (layer {layers[target]}): imports must point down"
                     )
+
     # A cycle would need an import that does not point down, but check directly all the same.
     state = {}
 
@@ -67,7 +77,7 @@ def check(src_dir, layers):
         state[m] = "open"
         for t in sorted(graph.get(m, ())):
             if state.get(t) == "open":
-                errors.append(f"{src_dir}: cycle: " + " -> ".join(stack[stack.index(t):] + [t]))
+                errors.append(f"{src.relative_to(root)}: cycle: " + " -> ".join(stack[stack.index(t):] + [t]))
             elif t not in state:
                 visit(t, stack + [t])
         state[m] = "done"
@@ -75,24 +85,38 @@ def check(src_dir, layers):
     for m in sorted(graph):
         if m not in state:
             visit(m, [m])
-    print(f"{src_dir}/")
-    for layer in sorted(set(layers.values())):
-        for m in sorted(k for k, v in layers.items() if v == layer):
-            print(f"  layer {layer}  {m:<12} -> {', '.join(sorted(graph[m])) or '(nothing)'}")
+    return graph
+
+
+def must_not_name(crate_dir, what, packages, libs):
+    """`crate_dir`'s manifest must not depend on `packages`, nor its sources name `libs`."""
+    manifest = (root / crate_dir / "Cargo.toml").read_text()
+    for package in packages:
+        if re.search(rf"^\s*{re.escape(package)}\s*=", manifest, re.M):
+            errors.append(f"{crate_dir}/Cargo.toml: {what} must not depend on {package}")
+    for path in sorted((root / crate_dir).rglob("*.rs")):
+        text = path.read_text()
+        for lib in libs:
+            if lib in text:
+                errors.append(f"{path.relative_to(root)}: {what} names {lib}")
 
 
 for src_dir, layers in CRATES.items():
-    check(src_dir, layers)
+    graph = check_crate(root / src_dir, layers)
+    print(f"{src_dir}/")
+    for layer in sorted(set(layers.values())):
+        for m in sorted(k for k, v in layers.items() if v == layer):
+            print(f"  layer {layer}  {m:<14} -> {', '.join(sorted(graph[m])) or '(nothing)'}")
 
 # The admin crate (admin/) is built without the hook crate: it must not depend on it.
-admin_manifest = (root / "admin" / "Cargo.toml").read_text()
-if re.search(r"^\s*nl3-okta-hook\s*=", admin_manifest, re.M):
-    errors.append("admin/Cargo.toml: the admin crate must not depend on the hook crate")
-for path in sorted((root / "admin").rglob("*.rs")):
-    if "nl3_okta_hook" in path.read_text():
-        errors.append(f"{path.relative_to(root)}: the admin crate names the hook crate")
+must_not_name("admin", "the admin crate", ["nl3-okta-hook"], ["nl3_okta_hook"])
+# The NL3 client crate (nl3/) sits below both: it depends on neither.
+must_not_name(
+    "nl3", "the NL3 client crate",
+    ["nl3-okta-hook", "nl3-okta-admin"], ["nl3_okta_hook", "nl3_okta_admin"],
+)
 
 if errors:
     print("\n".join(errors))
     sys.exit(1)
-print("layers: every import points down; no cycle; the admin crate does not use the hook's")
+print("layers: every import points down; no cycle")

@@ -56,7 +56,8 @@ impl App {
         })
     }
 
-    /// From a built hook (or the setting that stopped it), for tests and benchmarks too.
+    /// From a built hook (or the setting that stopped it): for tests and the fuzz targets, which
+    /// build the hook themselves.
     pub fn new(
         built: Result<Hook, ConfigError>,
         names: Observability,
@@ -106,13 +107,13 @@ impl App {
     }
 
     /// Answers one Lambda payload, whatever its bytes, in the event's own response shape.
-    pub async fn respond(&self, payload: &[u8], invocation: &Invocation) -> HttpResponse {
+    async fn respond(&self, payload: &[u8], invocation: &Invocation) -> HttpResponse {
         self.handle(HttpEvent::from_slice(payload), invocation)
             .await
     }
 
     /// Answers one event, logs the decision and prints its metrics.
-    pub async fn handle(&self, event: HttpEvent, invocation: &Invocation) -> HttpResponse {
+    async fn handle(&self, event: HttpEvent, invocation: &Invocation) -> HttpResponse {
         let decision = self.decide(&event, invocation).await;
         logging::log_decision(
             &decision,
@@ -124,7 +125,7 @@ impl App {
     }
 
     /// The decision for one event, without logging it.
-    pub async fn decide(&self, event: &HttpEvent, invocation: &Invocation) -> Decision {
+    async fn decide(&self, event: &HttpEvent, invocation: &Invocation) -> Decision {
         let trace = Trace {
             cold_start: self.cold.swap(false, Ordering::Relaxed),
             ..Trace::default()

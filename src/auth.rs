@@ -6,7 +6,7 @@
 //! started after this call did, shared by concurrent callers, at most once a second) and the key
 //! checked again, so a rotated key is accepted from its first call.
 //!
-//! Layer 2: imports the adapters (secrets, OAuth) and leaves.
+//! Layer 3: imports the adapters (the secret and its source, OAuth) and leaves.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,7 +15,8 @@ use http::{HeaderMap, HeaderName};
 
 use crate::config::AuthSettings;
 use crate::oauth::{OAuthVerifier, TokenError};
-use crate::secrets::{HookSecrets, SecretSource};
+use crate::secret_source::SecretSource;
+use crate::secrets::HookSecrets;
 
 /// Why a hook call is refused. Shown in logs and Okta's System Log: never a presented value.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -7,12 +7,11 @@
 use std::time::Duration;
 
 use http::HeaderName;
-use reqwest::Url;
+use nl3_client::settings::{IpinfoSettings, Nl3Settings, SettingsError, Vars};
 
 /// `errorSummary` shown to the user when NL3 says the account is locked and `LOCKED_MESSAGE` is unset.
 pub const DEFAULT_LOCKED_MESSAGE: &str =
     "This account is locked. Unlock it in the Next Level3 app, then sign in again.";
-pub const DEFAULT_IPINFO_URL: &str = "https://ipinfo.io";
 pub const DEFAULT_HOOK_TIMEOUT_MS: u64 = 2500;
 /// Okta waits 3 s; a budget above this would let Okta give up first.
 pub const MAX_HOOK_TIMEOUT_MS: u64 = 2900;
@@ -39,15 +38,13 @@ pub enum ConfigError {
     Startup(String),
 }
 
-/// Where NL3 is and who the hook is to it (docs/contract.md §3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Nl3Settings {
-    /// `API_URI` + `API_PATH`, as the reference joins them.
-    pub check_url: Url,
-    /// `API_URI`: the JWT `aud`, and where the connection is warmed.
-    pub audience: String,
-    /// `APP_URI`: the default application's JWT `iss` (per-application entries have their own).
-    pub issuer: Option<String>,
+impl From<SettingsError> for ConfigError {
+    fn from(e: SettingsError) -> Self {
+        match e {
+            SettingsError::Missing(name) => Self::Missing(name),
+            SettingsError::Invalid { name, why } => Self::Invalid { name, why },
+        }
+    }
 }
 
 /// What happens to a sign-in from an application with no entry of its own in `APPS` when there
@@ -60,15 +57,6 @@ pub enum Unlisted {
     Allow,
     /// Refused with `LOCKED_MESSAGE`.
     Refuse,
-}
-
-/// ipinfo (docs/contract.md §4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpinfoSettings {
-    pub base_url: String,
-    /// ipinfo's slice of the budget.
-    pub timeout: Duration,
-    pub cache_ttl: Duration,
 }
 
 /// Okta OAuth 2.0 hook authentication, enabled by `OAUTH_ISSUER`.
@@ -185,55 +173,14 @@ pub struct Settings {
     pub observability: Observability,
 }
 
-/// The environment as the settings read it: an empty variable counts as unset (SAM and
-/// Terraform pass "" for optional parameters).
-struct Env<F>(F);
-
-impl<F: Fn(&str) -> Option<String>> Env<F> {
-    fn get(&self, name: &str) -> Option<String> {
-        (self.0)(name).filter(|v| !v.trim().is_empty())
-    }
-
-    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
-        self.get(name).ok_or(ConfigError::Missing(name))
-    }
-
-    fn bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.get(name) {
-            None => Ok(default),
-            Some(v) => parse_bool(&v).ok_or(ConfigError::Invalid {
-                name,
-                why: "expected true or false",
-            }),
-        }
-    }
-
-    fn number(
-        &self,
-        name: &'static str,
-        default: u64,
-        range: std::ops::RangeInclusive<u64>,
-    ) -> Result<u64, ConfigError> {
-        let Some(value) = self.get(name) else {
-            return Ok(default);
-        };
-        match value.trim().parse::<u64>() {
-            Ok(n) if range.contains(&n) => Ok(n),
-            _ => Err(ConfigError::Invalid {
-                name,
-                why: "expected a whole number in the documented range",
-            }),
-        }
-    }
-
-    fn url(&self, name: &'static str, value: &str) -> Result<Url, ConfigError> {
-        match Url::parse(value) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
-            _ => Err(ConfigError::Invalid {
-                name,
-                why: "expected an http(s) URL",
-            }),
-        }
+/// A true/false variable, `default` when unset (or empty, as every variable: [`Vars`]).
+fn bool_var(env: Vars<'_>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match env.get(name) {
+        None => Ok(default),
+        Some(v) => parse_bool(&v).ok_or(ConfigError::Invalid {
+            name,
+            why: "expected true or false",
+        }),
     }
 }
 
@@ -245,9 +192,9 @@ impl Settings {
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(lookup);
+        let env = Vars::new(&lookup);
         let policy = Policy {
-            fail_open: fail_open(&env.0)?,
+            fail_open: fail_open(&lookup)?,
             locked_message: env
                 .get("LOCKED_MESSAGE")
                 .unwrap_or_else(|| DEFAULT_LOCKED_MESSAGE.into()),
@@ -280,51 +227,18 @@ impl Settings {
             },
         };
         Ok(Self {
-            nl3: nl3_settings(&env)?,
-            ipinfo: ipinfo_settings(&env, policy.hook_timeout)?,
-            auth: auth_settings(&env)?,
-            secrets: secrets_settings(&env)?,
-            observability: observability(&env.0),
+            // NL3's and ipinfo's variables are read as the Okta-side tools read them.
+            nl3: Nl3Settings::from_lookup(&lookup)?,
+            ipinfo: IpinfoSettings::from_lookup(&lookup, policy.hook_timeout)?,
+            auth: auth_settings(env)?,
+            secrets: secrets_settings(env)?,
+            observability: observability(&lookup),
             policy,
         })
     }
 }
 
-fn nl3_settings<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Nl3Settings, ConfigError> {
-    // Optional: with per-application entries (`APPS`) there may be no default application.
-    let issuer = env.get("APP_URI");
-    let audience = env.required("API_URI")?;
-    env.url("API_URI", &audience)?;
-    let path = env.required("API_PATH")?;
-    Ok(Nl3Settings {
-        check_url: env.url("API_PATH", &format!("{audience}{path}"))?,
-        audience,
-        issuer,
-    })
-}
-
-fn ipinfo_settings<F: Fn(&str) -> Option<String>>(
-    env: &Env<F>,
-    budget: Duration,
-) -> Result<IpinfoSettings, ConfigError> {
-    let base_url = env
-        .get("IPINFO_URL")
-        .unwrap_or_else(|| DEFAULT_IPINFO_URL.into());
-    env.url("IPINFO_URL", &base_url)?;
-    let budget_ms = budget.as_millis() as u64;
-    Ok(IpinfoSettings {
-        base_url: base_url.trim_end_matches('/').to_string(),
-        // Enrichment: by default a fifth of the budget, so NL3 keeps the rest.
-        timeout: Duration::from_millis(env.number(
-            "IPINFO_TIMEOUT_MS",
-            budget_ms / 5,
-            0..=budget_ms,
-        )?),
-        cache_ttl: Duration::from_secs(env.number("IPINFO_CACHE_TTL_SECONDS", 3600, 0..=86_400)?),
-    })
-}
-
-fn auth_settings<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthSettings, ConfigError> {
+fn auth_settings(env: Vars<'_>) -> Result<AuthSettings, ConfigError> {
     let header = env
         .get("API_KEY_HEADER")
         .unwrap_or_else(|| "Authorization".into());
@@ -348,7 +262,7 @@ fn auth_settings<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthSett
     env.url("OAUTH_JWKS_URL", &jwks_url)?;
     Ok(AuthSettings {
         api_key_header,
-        accept_api_key: env.bool("OAUTH_ACCEPT_API_KEY", false)?,
+        accept_api_key: bool_var(env, "OAUTH_ACCEPT_API_KEY", false)?,
         oauth: Some(OAuthSettings {
             issuer,
             audience: env.required("OAUTH_AUDIENCE")?,
@@ -359,9 +273,7 @@ fn auth_settings<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthSett
     })
 }
 
-fn secrets_settings<F: Fn(&str) -> Option<String>>(
-    env: &Env<F>,
-) -> Result<SecretsSettings, ConfigError> {
+fn secrets_settings(env: Vars<'_>) -> Result<SecretsSettings, ConfigError> {
     Ok(match env.get("SECRET_ID") {
         Some(secret_id) => SecretsSettings::SecretsManager {
             secret_id,
@@ -397,13 +309,13 @@ fn json_or_text(text: String) -> serde_json::Value {
 /// A misconfigured deployment uses the same function and fails closed on an unreadable value
 /// (someone set it, and `FAIL_OPEN=flase` most likely meant false).
 pub fn fail_open(lookup: &impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
-    Env(lookup).bool("FAIL_OPEN", true)
+    bool_var(Vars::new(lookup), "FAIL_OPEN", true)
 }
 
 /// Metric naming, with Lambda Powertools' variables first; readable even when other settings
 /// are broken, so a misconfigured hook still reports under the right names.
 pub fn observability(lookup: &impl Fn(&str) -> Option<String>) -> Observability {
-    let env = Env(lookup);
+    let env = Vars::new(lookup);
     Observability {
         metrics_namespace: env
             .get("POWERTOOLS_METRICS_NAMESPACE")

@@ -3,18 +3,18 @@
 //! ([`Decision::conclude`]). No I/O here: the hook service produces verdicts, the observers
 //! (logs, metrics) and the Lambda glue read decisions.
 //!
-//! Layer 3: imports the adapters' error types and leaves.
+//! Layer 4: imports the adapters' error types and leaves.
 
 use std::time::Duration;
 
+use nl3_client::check::Nl3Error;
 use serde::Serialize;
 
 use crate::auth::AuthFailure;
 use crate::config::{ConfigError, Mode, Policy};
 use crate::event::EventError;
-use crate::nl3::Nl3Error;
 use crate::okta::{Answer, BadRequest, HookType};
-use crate::secrets::SecretsError;
+use crate::secret_source::SecretsError;
 
 /// Shown to the user when the check could not be done and `FAIL_OPEN=false`.
 pub const FAIL_CLOSED_MESSAGE: &str =

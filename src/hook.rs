@@ -5,23 +5,24 @@
 //! wait on the network runs inside one budget (`HOOK_TIMEOUT_MS`, or less when Lambda's own
 //! deadline is nearer); when the budget runs out the check has failed, and `FAIL_OPEN` decides.
 //!
-//! Layer 4: imports authentication, the adapters, the decision data and leaves.
+//! Layer 5: imports authentication, the adapters, the decision data and leaves.
 
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
+use nl3_client::check::{CheckRequest, LockStatus, Nl3Client};
+use nl3_client::geo::{self, GeoError, IpinfoClient, Location, Origin};
+use nl3_client::http_client;
 use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};
 use crate::cache::Got;
 use crate::config::{ConfigError, Mode, Policy, SecretsSettings, Settings, Unlisted};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
-use crate::geo::{self, GeoError, IpinfoClient, Location, Origin};
-use crate::http_client;
-use crate::nl3::{CheckRequest, LockStatus, Nl3Client};
 use crate::okta::{self, HookEvent};
-use crate::secrets::{self, HookSecrets, SecretSource, SecretsManagerSettings};
+use crate::secret_source::{self, SecretSource, SecretsManagerSettings};
+use crate::secrets::HookSecrets;
 
 /// The NL3 application a call is checked as: an `APPS` entry or the default.
 struct Target<'a> {
@@ -58,6 +59,8 @@ impl AppPolicy {
 static EMPTY_OBJECT: LazyLock<Box<RawValue>> =
     LazyLock::new(|| RawValue::from_string("{}".into()).expect("{} is JSON"));
 
+/// How the hook names itself to NL3, ipinfo and the JWKS.
+const USER_AGENT: &str = concat!("nl3-okta-hook/", env!("CARGO_PKG_VERSION"));
 /// Time kept back at the end of the budget so a slow credential check ends as "forbidden".
 const AUTH_MARGIN: Duration = Duration::from_millis(30);
 /// Time kept back from Lambda's deadline so the answer still gets out.
@@ -98,7 +101,7 @@ impl Hook {
                 let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .load()
                     .await;
-                Some(secrets::secrets_manager_client(
+                Some(secret_source::secrets_manager_client(
                     (&aws).into(),
                     settings.policy.hook_timeout,
                 ))
@@ -146,7 +149,7 @@ impl Hook {
                 ))
             }
         };
-        let http = http_client::build(settings.policy.hook_timeout)
+        let http = http_client::build(settings.policy.hook_timeout, USER_AGENT)
             .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
         Ok(Self {
             auth: Authenticator::new(&settings.auth, http.clone()),
@@ -278,12 +281,13 @@ impl Hook {
         let shown_ip: String = client_ip.chars().take(100).collect();
         let check = CheckRequest {
             username,
-            hook_type: event.hook_type,
+            integration_type: event.hook_type.integration_type(),
             client_ip: &shown_ip,
             parsed_ip: client_ip.trim().parse().ok(),
             user_location: location.as_ref().map_or("", |l| l.city_region.as_str()),
             lat_long: location.as_ref().and_then(|l| l.lat_long.as_deref()),
             integration_data: location.as_ref().map_or(&*EMPTY_OBJECT, |l| &l.raw),
+            user_device: None, // Okta sends no user agent
         };
         let status = self
             .nl3

@@ -5,6 +5,7 @@
 //! ([`crate::lenient`]: a value of the wrong type counts as absent, strings are borrowed where
 //! they need no unescaping). Imports only the leaf `lenient`.
 
+use nl3_client::check::IntegrationType;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -30,10 +31,10 @@ pub enum HookType {
 
 impl HookType {
     /// The `integrationType` NL3 expects (docs/contract.md §3).
-    pub fn integration_type(self) -> &'static str {
+    pub fn integration_type(self) -> IntegrationType {
         match self {
-            Self::Token => "okta-oidc",
-            Self::Saml => "okta-saml",
+            Self::Token => IntegrationType::OktaOidc,
+            Self::Saml => IntegrationType::OktaSaml,
         }
     }
 
@@ -315,7 +316,7 @@ mod tests {
         assert_eq!(e.client_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(e.event_id.as_deref(), Some("3OWo4oo-QQ-rBWfRyTmQYw"));
         assert_eq!(e.app_keys, ["customClientIdNative"]);
-        assert_eq!(e.hook_type.integration_type(), "okta-oidc");
+        assert_eq!(e.hook_type.integration_type().as_str(), "okta-oidc");
     }
 
     #[test]
@@ -323,7 +324,7 @@ mod tests {
         let e = parse_event(SAML_SAMPLE.as_bytes()).unwrap();
         assert_eq!(e.hook_type, HookType::Saml);
         assert_eq!(e.username.as_deref(), Some("administrator1@example.com"));
-        assert_eq!(e.hook_type.integration_type(), "okta-saml");
+        assert_eq!(e.hook_type.integration_type().as_str(), "okta-saml");
         assert_eq!(
             e.app_keys,
             [

@@ -7,13 +7,14 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use http::HeaderMap;
+use nl3_client::geo;
 use nl3_okta_hook::api_key::ApiKey;
 use nl3_okta_hook::app::{App, Invocation};
 use nl3_okta_hook::config::{Observability, Settings};
 use nl3_okta_hook::event::{EventKind, HttpEvent};
 use nl3_okta_hook::hook::Hook;
+use nl3_okta_hook::okta;
 use nl3_okta_hook::secrets::HookSecrets;
-use nl3_okta_hook::{geo, okta};
 use serde_json::Value;
 
 /// The `API_KEY` of `local/local.env`: the events in `events/` carry its base64 form, so the seed
@@ -166,7 +167,7 @@ pub fn check_body(body: &[u8]) {
                 assert!(id.chars().count() <= 100, "eventId {id:?}");
             }
             assert!(matches!(
-                event.hook_type.integration_type(),
+                event.hook_type.integration_type().as_str(),
                 "okta-oidc" | "okta-saml"
             ));
             if let Some(ip) = &event.client_ip {

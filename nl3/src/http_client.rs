@@ -1,4 +1,4 @@
-//! What the three outbound HTTP clients (NL3, ipinfo, the OAuth issuer's JWKS) share: one
+//! What the outbound HTTP clients (NL3, ipinfo, and the hook's OAuth issuer's JWKS) share: one
 //! reqwest client that never follows a redirect, a bounded body reader, and error texts.
 //!
 //! A leaf: imports nothing from the crate.
@@ -17,14 +17,18 @@ pub enum BodyError {
 /// The one client, built once per process and reused across invocations so warm calls skip the
 /// TCP and TLS handshakes. Redirects are never followed: NL3's signed token and the user's IP
 /// must not travel to another host, and another host's answer must not decide (Okta, too, never
-/// follows a hook's redirect). A 3xx is a failed call, see [`redirect`].
-pub fn build(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+/// follows a hook's redirect). A 3xx is a failed call, see [`redirect`]. `user_agent` names the
+/// caller (`nl3-okta-hook/0.1.0`), not this crate.
+pub fn build(
+    connect_timeout: Duration,
+    user_agent: &str,
+) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(50))
         .tcp_nodelay(true)
-        .user_agent(concat!("nl3-okta-hook/", env!("CARGO_PKG_VERSION")))
+        .user_agent(user_agent)
         .build()
 }
 

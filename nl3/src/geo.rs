@@ -1,5 +1,5 @@
 //! The client's location from ipinfo (docs/contract.md §4). Enrichment only: every failure gives
-//! no location and the lock check goes on. An adapter: imports only leaves.
+//! no location and the lock check goes on. Layer 1: imports only the leaves.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::config::IpinfoSettings;
 use crate::http_client::{describe, read_capped, redirect, BodyError};
+use crate::settings::IpinfoSettings;
 
 /// ipinfo's answer is under 1 KiB; cap what we read.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
@@ -166,7 +166,7 @@ impl IpinfoClient {
         }
     }
 
-    /// Opens the connection to ipinfo ahead of the first lookup (see `Nl3Client::warm_up`).
+    /// Opens the connection to ipinfo ahead of the first lookup (as `Nl3Client::warm_up` does).
     pub async fn warm_up(&self, timeout: Duration) {
         let _ = self.http.head(&self.base_url).timeout(timeout).send().await;
     }
@@ -314,7 +314,8 @@ mod tests {
 
     #[test]
     fn ipinfo_sample_gives_city_region_and_loc() {
-        let body = include_bytes!("../tests/fixtures/ipinfo-1.1.1.1.json");
+        // ipinfo's published sample, shared with the hook's tests and benchmarks.
+        let body = include_bytes!("../../tests/fixtures/ipinfo-1.1.1.1.json");
         let l = parse_answer(body).unwrap();
         assert_eq!(l.city_region, "Miami, Florida");
         assert_eq!(l.lat_long.as_deref(), Some("25.7867,-80.1800"));

@@ -1,4 +1,5 @@
-//! The NL3 account protection check (docs/contract.md §3). An adapter: imports only leaves.
+//! The NL3 account protection check (docs/contract.md §3): the signed request and reading its
+//! answer. Layer 1: imports only the leaves.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,9 +8,8 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::config::Nl3Settings;
 use crate::http_client::{describe, read_capped, redirect, BodyError};
-use crate::okta::HookType;
+use crate::settings::Nl3Settings;
 
 // Names made once, not parsed from text on every call.
 const TOKEN_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-authorization-token");
@@ -18,6 +18,26 @@ const LOCATION_HEADER: http::HeaderName = http::HeaderName::from_static("x-nl3-d
 
 /// NL3 answers with a small JSON object; a larger body is not a lock-check answer.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// `integrationType`: which kind of integration asks (docs/contract.md §3). The caller's own
+/// type, so that neither side's notion of a sign-in leaks into this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrationType {
+    /// An OIDC / OAuth 2.0 sign-in (Okta's token inline hook).
+    OktaOidc,
+    /// A SAML sign-in (Okta's SAML assertion inline hook).
+    OktaSaml,
+}
+
+impl IntegrationType {
+    /// The value NL3 expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OktaOidc => "okta-oidc",
+            Self::OktaSaml => "okta-saml",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockStatus {
@@ -88,7 +108,7 @@ struct CheckBody<'a> {
 /// One check's inputs.
 pub struct CheckRequest<'a> {
     pub username: &'a str,
-    pub hook_type: HookType,
+    pub integration_type: IntegrationType,
     /// The client IP as Okta sent it (for `userIP`) and, when it parsed, its canonical form.
     pub client_ip: &'a str,
     pub parsed_ip: Option<std::net::IpAddr>,
@@ -98,6 +118,20 @@ pub struct CheckRequest<'a> {
     pub lat_long: Option<&'a str>,
     /// The ipinfo answer, or `{}`.
     pub integration_data: &'a RawValue,
+    /// The sign-in's user agent, when the caller has one (`userDevice`); `None` sends `"N/A"`.
+    pub user_device: Option<&'a str>,
+}
+
+impl CheckRequest<'_> {
+    fn body(&self) -> CheckBody<'_> {
+        CheckBody {
+            user_ip: self.client_ip,
+            user_device: self.user_device.unwrap_or("N/A"),
+            user_location: self.user_location,
+            integration_type: self.integration_type.as_str(),
+            integration_data: self.integration_data,
+        }
+    }
 }
 
 pub struct Nl3Client {
@@ -145,18 +179,11 @@ impl Nl3Client {
             .expect("a JWT is base64url and dots: always a valid header value");
         token.set_sensitive(true); // never indexed by HTTP/2 header compression
 
-        let body = CheckBody {
-            user_ip: request.client_ip,
-            user_device: "N/A", // Okta sends no user agent
-            user_location: request.user_location,
-            integration_type: request.hook_type.integration_type(),
-            integration_data: request.integration_data,
-        };
         let mut call = self
             .http
             .post(self.settings.check_url.clone())
             .header(TOKEN_HEADER, token)
-            .json(&body);
+            .json(&request.body());
         // The extra headers NL3's other integrations send; only values that are safe in a header.
         if let Some(ip) = request.parsed_ip {
             call = call.header(FORWARDED_FOR_HEADER, ip.to_string());
@@ -327,6 +354,36 @@ mod tests {
             r#"{"message":"bad token [token]","code":1}"#
         );
         assert_eq!(redact_jwts("plain"), "plain");
+    }
+
+    #[test]
+    fn the_body_follows_the_contract_with_or_without_a_user_device() {
+        let data = RawValue::from_string(r#"{"city":"Miami"}"#.into()).unwrap();
+        let mut request = CheckRequest {
+            username: "user@example.com",
+            integration_type: IntegrationType::OktaSaml,
+            client_ip: "1.1.1.1",
+            parsed_ip: None,
+            user_location: "Miami, Florida",
+            lat_long: None,
+            integration_data: &data,
+            user_device: None,
+        };
+        assert_eq!(
+            serde_json::to_value(request.body()).unwrap(),
+            serde_json::json!({
+                "userIP": "1.1.1.1",
+                "userDevice": "N/A",
+                "userLocation": "Miami, Florida",
+                "integrationType": "okta-saml",
+                "integrationData": {"city": "Miami"},
+            })
+        );
+        request.user_device = Some("Mozilla/5.0");
+        request.integration_type = IntegrationType::OktaOidc;
+        let body = serde_json::to_value(request.body()).unwrap();
+        assert_eq!(body["userDevice"], "Mozilla/5.0");
+        assert_eq!(body["integrationType"], "okta-oidc");
     }
 
     #[test]

@@ -1,0 +1,254 @@
+//! Where the hook's secret comes from (docs/contract.md §5): AWS Secrets Manager when `SECRET_ID`
+//! is set, the environment otherwise; what it holds is [`crate::secrets`]' business.
+//!
+//! Secrets Manager is read through the [`Refreshing`] cache: fetched once, refreshed after
+//! `SECRET_TTL_SECONDS`, a stale secret keeps serving while Secrets Manager is down (up to
+//! [`MAX_STALE`]), and a failed authentication may force a refresh, at most once per
+//! [`FORCED_REFRESH_INTERVAL`].
+//!
+//! Rotation with no refusal window: the secret's `AWSCURRENT` version gives the keys, and for
+//! `API_KEY_GRACE_SECONDS` after that version was created the `AWSPREVIOUS` version's `API_KEY`
+//! is accepted too. Rotating is `put-secret-value` and updating Okta, in either order.
+//! While a rotation is in flight (nl3-okta-rotate, docs/operations.md#rotating-the-hook-secret), the
+//! `AWSPENDING` version's `API_KEY` is accepted as well: Okta may already send it before it
+//! becomes `AWSCURRENT`.
+//!
+//! (Why not `aws_secretsmanager_caching`: it depends on the SDK with default features, which pulls
+//! a second, legacy TLS stack into the binary, and its cache has no single flight or forced
+//! refresh rate limit.)
+//!
+//! Layer 2: imports the secret's document and leaves.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::cache::{CachePolicy, Got, Refreshing, Stale, WhenLimited};
+use crate::secrets::{HookSecrets, Malformed};
+
+/// The shortest time between two forced refreshes: under a flood of wrong keys, Secrets Manager
+/// is asked at most this often per execution environment.
+pub const FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a call waits for a refresh when it could serve the cached (expired) secret instead.
+pub const STALE_REFRESH_WAIT: Duration = Duration::from_millis(300);
+/// How long past its TTL a secret keeps serving while Secrets Manager cannot be read.
+pub const MAX_STALE: Duration = Duration::from_secs(24 * 3600);
+/// A failed read is remembered this long (or the TTL, if shorter) before the next attempt.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// Why the secrets are not available. Messages name fields, never values.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SecretsError {
+    #[error(transparent)]
+    Malformed(#[from] Malformed),
+    #[error("Secrets Manager call failed: {text}")]
+    Fetch {
+        text: String,
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("Secrets Manager did not answer in time")]
+    TimedOut,
+}
+
+impl From<Stale> for SecretsError {
+    fn from(_: Stale) -> Self {
+        Self::TimedOut
+    }
+}
+
+/// Where secrets come from, with the cache in front of Secrets Manager.
+pub struct SecretSource(Source);
+
+enum Source {
+    /// Parsed once from the environment (or a malformed environment, reported on every call).
+    Fixed(Result<Arc<HookSecrets>, SecretsError>),
+    SecretsManager(Box<SecretsManager>),
+}
+
+struct SecretsManager {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    api_key_grace: Duration,
+    api_key_required: bool,
+    cache: Refreshing<HookSecrets, SecretsError>,
+}
+
+/// A Secrets Manager client tuned for a call with a 3 s deadline: short connect timeout and
+/// one quick retry, so an outage is noticed in milliseconds rather than after the SDK's default
+/// backoff (the stale secret or `FAIL_OPEN` then answers).
+pub fn secrets_manager_client(
+    builder: aws_sdk_secretsmanager::config::Builder,
+    operation_timeout: Duration,
+) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::retry::RetryConfig;
+    use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+    let config = builder
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(20)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(500))
+                .operation_timeout(operation_timeout)
+                .build(),
+        )
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// How Secrets Manager is read.
+pub struct SecretsManagerSettings {
+    pub secret_id: String,
+    pub ttl: Duration,
+    pub api_key_grace: Duration,
+    pub api_key_required: bool,
+}
+
+impl SecretSource {
+    pub fn from_environment(json: &str, api_key_required: bool) -> Self {
+        Self(Source::Fixed(
+            HookSecrets::from_json(json, api_key_required)
+                .map(Arc::new)
+                .map_err(SecretsError::from),
+        ))
+    }
+
+    pub fn secrets_manager(
+        client: aws_sdk_secretsmanager::Client,
+        settings: SecretsManagerSettings,
+    ) -> Self {
+        let policy = CachePolicy {
+            ttl: settings.ttl,
+            max_stale: MAX_STALE,
+            stale_wait: STALE_REFRESH_WAIT,
+            // Never remember a failure longer than a success would be.
+            retry_after_failure: RETRY_AFTER_FAILURE.min(settings.ttl),
+            forced_interval: FORCED_REFRESH_INTERVAL,
+        };
+        Self(Source::SecretsManager(Box::new(SecretsManager {
+            client,
+            secret_id: settings.secret_id,
+            api_key_grace: settings.api_key_grace,
+            api_key_required: settings.api_key_required,
+            cache: Refreshing::new(policy),
+        })))
+    }
+
+    /// The current secrets, from the cache when fresh. Callers bound this with their deadline;
+    /// after a failed read, one that leaves room for the next attempt waits for it.
+    pub async fn get(&self, deadline: Option<Instant>) -> Got<HookSecrets, SecretsError> {
+        match &self.0 {
+            Source::Fixed(result) => Got {
+                result: result.clone(),
+                fetched: false,
+            },
+            Source::SecretsManager(sm) => {
+                let deadline = deadline.map(tokio::time::Instant::from_std);
+                sm.cache.get(deadline, || sm.fetch()).await
+            }
+        }
+    }
+
+    /// After a failed authentication: secrets read no earlier than `since` (the call's start),
+    /// waiting for the rate limit's next slot if need be. `None` when the source cannot change.
+    pub async fn refresh_since(
+        &self,
+        since: tokio::time::Instant,
+    ) -> Option<Got<HookSecrets, SecretsError>> {
+        match &self.0 {
+            Source::Fixed(_) => None,
+            Source::SecretsManager(sm) => Some(
+                sm.cache
+                    .refresh(since, WhenLimited::Wait, || sm.fetch())
+                    .await,
+            ),
+        }
+    }
+}
+
+fn fetch_error(
+    e: aws_sdk_secretsmanager::error::SdkError<
+        impl std::error::Error + Send + Sync + 'static,
+        impl std::fmt::Debug + Send + Sync + 'static,
+    >,
+) -> SecretsError {
+    use aws_sdk_secretsmanager::error::DisplayErrorContext;
+    SecretsError::Fetch {
+        text: DisplayErrorContext(&e).to_string(),
+        source: Arc::new(e),
+    }
+}
+
+impl SecretsManager {
+    /// Reads `AWSCURRENT`, `AWSPENDING` and, when a grace period is set, `AWSPREVIOUS` in
+    /// parallel.
+    async fn fetch(&self) -> Result<HookSecrets, SecretsError> {
+        let started = Instant::now();
+        // By stage, like the others (moto, unlike AWS, reads a version it calls the default
+        // when none is named, and misses a label moved by UpdateSecretVersionStage).
+        let current = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage("AWSCURRENT")
+            .send();
+        let previous = async {
+            if self.api_key_grace.is_zero() {
+                return None;
+            }
+            let call = self
+                .client
+                .get_secret_value()
+                .secret_id(&self.secret_id)
+                .version_stage("AWSPREVIOUS")
+                .send();
+            // No previous version (a new secret) is the usual case, not an error.
+            call.await.ok()
+        };
+        // No pending version (no rotation in flight), or one still without a value (Secrets
+        // Manager creates it empty before createSecret), is the usual case, not an error.
+        let pending = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage("AWSPENDING")
+            .send();
+        let (current, previous, pending) = tokio::join!(current, previous, pending);
+        let current = current.map_err(fetch_error)?;
+        let raw = current.secret_string().ok_or_else(|| {
+            SecretsError::from(Malformed(
+                "secret has no SecretString (binary secrets are not supported)".into(),
+            ))
+        })?;
+        let mut secrets = HookSecrets::from_json(raw, self.api_key_required)?;
+        let created = current
+            .created_date()
+            .and_then(|d| u64::try_from(d.secs()).ok())
+            .map(|s| UNIX_EPOCH + Duration::from_secs(s));
+        if let (Some(created), Some(previous)) = (created, previous) {
+            let until = created + self.api_key_grace;
+            if let (Some(raw), true) = (previous.secret_string(), SystemTime::now() < until) {
+                secrets = secrets.with_previous(raw, until);
+            }
+        }
+        if let Some(pending) = pending
+            .ok()
+            .filter(|p| p.version_id() != current.version_id())
+        {
+            if let Some(raw) = pending.secret_string() {
+                secrets = secrets.with_pending(raw);
+            }
+        }
+        tracing::info!(
+            secret_id = %self.secret_id,
+            version = current.version_id().unwrap_or(""),
+            previous_api_key_accepted = secrets.accepts_previous_api_key(),
+            pending_api_key_accepted = secrets.accepts_pending_api_key(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "secret fetched from Secrets Manager"
+        );
+        Ok(secrets)
+    }
+}
