@@ -236,7 +236,7 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
         }
         Command::Setup(args) => {
             let hook_url = required_hook_url(args.hook_url, &settings, "setup")?;
-            let hook = settings::Hook::read(vars);
+            let hook = settings::Hook::read(vars)?;
             let client = client(setup::SCOPES)?;
             let request = setup::Request {
                 hook_url: hook_url.clone(),
@@ -366,7 +366,7 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
         }
         Command::Rotate(args) => {
             let hook_url = required_hook_url(args.hook_url.clone(), &settings, "rotate")?;
-            let hook = settings::Hook::read(vars);
+            let hook = settings::Hook::read(vars)?;
             let secret_id = match &hook.secret {
                 settings::HookSecretFrom::SecretsManager(id) => id.clone(),
                 _ => return Err(Error::Setting(
@@ -380,7 +380,8 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
                 secrets: &secrets,
                 okta: Some(&client),
                 hook_url: hook_url.clone(),
-                header: hook.api_key_header.clone(),
+                expected_header: hook.api_key_header.clone(),
+                grace: hook.api_key_grace,
             };
             rotate(&rotation, &secret_id, &args).await
         }
@@ -404,7 +405,10 @@ async fn rotate(rotation: &Rotation<'_>, secret_id: &str, args: &RotateArgs) -> 
             "Roll-back of the rotation in flight in secret {secret_id} (version {token}), for the \
              hooks calling {hook_url}:"
         );
-        print!("{}", output::rotation_plan(&plan, "AWSCURRENT's key again"));
+        print!(
+            "{}",
+            output::rotation_plan(&plan, "AWSCURRENT's key again", rotation.grace)
+        );
         if plan.header.is_empty() {
             return Err(plan.none_matching(hook_url));
         }
@@ -431,7 +435,10 @@ async fn rotate(rotation: &Rotation<'_>, secret_id: &str, args: &RotateArgs) -> 
             token
         }
     };
-    print!("{}", output::rotation_plan(&plan, "the new key"));
+    print!(
+        "{}",
+        output::rotation_plan(&plan, "the new key", rotation.grace)
+    );
     if plan.header.is_empty() {
         return Err(plan.none_matching(hook_url));
     }
@@ -556,7 +563,7 @@ mod tests {
         let _ = settings::Cli::okta(&token);
         let key = Vars::list(&[("OKTA_CLIENT_ID", "0oa1"), ("OKTA_PRIVATE_KEY", "x")]);
         let _ = settings::Credentials::read(&key, settings::KeyFile::Allowed);
-        settings::Hook::read(&vars);
+        let _ = settings::Hook::read(&vars);
         let mut asked = vars.asked();
         for v in [&with_client, &token, &key] {
             asked.extend(v.asked());

@@ -150,12 +150,33 @@ impl std::fmt::Debug for AuthScheme {
     }
 }
 
-/// The header secret Okta is to send, and the gateway's key for `x-api-key`. Never shown.
+/// The hook secret as Okta sends it: `base64(API_KEY)`, NL3's documented form (the hook accepts
+/// raw or base64). Never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    pub fn of_api_key(api_key: &str) -> SecretValue {
+        SecretValue(base64::engine::general_purpose::STANDARD.encode(api_key.trim().as_bytes()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
+}
+
+/// What `setup` writes into a hook: the secret, the header it travels in, and the gateway's key
+/// for `x-api-key`. Never shown.
 pub struct HeaderSecret {
     /// The header's name.
     pub header: String,
-    /// `base64(API_KEY)`: NL3's documented form (the hook accepts raw or base64).
-    pub value: String,
+    pub value: SecretValue,
     pub gateway_key: Option<String>,
 }
 
@@ -163,7 +184,7 @@ impl std::fmt::Debug for HeaderSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HeaderSecret")
             .field("header", &self.header)
-            .field("value", &"..")
+            .field("value", &self.value)
             .field("gateway_key", &self.gateway_key.as_ref().map(|_| ".."))
             .finish()
     }
@@ -178,7 +199,7 @@ impl HeaderSecret {
                 .filter(|h| !h.is_empty())
                 .unwrap_or(DEFAULT_SECRET_HEADER)
                 .to_string(),
-            value: base64::engine::general_purpose::STANDARD.encode(api_key.trim().as_bytes()),
+            value: SecretValue::of_api_key(api_key),
             gateway_key: None,
         }
     }
@@ -217,24 +238,28 @@ impl Channel {
                 auth_scheme: Some(AuthScheme {
                     kind: Some("HEADER".into()),
                     key: Some(secret.header.clone()),
-                    value: Some(secret.value.clone()),
+                    value: Some(secret.value.as_str().to_string()),
                 }),
                 rest: Map::new(),
             },
         }
     }
 
-    /// This channel as Okta has it (URI, method, custom headers, what else it holds), with the
-    /// header secret replaced: what rotation writes.
-    pub fn with_secret(&self, secret: &HeaderSecret) -> Channel {
+    /// This channel as Okta has it (URI, method, custom headers, the header the secret travels
+    /// in, what else it holds), with only the secret's value replaced: what rotation writes. The
+    /// header is the hook's own: the hook function reads its secret there, so rotation never
+    /// moves it.
+    pub fn with_secret(&self, value: &SecretValue) -> Channel {
         let mut channel = self.clone();
         let scheme = channel
             .config
             .auth_scheme
             .get_or_insert_with(AuthScheme::default);
         scheme.kind = Some("HEADER".into());
-        scheme.key = Some(secret.header.clone());
-        scheme.value = Some(secret.value.clone());
+        if scheme.key.is_none() {
+            scheme.key = Some(DEFAULT_SECRET_HEADER.into());
+        }
+        scheme.value = Some(value.as_str().to_string());
         channel
     }
 
@@ -677,7 +702,7 @@ mod tests {
         assert_eq!(h.channel.auth(), Auth::Header("X-NL3-Key"));
         assert!(h.calls(Some("https://h.example.com/okta/hook")));
         assert!(!h.calls(Some("https://other.example.com/okta/hook")));
-        let secret = HeaderSecret::new("k3y", Some("X-NL3-Key"));
+        let secret = SecretValue::of_api_key("k3y");
         let channel = h.channel.with_secret(&secret);
         let body = serde_json::to_value(h.replacement(&channel)).unwrap();
         assert_eq!(body["name"], "NL3");

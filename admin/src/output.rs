@@ -214,13 +214,14 @@ pub fn plan(plan: &Plan, hook_url: &str) -> String {
     out
 }
 
-/// The rotation's hooks: which get `what`, which are left alone.
-pub fn rotation_plan(plan: &HookPlan, what: &str) -> String {
+/// The rotation's hooks: which get `what`, and what else the operator must know (hooks left
+/// alone, at another URL, with another header than `API_KEY_HEADER`).
+pub fn rotation_plan(plan: &HookPlan, what: &str, grace: std::time::Duration) -> String {
     let mut out = String::new();
     for hook in &plan.header {
         let _ = writeln!(out, "  {} gets {what}", hook.describe());
     }
-    for line in plan.left_alone_lines() {
+    for line in plan.notes(grace) {
         let _ = writeln!(out, "  {line}");
     }
     out

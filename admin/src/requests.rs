@@ -171,6 +171,46 @@ pub fn check_request(kind: &str, org: &str) -> Value {
     }
 }
 
+/// The decisions with which the hook lets a sign-in through (no `error` object in its answer).
+const LETS_THROUGH: &[&str] = &[
+    "allowed",
+    "no_user",
+    "not_enrolled",
+    "fail_open",
+    "would_refuse",
+];
+
+/// The NL3 hook's decision in an answer Okta passed back, once the answer is well-formed: a JSON
+/// object, `commands` a list if present, an `error` with an `errorSummary` exactly when the
+/// decision refuses, and `debugContext.decision`. Why not, otherwise.
+pub fn hook_decision(answer: &Value) -> Result<&str, String> {
+    if !answer.is_object() {
+        return Err("the answer is not a JSON object".into());
+    }
+    if answer
+        .get("commands")
+        .is_some_and(|c| !c.is_array() && !c.is_null())
+    {
+        return Err("the answer's commands is not a list".into());
+    }
+    let error = answer.get("error").filter(|e| !e.is_null());
+    if error.is_some_and(|e| !e["errorSummary"].is_string()) {
+        return Err("the answer's error has no errorSummary".into());
+    }
+    let Some(decision) = answer["debugContext"]["decision"].as_str() else {
+        return Err("the answer has no debugContext.decision (not the NL3 hook's answer?)".into());
+    };
+    // The decision must agree with what Okta will do: refuse only with an error object.
+    let refuses = !LETS_THROUGH.contains(&decision);
+    if refuses != error.is_some() {
+        return Err(format!(
+            "the answer says {decision:?} but {} an error object",
+            if error.is_some() { "carries" } else { "lacks" }
+        ));
+    }
+    Ok(decision)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

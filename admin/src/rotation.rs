@@ -15,10 +15,10 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::{Auth, HeaderSecret, InlineHook, SAML_HOOK, TOKEN_HOOK};
+use crate::model::{Auth, InlineHook, SecretValue, SAML_HOOK, TOKEN_HOOK};
 use crate::okta::OktaClient;
 use crate::org;
-use crate::requests::check_request;
+use crate::requests::{check_request, hook_decision};
 use crate::secrets::{HookSecret, Versions, CURRENT, PENDING};
 
 /// OAuth 2.0 scopes of the rotation (API Services app): reading and replacing inline hooks, and
@@ -59,23 +59,37 @@ pub struct RotationEvent {
     pub token: String,
 }
 
-/// The inline hooks that call the hook's URL, by what rotation does with them.
+/// The org's inline hooks, by what rotation does with them.
 #[derive(Debug, Default)]
 pub struct HookPlan {
-    /// Token and SAML hooks with an HTTP header secret: they get the new key.
+    /// Token and SAML hooks calling the hook's URL with an HTTP header secret: they get the new
+    /// key, in the header each already uses.
     pub header: Vec<InlineHook>,
-    /// Hooks that authenticate with OAuth 2.0, or otherwise not with a header: left alone.
+    /// Hooks calling the hook's URL that authenticate with OAuth 2.0, or otherwise not with a
+    /// header: left alone.
     pub left_alone: Vec<(InlineHook, String)>,
+    /// Token and SAML hooks with a header secret calling another URL: not rotated, and named,
+    /// since one may still reach the hook function (another host name for it, a stage).
+    pub elsewhere: Vec<InlineHook>,
+    /// `API_KEY_HEADER`, when set: a hook sending its secret in another header is named.
+    expected_header: Option<String>,
 }
 
 impl HookPlan {
-    pub fn of(hooks: Vec<InlineHook>, hook_url: &str) -> HookPlan {
-        let mut plan = HookPlan::default();
+    pub fn of(hooks: Vec<InlineHook>, hook_url: &str, expected_header: Option<&str>) -> HookPlan {
+        let mut plan = HookPlan {
+            expected_header: expected_header.map(String::from),
+            ..HookPlan::default()
+        };
         for hook in hooks {
+            let inline = hook.kind == TOKEN_HOOK || hook.kind == SAML_HOOK;
             if !hook.calls(Some(hook_url)) {
+                if inline && matches!(hook.channel.auth(), Auth::Header(_)) {
+                    plan.elsewhere.push(hook);
+                }
                 continue;
             }
-            let why = if hook.kind != TOKEN_HOOK && hook.kind != SAML_HOOK {
+            let why = if !inline {
                 Some(format!(
                     "a {} hook: the NL3 hook answers token and SAML hooks only",
                     hook.kind
@@ -102,6 +116,34 @@ impl HookPlan {
             .iter()
             .map(|(h, why)| format!("left alone: {}: {why}", h.describe()))
             .collect()
+    }
+
+    /// What the operator must know beside the hooks that get the key: hooks left alone, hooks
+    /// at another URL (with when their key stops working, `grace` after finishSecret), and hooks
+    /// whose header is not `API_KEY_HEADER`.
+    pub fn notes(&self, grace: std::time::Duration) -> Vec<String> {
+        let mut lines = self.left_alone_lines();
+        for hook in &self.elsewhere {
+            lines.push(format!(
+                "not rotated: {} calls {}, not the hook URL; if it reaches this hook function,                  its key is refused {} s (API_KEY_GRACE_SECONDS) after finishSecret: register it                  at the hook URL, or give it the new key with `nl3-okta-admin setup`",
+                hook.describe(),
+                hook.uri().unwrap_or("-"),
+                grace.as_secs()
+            ));
+        }
+        if let Some(expected) = &self.expected_header {
+            for hook in &self.header {
+                if let Auth::Header(key) = hook.channel.auth() {
+                    if !key.eq_ignore_ascii_case(expected) {
+                        lines.push(format!(
+                            "{} sends its secret in the {key} header, not {expected}                              (API_KEY_HEADER): rotation keeps {key}; if the hook function reads                              {expected}, it refuses these calls. Move the header explicitly with                              `nl3-okta-admin setup --update-secret`",
+                            hook.describe()
+                        ));
+                    }
+                }
+            }
+        }
+        lines
     }
 
     pub fn none_matching(&self, hook_url: &str) -> Error {
@@ -172,8 +214,10 @@ pub struct Rotation<'a> {
     pub okta: Option<&'a OktaClient>,
     /// `NL3_HOOK_URL`, normalised.
     pub hook_url: String,
-    /// `API_KEY_HEADER` (default `Authorization`).
-    pub header: Option<String>,
+    /// `API_KEY_HEADER`: only to name hooks whose header differs (rotation never moves one).
+    pub expected_header: Option<String>,
+    /// `API_KEY_GRACE_SECONDS`: how long the hook accepts the previous key after finishSecret.
+    pub grace: std::time::Duration,
 }
 
 impl Rotation<'_> {
@@ -193,10 +237,7 @@ impl Rotation<'_> {
     /// The version of a rotation in flight: `AWSPENDING` without being `AWSCURRENT`.
     pub async fn in_flight(&self, secret_id: &str) -> Result<Option<String>> {
         let stages = self.versions(secret_id).stages().await?;
-        Ok(stages
-            .into_iter()
-            .find(|(_, s)| has(s, PENDING) && !has(s, CURRENT))
-            .map(|(id, _)| id))
+        Ok(in_flight(&stages, None))
     }
 
     /// Runs one step; the lines say what it did (no secret in them). Secrets Manager creates
@@ -221,6 +262,12 @@ impl Rotation<'_> {
                 return Ok(lines);
             }
             Some(labels) if has(labels, PENDING) => {}
+            _ if *step == Step::Finish && self.carried_over(secret_id, token).await? => {
+                return Ok(vec![format!(
+                    "finishSecret: AWSCURRENT already holds version {token}'s key (carried over \
+                     with the current fields): nothing to do"
+                )]);
+            }
             Some(labels) => {
                 return Err(Error::Rotation(format!(
                     "{}: version {token} of secret {secret_id} is not AWSPENDING (its labels: \
@@ -239,79 +286,105 @@ impl Rotation<'_> {
             }
         }
         match step {
-            Step::Create => {
-                self.create(secret_id, token, stages.contains_key(token))
-                    .await
-            }
+            Step::Create => self.create(secret_id, token, &stages).await,
             Step::Set => self.set(secret_id, token).await,
             Step::Test => self.test().await,
             Step::Finish => self.finish(secret_id, token, &stages).await,
         }
     }
 
-    async fn create(&self, secret_id: &str, token: &str, exists: bool) -> Result<Vec<String>> {
+    /// createSecret: a new `API_KEY` beside AWSCURRENT's other fields, as version `token`
+    /// (AWSPENDING). When another version is still AWSPENDING (a rotation in flight, started by
+    /// the CLI or a second operator), Okta may already send its key and writing `token` takes
+    /// that version's label: `token` gets that key, so the hook keeps accepting it.
+    async fn create(
+        &self,
+        secret_id: &str,
+        token: &str,
+        stages: &HashMap<String, Vec<String>>,
+    ) -> Result<Vec<String>> {
         let versions = self.versions(secret_id);
         let current = versions.current().await?;
         // A retry: the pending version may already hold its value.
-        if exists && versions.pending(token).await?.is_some() {
+        if stages.contains_key(token) && versions.pending(token).await?.is_some() {
             return Ok(vec![format!(
                 "createSecret: version {token} already holds a new API_KEY (a retry): nothing new"
             )]);
         }
+        let in_flight = match in_flight(stages, Some(token)) {
+            Some(other) => versions.pending(&other).await?.map(|p| (other, p)),
+            None => None,
+        };
         let mut fields = current.fields;
-        fields.insert("API_KEY".into(), Value::String(new_api_key()?));
+        let line = match in_flight
+            .as_ref()
+            .and_then(|(other, p)| Some((other, p.api_key()?)))
+        {
+            Some((other, key)) => {
+                fields.insert("API_KEY".into(), Value::String(key.to_string()));
+                format!(
+                    "createSecret: version {other} was AWSPENDING, a rotation in flight whose key \
+                     Okta may already send: version {token} resumes it with that API_KEY \
+                     (AWSPENDING), every other field copied from AWSCURRENT"
+                )
+            }
+            None => {
+                fields.insert("API_KEY".into(), Value::String(new_api_key()?));
+                format!(
+                    "createSecret: version {token} holds a new API_KEY (AWSPENDING), every other \
+                     field copied from AWSCURRENT"
+                )
+            }
+        };
         versions
             .put_pending(token, &HookSecret { fields })
             .await
             .map_err(|e| with_step(e, "createSecret"))?;
-        Ok(vec![format!(
-            "createSecret: version {token} holds a new API_KEY (AWSPENDING), every other field \
-             copied from AWSCURRENT"
-        )])
+        Ok(vec![line])
     }
 
-    /// The header Okta is to send, from the pending version.
-    async fn pending_secret(&self, secret_id: &str, token: &str) -> Result<HeaderSecret> {
-        let pending = self.versions(secret_id).pending(token).await?;
-        let pending = pending.ok_or_else(|| {
+    /// The pending version of `token`: it must hold a value.
+    async fn pending(&self, secret_id: &str, token: &str) -> Result<HookSecret> {
+        self.versions(secret_id).pending(token).await?.ok_or_else(|| {
             Error::Rotation(format!(
                 "the AWSPENDING version {token} of secret {secret_id:?} has no value (did createSecret run?)"
             ))
-        })?;
-        Ok(pending.header_secret(self.header.as_deref()))
+        })
     }
 
-    /// The header hooks calling the hook's URL, and those left alone.
+    /// The org's hooks, by what rotation does with them.
     pub async fn plan(&self) -> Result<HookPlan> {
         Ok(HookPlan::of(
             org::hooks(self.okta()?).await?,
             &self.hook_url,
+            self.expected_header.as_deref(),
         ))
     }
 
     async fn set(&self, secret_id: &str, token: &str) -> Result<Vec<String>> {
-        let secret = self.pending_secret(secret_id, token).await?;
-        self.give_key(&secret, "setSecret", "the new key").await
+        let pending = self.pending(secret_id, token).await?;
+        self.give_key(&pending.secret_value(), "setSecret", "the new key")
+            .await
     }
 
-    /// Every header hook calling the hook's URL gets `secret` (setSecret; a roll-back).
-    async fn give_key(
-        &self,
-        secret: &HeaderSecret,
-        step: &str,
-        which: &str,
-    ) -> Result<Vec<String>> {
+    /// Every header hook calling the hook's URL gets `value`, in the header it already uses
+    /// (setSecret; a roll-back).
+    async fn give_key(&self, value: &SecretValue, step: &str, which: &str) -> Result<Vec<String>> {
         let okta = self.okta()?;
         let plan = self.plan().await?;
         if plan.header.is_empty() {
             return Err(plan.none_matching(&self.hook_url));
         }
-        let mut lines = plan.left_alone_lines();
+        let mut lines: Vec<String> = plan
+            .notes(self.grace)
+            .into_iter()
+            .map(|l| format!("{step}: {l}"))
+            .collect();
         let mut done: Vec<String> = Vec::new();
         for hook in &plan.header {
             let url = okta.url(&["api", "v1", "inlineHooks", &hook.id]);
             let what = format!("giving {} {which} (PUT {})", hook.describe(), url.path());
-            let channel = hook.channel.with_secret(secret);
+            let channel = hook.channel.with_secret(value);
             if let Err(e) = okta
                 .send(Method::PUT, url, Some(&hook.replacement(&channel)), &what)
                 .await
@@ -330,15 +403,6 @@ impl Rotation<'_> {
                     not_yet.join(", ")
                 )));
             }
-            if let Auth::Header(old) = hook.channel.auth() {
-                if !old.eq_ignore_ascii_case(&secret.header) {
-                    lines.push(format!(
-                        "{step}: {} sent its secret in the {old} header; now in {} (API_KEY_HEADER)",
-                        hook.describe(),
-                        secret.header
-                    ));
-                }
-            }
             lines.push(format!("{step}: {} now sends {which}", hook.describe()));
             done.push(hook.describe());
         }
@@ -346,6 +410,9 @@ impl Rotation<'_> {
     }
 
     /// Okta calls each active header hook with a well-formed request (testSecret; a roll-back).
+    /// It proves the hook *authenticated* Okta's call: any decision but `forbidden`, in a
+    /// well-formed answer, passes (a deployment refusing unlisted apps, or failing closed while
+    /// NL3 is down, still finishes its rotation).
     async fn test(&self) -> Result<Vec<String>> {
         let okta = self.okta()?;
         let plan = self.plan().await?;
@@ -365,18 +432,35 @@ impl Rotation<'_> {
                 ));
                 continue;
             }
-            match org::execute(okta, hook, &check_request(&hook.kind, &org)).await {
-                Ok(answer) if answer.get("error").is_none_or(Value::is_null) => lines.push(
-                    format!("testSecret: {} accepted Okta's call", hook.describe()),
-                ),
-                Ok(answer) => failed.push(format!(
-                    "{} answered Okta with an error: {:?}",
-                    hook.describe(),
-                    answer["error"]["errorSummary"]
-                        .as_str()
-                        .unwrap_or("(no errorSummary)")
+            let answer = match org::execute(okta, hook, &check_request(&hook.kind, &org)).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    failed.push(e.to_string());
+                    continue;
+                }
+            };
+            match hook_decision(&answer) {
+                Ok("forbidden") => {
+                    let header = match hook.channel.auth() {
+                        Auth::Header(key) => key.to_string(),
+                        _ => "?".into(),
+                    };
+                    failed.push(format!(
+                        "{} refused the key Okta sent in its {header} header (decision \
+                         \"forbidden\"): the hook function did not accept it; check that it reads \
+                         its secret from {header} (API_KEY_HEADER) and from this secret \
+                         (SECRET_ID)",
+                        hook.describe()
+                    ))
+                }
+                Ok(decision) => lines.push(format!(
+                    "testSecret: {} accepted Okta's call (decision {decision:?})",
+                    hook.describe()
                 )),
-                Err(e) => failed.push(e.to_string()),
+                Err(why) => failed.push(format!(
+                    "{} answered Okta with something that is not the NL3 hook's answer: {why}",
+                    hook.describe()
+                )),
             }
         }
         if failed.is_empty() {
@@ -389,26 +473,63 @@ impl Rotation<'_> {
         }
     }
 
+    /// finishSecret: `token` becomes AWSCURRENT. When AWSCURRENT's other fields changed since
+    /// createSecret copied them (an operator put a new `SIGNING_KEY`, `APPS` …), promoting
+    /// `token` would undo that: its `API_KEY` is carried over onto the current fields in a new
+    /// version, which becomes AWSCURRENT, and `token` is retired.
     async fn finish(
         &self,
         secret_id: &str,
         token: &str,
         stages: &HashMap<String, Vec<String>>,
     ) -> Result<Vec<String>> {
-        let current = stages
+        let versions = self.versions(secret_id);
+        let current_id = stages
             .iter()
             .find(|(_, labels)| has(labels, CURRENT))
             .map(|(id, _)| id.clone());
-        self.versions(secret_id)
-            .make_current(token, current.as_deref())
-            .await
-            .map_err(|e| with_step(e, "finishSecret"))?;
-        let mut lines = vec![format!(
-            "finishSecret: version {token} is AWSCURRENT; {} is AWSPREVIOUS",
-            current.as_deref().unwrap_or("no version")
-        )];
+        let pending = self.pending(secret_id, token).await?;
+        let current = versions.current().await?;
+        let changed = changed_fields(&current, &pending);
+        let mut lines = if changed.is_empty() {
+            versions
+                .make_current(token, current_id.as_deref())
+                .await
+                .map_err(|e| with_step(e, "finishSecret"))?;
+            vec![format!(
+                "finishSecret: version {token} is AWSCURRENT; {} is AWSPREVIOUS",
+                current_id.as_deref().unwrap_or("no version")
+            )]
+        } else {
+            let mut fields = current.fields.clone();
+            fields.insert(
+                "API_KEY".into(),
+                Value::String(pending.api_key().unwrap_or_default().to_string()),
+            );
+            let carried = new_version();
+            versions
+                .put_current(&carried, &HookSecret { fields })
+                .await
+                .map_err(|e| with_step(e, "finishSecret"))?;
+            vec![format!(
+                "finishSecret: AWSCURRENT's {} changed while the rotation was in flight; \
+                 version {carried} holds version {token}'s API_KEY with AWSCURRENT's other \
+                 fields and is AWSCURRENT ({} is AWSPREVIOUS); version {token} is retired",
+                changed.join(", "),
+                current_id.as_deref().unwrap_or("no version")
+            )]
+        };
         lines.extend(self.drop_pending(secret_id, token).await?);
         Ok(lines)
+    }
+
+    /// A finishSecret retried after its key was carried over: AWSCURRENT holds `token`'s key.
+    async fn carried_over(&self, secret_id: &str, token: &str) -> Result<bool> {
+        let versions = self.versions(secret_id);
+        let Some(version) = versions.by_id(token).await? else {
+            return Ok(false);
+        };
+        Ok(version.api_key().is_some() && versions.current().await?.api_key() == version.api_key())
     }
 
     /// The rotation is over: `AWSPENDING` leaves the new version (the hook stops reading a
@@ -423,24 +544,45 @@ impl Rotation<'_> {
         )])
     }
 
-    /// `rotate --roll-back`: gives every header hook AWSCURRENT's key again, has Okta call each,
-    /// then takes AWSPENDING off the version in flight (in this order, so that no sign-in is
-    /// refused on the way back).
+    /// `rotate --roll-back`: gives every header hook AWSCURRENT's key again (each in the header
+    /// it uses), has Okta call each, then takes AWSPENDING off the version in flight (in this
+    /// order, so that no sign-in is refused on the way back).
     pub async fn roll_back(&self, secret_id: &str, token: &str) -> Result<Vec<String>> {
         let current = self.versions(secret_id).current().await?;
-        let secret = current.header_secret(self.header.as_deref());
         let left = format!(
             "version {token} stays AWSPENDING and the hook accepts its key and AWSCURRENT's; run \
              `nl3-okta-admin rotate --roll-back` again"
         );
         let mut lines = self
-            .give_key(&secret, "roll-back", "AWSCURRENT's key")
+            .give_key(&current.secret_value(), "roll-back", "AWSCURRENT's key")
             .await
             .map_err(|e| e.left_behind(&left))?;
         lines.extend(self.test().await.map_err(|e| e.left_behind(&left))?);
         lines.extend(self.drop_pending(secret_id, token).await?);
         Ok(lines)
     }
+}
+
+/// A version that is AWSPENDING without being AWSCURRENT, other than `except`.
+fn in_flight(stages: &HashMap<String, Vec<String>>, except: Option<&str>) -> Option<String> {
+    stages
+        .iter()
+        .find(|(id, s)| Some(id.as_str()) != except && has(s, PENDING) && !has(s, CURRENT))
+        .map(|(id, _)| id.clone())
+}
+
+/// The fields other than `API_KEY` whose values differ between two versions (names only).
+fn changed_fields(current: &HookSecret, pending: &HookSecret) -> Vec<String> {
+    let (a, b) = (current.other_fields(), pending.other_fields());
+    let mut names: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn has(labels: &[String], label: &str) -> bool {
@@ -512,13 +654,28 @@ mod tests {
                 ),
             ],
             url,
+            None,
         );
         let ids: Vec<&str> = plan.header.iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, ["t", "s"]);
         let left: Vec<&str> = plan.left_alone.iter().map(|(h, _)| h.id.as_str()).collect();
         assert_eq!(left, ["o", "n", "r"]);
         assert!(plan.left_alone[0].1.contains("OAuth 2.0"));
-        let none = HookPlan::of(vec![hook("o", TOKEN_HOOK, url, "OAUTH", None)], url);
+        assert_eq!(
+            plan.elsewhere
+                .iter()
+                .map(|h| h.id.as_str())
+                .collect::<Vec<_>>(),
+            ["x"]
+        );
+        let notes = plan.notes(std::time::Duration::from_secs(3600)).join("\n");
+        assert!(
+            notes.contains(
+                "not rotated: token hook \"hook x\" (x) calls https://other.example.com/hook"
+            ) && notes.contains("3600 s (API_KEY_GRACE_SECONDS)"),
+            "{notes}"
+        );
+        let none = HookPlan::of(vec![hook("o", TOKEN_HOOK, url, "OAUTH", None)], url, None);
         let err = none.none_matching(url).to_string();
         assert!(
             err.contains("no token or SAML inline hook") && err.contains("hook o"),
@@ -529,7 +686,7 @@ mod tests {
     #[test]
     fn the_put_keeps_the_hook_and_replaces_only_the_secret() {
         let h = hook("t", TOKEN_HOOK, "https://h/x", "HTTP", Some("HEADER"));
-        let channel = h.channel.with_secret(&HeaderSecret::new("k3y", None));
+        let channel = h.channel.with_secret(&SecretValue::of_api_key("k3y"));
         let body = serde_json::to_value(h.replacement(&channel)).unwrap();
         assert_eq!(body["name"], "hook t");
         assert_eq!(body["version"], "1.0.0");

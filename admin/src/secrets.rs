@@ -10,7 +10,7 @@ use aws_sdk_secretsmanager::Client;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::model::HeaderSecret;
+use crate::model::{HeaderSecret, SecretValue};
 use crate::settings::{self, Credentials, HookSecretFrom, KeyFile, Vars};
 
 pub const CURRENT: &str = "AWSCURRENT";
@@ -91,6 +91,11 @@ impl HookSecret {
 
     pub fn header_secret(&self, header: Option<&str>) -> HeaderSecret {
         HeaderSecret::new(self.api_key().unwrap_or_default(), header)
+    }
+
+    /// `API_KEY` as Okta sends it.
+    pub fn secret_value(&self) -> SecretValue {
+        SecretValue::of_api_key(self.api_key().unwrap_or_default())
     }
 
     pub fn to_json(&self) -> String {
@@ -274,6 +279,50 @@ impl Versions<'_> {
                 "writing version {token} of secret {id:?} (PutSecretValue)"
             )))?;
         Ok(())
+    }
+
+    /// Writes `secret` as version `token`, `AWSCURRENT` at once (the version it takes the label
+    /// from becomes `AWSPREVIOUS`).
+    pub async fn put_current(&self, token: &str, secret: &HookSecret) -> Result<()> {
+        let id = self.secret_id;
+        self.client
+            .put_secret_value()
+            .secret_id(id)
+            .client_request_token(token)
+            .secret_string(secret.to_json())
+            .version_stages(CURRENT)
+            .send()
+            .await
+            .map_err(failed(format!(
+                "writing version {token} of secret {id:?} as AWSCURRENT (PutSecretValue)"
+            )))?;
+        Ok(())
+    }
+
+    /// Version `version_id`, whatever its labels; `None` when it does not exist (any more).
+    pub async fn by_id(&self, version_id: &str) -> Result<Option<HookSecret>> {
+        let id = self.secret_id;
+        match self
+            .client
+            .get_secret_value()
+            .secret_id(id)
+            .version_id(version_id)
+            .send()
+            .await
+        {
+            Ok(v) => Ok(v
+                .secret_string()
+                .and_then(|raw| HookSecret::parse(raw).ok())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(failed(format!(
+                "reading version {version_id} of secret {id:?}"
+            ))(e)),
+        }
     }
 
     /// Moves `AWSCURRENT` to `token` (from `current`, which becomes `AWSPREVIOUS`).

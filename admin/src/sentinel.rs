@@ -65,7 +65,9 @@ pub fn scopes(parts: Parts, probe: bool) -> Vec<&'static str> {
 /// on the event only, so a late or retried run reads the same window.
 pub fn window(time: SystemTime, period: Duration) -> Window {
     Window {
-        since: time - period - OVERLAP,
+        since: time
+            .checked_sub(period + OVERLAP)
+            .unwrap_or(SystemTime::UNIX_EPOCH),
         until: time,
     }
 }
@@ -376,7 +378,7 @@ async fn run_probe(
     };
     debug_assert_eq!(executed.kind, TOKEN_HOOK);
     let decision = executed.decision().map(String::from);
-    let why = judge_answer(&executed.answer, decision.as_deref(), &probe.expect);
+    let why = judge_answer(&executed.answer, &probe.expect);
     let result = ProbeResult {
         login: probe.login.clone(),
         hook_id: executed.hook.id.clone(),
@@ -392,35 +394,12 @@ async fn run_probe(
 }
 
 /// Why the hook's answer (as Okta passed it back) is not what the probe expects; `None` when it is.
-fn judge_answer(answer: &Value, decision: Option<&str>, expect: &str) -> Option<String> {
-    if !answer.is_object() {
-        return Some("the answer is not a JSON object".into());
+fn judge_answer(answer: &Value, expect: &str) -> Option<String> {
+    match crate::requests::hook_decision(answer) {
+        Err(why) => Some(why),
+        Ok(decision) => (decision != expect)
+            .then(|| format!("the hook decided {decision:?}, expected {expect:?}")),
     }
-    if answer
-        .get("commands")
-        .is_some_and(|c| !c.is_array() && !c.is_null())
-    {
-        return Some("the answer's commands is not a list".into());
-    }
-    let error = answer.get("error").filter(|e| !e.is_null());
-    if error.is_some_and(|e| !e["errorSummary"].is_string()) {
-        return Some("the answer's error has no errorSummary".into());
-    }
-    let Some(decision) = decision else {
-        return Some("the answer has no debugContext.decision (not the NL3 hook's answer?)".into());
-    };
-    // The decision must agree with what Okta will do: refuse only with an error object.
-    let refuses = !matches!(
-        decision,
-        "allowed" | "no_user" | "not_enrolled" | "fail_open" | "would_refuse"
-    );
-    if refuses != error.is_some() {
-        return Some(format!(
-            "the answer says {decision:?} but {} an error object",
-            if error.is_some() { "carries" } else { "lacks" }
-        ));
-    }
-    (decision != expect).then(|| format!("the hook decided {decision:?}, expected {expect:?}"))
 }
 
 fn log_probe(r: &ProbeResult) {
@@ -457,15 +436,18 @@ impl Run {
     }
 
     /// OktaHookFailures by `HookType` (token and saml always, unknown when any).
+    /// (only counts above zero when the window was not read to its end: a zero would claim
+    /// what was not counted).
     fn failures_by_type(&self) -> Option<Vec<(&'static str, u64)>> {
         let Some(Ok(f)) = &self.failures else {
             return None;
         };
         let count = |t: &str| f.failures.iter().filter(|x| x.hook_type == t).count() as u64;
-        let mut out = vec![("token", count("token")), ("saml", count("saml"))];
-        if count("unknown") > 0 {
-            out.push(("unknown", count("unknown")));
-        }
+        let out = [("token", count("token")), ("saml", count("saml"))]
+            .into_iter()
+            .chain([("unknown", count("unknown"))])
+            .filter(|(t, n)| *n > 0 || (f.truncated.is_none() && *t != "unknown"))
+            .collect();
         Some(out)
     }
 
@@ -482,8 +464,13 @@ impl Run {
             values.push(("NotCovered", "Count", c.not_covered as f64));
             values.push(("CannotBeCovered", "Count", c.cannot_be_covered as f64));
         }
+        // A window not read to its end publishes what it did count, flagged as partial, and no
+        // value at all when it counted none: never a clean zero for an unread window.
+        let partial = matches!(&self.failures, Some(Ok(f)) if f.truncated.is_some());
         if let Some(Ok(f)) = &self.failures {
-            values.push(("OktaHookFailures", "Count", f.failures.len() as f64));
+            if !partial || !f.failures.is_empty() {
+                values.push(("OktaHookFailures", "Count", f.failures.len() as f64));
+            }
         }
         if let Some(Ok(p)) = &self.probe {
             values.push(("ProbeFailed", "Count", f64::from(u8::from(p.failed))));
@@ -503,6 +490,9 @@ impl Run {
         });
         for (name, _, value) in &values {
             line[*name] = json!(value);
+        }
+        if partial {
+            line["OktaHookFailuresPartial"] = json!(true);
         }
         let mut lines = vec![line.to_string()];
         for (hook_type, n) in self.failures_by_type().unwrap_or_default() {
@@ -579,24 +569,76 @@ mod tests {
     #[test]
     fn the_probe_judges_the_answer() {
         let ok = json!({"commands": [], "debugContext": {"decision": "allowed"}});
-        assert_eq!(judge_answer(&ok, Some("allowed"), "allowed"), None);
+        assert_eq!(judge_answer(&ok, "allowed"), None);
         let locked =
             json!({"error": {"errorSummary": "Locked"}, "debugContext": {"decision": "locked"}});
-        assert_eq!(judge_answer(&locked, Some("locked"), "locked"), None);
-        assert!(judge_answer(&locked, Some("locked"), "allowed").is_some());
+        assert_eq!(judge_answer(&locked, "locked"), None);
+        assert!(judge_answer(&locked, "allowed").is_some());
         let fail_open = json!({"commands": [], "debugContext": {"decision": "fail_open"}});
-        assert!(judge_answer(&fail_open, Some("fail_open"), "allowed").is_some());
+        assert!(judge_answer(&fail_open, "allowed").is_some());
         let lying = json!({"commands": [], "debugContext": {"decision": "locked"}});
-        assert!(judge_answer(&lying, Some("locked"), "locked").is_some());
-        assert!(judge_answer(&json!({"commands": []}), None, "allowed").is_some());
-        assert!(judge_answer(&json!([]), None, "allowed").is_some());
+        assert!(judge_answer(&lying, "locked").is_some());
+        assert!(judge_answer(&json!({"commands": []}), "allowed").is_some());
+        assert!(judge_answer(&json!([]), "allowed").is_some());
         // MODE=report: a locked probe user is let through as would_refuse.
         let reported = json!({"commands": [], "debugContext": {"decision": "would_refuse"}});
-        assert_eq!(
-            judge_answer(&reported, Some("would_refuse"), "would_refuse"),
-            None
-        );
-        assert!(judge_answer(&reported, Some("would_refuse"), "locked").is_some());
+        assert_eq!(judge_answer(&reported, "would_refuse"), None);
+        assert!(judge_answer(&reported, "locked").is_some());
+    }
+
+    #[test]
+    fn a_window_not_read_to_its_end_publishes_no_zero() {
+        let failures = |n: usize, truncated: bool| Failures {
+            failures: (0..n)
+                .map(|i| Failure {
+                    uuid: format!("u{i}"),
+                    time: String::new(),
+                    event_type: "inline_hook.executed".into(),
+                    hook_id: "cal1".into(),
+                    hook_name: "NL3".into(),
+                    hook_type: "token",
+                    outcome: "FAILURE".into(),
+                    reason: "Timeout".into(),
+                    malformed: false,
+                })
+                .collect(),
+            events_read: n,
+            pages: 1,
+            truncated: truncated.then(|| "stopped after 1 page(s)".to_string()),
+        };
+        let metrics = Metrics {
+            namespace: "N".into(),
+            service: "s".into(),
+        };
+        let run = |f: Failures| Run {
+            since: String::new(),
+            until: String::new(),
+            coverage: None,
+            failures: Some(Ok(f)),
+            probe: None,
+            elapsed_ms: 1,
+        };
+        let lines = |r: &Run| -> Vec<Value> {
+            r.emf(&metrics, 0)
+                .iter()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        // Read to its end: zeros are counted zeros.
+        let whole = lines(&run(failures(0, false)));
+        assert_eq!(whole[0]["OktaHookFailures"], 0.0);
+        assert_eq!(whole.len(), 3, "token and saml lines: {whole:?}");
+        // Cut short with nothing counted: no value at all.
+        let cut = lines(&run(failures(0, true)));
+        assert!(cut[0].get("OktaHookFailures").is_none(), "{cut:?}");
+        assert_eq!(cut[0]["SentinelError"], 1.0);
+        assert_eq!(cut[0]["OktaHookFailuresPartial"], true);
+        assert_eq!(cut.len(), 1, "no zero by hook type: {cut:?}");
+        // Cut short with some counted: what was counted, flagged partial.
+        let some = lines(&run(failures(2, true)));
+        assert_eq!(some[0]["OktaHookFailures"], 2.0);
+        assert_eq!(some[0]["OktaHookFailuresPartial"], true);
+        assert_eq!(some.len(), 2, "token only: {some:?}");
     }
 
     #[test]

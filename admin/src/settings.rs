@@ -254,20 +254,31 @@ pub struct Hook {
     pub api_key_header: Option<String>,
     /// `GATEWAY_API_KEY`: the API Gateway key, sent by Okta as `x-api-key`.
     pub gateway_api_key: Option<Redacted>,
+    /// `API_KEY_GRACE_SECONDS`, as the hook reads it: how long after a rotation the previous
+    /// key is still accepted (what rotation tells of hooks it did not give the new key).
+    pub api_key_grace: Duration,
+}
+
+/// `API_KEY_GRACE_SECONDS` (default 3600, as the hook's).
+fn api_key_grace(vars: &Vars) -> Result<Duration> {
+    Ok(Duration::from_secs(
+        vars.number("API_KEY_GRACE_SECONDS", 3600)?,
+    ))
 }
 
 impl Hook {
-    pub fn read(vars: &Vars) -> Hook {
+    pub fn read(vars: &Vars) -> Result<Hook> {
         let secret = match (vars.text("SECRET_ID"), vars.text("API_KEY")) {
             (Some(id), _) => HookSecretFrom::SecretsManager(id),
             (None, Some(key)) => HookSecretFrom::Value(Redacted(key)),
             (None, None) => HookSecretFrom::Unset,
         };
-        Hook {
+        Ok(Hook {
             secret,
             api_key_header: vars.text("API_KEY_HEADER"),
             gateway_api_key: vars.text("GATEWAY_API_KEY").map(Redacted),
-        }
+            api_key_grace: api_key_grace(vars)?,
+        })
     }
 }
 
@@ -330,6 +341,7 @@ pub const CLI_VARIABLES: &[(&str, &str)] = &[
     ("SECRET_ID", "setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY); rotate: the secret whose API_KEY is rotated (required)"),
     ("API_KEY", "setup, without SECRET_ID: the hook secret itself"),
     ("API_KEY_HEADER", "setup, rotate: the header Okta sends the secret in (default Authorization)"),
+    ("API_KEY_GRACE_SECONDS", "rotate: how long the hook accepts the previous key after a rotation, as the hook's setting (default 3600)"),
     ("GATEWAY_API_KEY", "setup: the API Gateway key, sent by Okta as x-api-key (without it the gateway refuses Okta's calls and Okta lets sign-ins through unchecked)"),
     ("NL3_ADMIN_RATE_LIMIT_MAX_WAIT_SECS", "longest wait for Okta's rate limit per call (default 90)"),
     ("PROBE_LOGIN", "watch: default for --probe"),
@@ -439,6 +451,7 @@ fn function_hook_url(vars: &Vars) -> Result<String> {
 pub struct Rotate {
     pub hook_url: String,
     pub api_key_header: Option<String>,
+    pub api_key_grace: Duration,
 }
 
 impl Rotate {
@@ -446,6 +459,7 @@ impl Rotate {
         Ok(Rotate {
             hook_url: function_hook_url(vars)?,
             api_key_header: vars.text("API_KEY_HEADER"),
+            api_key_grace: api_key_grace(vars)?,
         })
     }
 }
@@ -542,10 +556,14 @@ pub fn parse_rate(expr: &str) -> Result<Duration> {
         "day" | "days" => 86_400,
         _ => return Err(bad()),
     };
-    if n == 0 {
-        return Err(bad());
+    // Okta keeps 90 days of System Log: a longer period has no window to read (and would
+    // overflow the window's arithmetic).
+    match n.checked_mul(unit_secs) {
+        Some(secs) if secs > 0 && secs <= 90 * 86_400 => Ok(Duration::from_secs(secs)),
+        _ => Err(Error::Setting(format!(
+            "SENTINEL_SCHEDULE {expr:?}: the period must be between 1 minute and 90 days"
+        ))),
     }
-    Ok(Duration::from_secs(n * unit_secs))
 }
 
 #[cfg(test)]

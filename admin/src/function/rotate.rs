@@ -124,7 +124,8 @@ async fn run_step(
         secrets,
         okta: okta.as_ref(),
         hook_url: rotate.hook_url.clone(),
-        header: rotate.api_key_header.clone(),
+        expected_header: rotate.api_key_header.clone(),
+        grace: rotate.api_key_grace,
     };
     rotation.run_step(event).await
 }
