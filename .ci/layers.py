@@ -29,7 +29,7 @@ CRATES = {
         "audit": 1, "requests": 1, "settings": 1,
         "okta": 2, "secrets": 2,
         "org": 3, "syslog": 3,
-        "preview": 4, "rotation": 4, "setup": 4,
+        "guard": 4, "preview": 4, "rotation": 4, "setup": 4,
         "sentinel": 5,
         "function": 6, "output": 6,
         "cli": 7,

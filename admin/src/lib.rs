@@ -30,6 +30,7 @@ pub mod secrets;
 pub mod org;
 pub mod syslog;
 
+pub mod guard;
 pub mod preview;
 pub mod rotation;
 pub mod sentinel;

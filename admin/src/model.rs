@@ -546,6 +546,258 @@ impl User {
     }
 }
 
+/// An event hook (`EventHook`): Okta POSTs System Log events to its channel's URI.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventHook {
+    #[serde(default, deserialize_with = "text")]
+    pub id: String,
+    #[serde(default, deserialize_with = "text")]
+    pub name: String,
+    #[serde(default, deserialize_with = "text")]
+    pub status: String,
+    #[serde(default, deserialize_with = "text")]
+    pub verification_status: String,
+    #[serde(default)]
+    pub events: EventSubscriptions,
+    #[serde(default)]
+    pub channel: Channel,
+}
+
+/// `events`: the event types the hook is subscribed to.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EventSubscriptions {
+    #[serde(rename = "type", default, deserialize_with = "text")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "list")]
+    pub items: Vec<String>,
+}
+
+impl EventSubscriptions {
+    pub fn of(types: &[&str]) -> EventSubscriptions {
+        EventSubscriptions {
+            kind: "EVENT_TYPE".into(),
+            items: types.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+}
+
+/// The body of `POST /api/v1/eventHooks` and `PUT /api/v1/eventHooks/{id}`.
+#[derive(Debug, Serialize)]
+pub struct EventHookWrite<'a> {
+    pub name: &'a str,
+    pub events: &'a EventSubscriptions,
+    pub channel: &'a Channel,
+}
+
+impl EventHook {
+    pub fn active(&self) -> bool {
+        self.status == "ACTIVE"
+    }
+
+    pub fn verified(&self) -> bool {
+        self.verification_status == "VERIFIED"
+    }
+
+    pub fn uri(&self) -> Option<&str> {
+        self.channel.config.uri.as_deref()
+    }
+
+    pub fn calls(&self, url: Option<&str>) -> bool {
+        match url {
+            None => true,
+            Some(url) => self.uri().map(normalize_url).as_deref() == Some(url),
+        }
+    }
+
+    /// The event types of `wanted` it is not subscribed to.
+    pub fn missing<'w>(&self, wanted: &[&'w str]) -> Vec<&'w str> {
+        wanted
+            .iter()
+            .copied()
+            .filter(|w| !self.events.items.iter().any(|i| i == w))
+            .collect()
+    }
+
+    /// `event hook "name" (id)`, for people.
+    pub fn describe(&self) -> String {
+        format!("event hook {:?} ({})", self.name, self.id)
+    }
+}
+
+impl Channel {
+    /// An event hook's channel: as [`Channel::with_header_secret`], without `method` (Okta's
+    /// document marks it read-only for event hooks).
+    pub fn for_event_hook(uri: &str, secret: &HeaderSecret, keep: &[CustomHeader]) -> Channel {
+        let mut channel = Channel::with_header_secret(uri, secret, keep);
+        channel.config.method = None;
+        channel
+    }
+
+    /// The channel written back to an event hook (rotation): `method` left out, as Okta's
+    /// document marks it read-only there.
+    pub fn for_event_hook_write(&self) -> Channel {
+        let mut channel = self.clone();
+        channel.config.method = None;
+        channel
+    }
+}
+
+/// One System Log event (`LogEvent`), as an event hook delivers it: the fields the guard reads,
+/// each tolerant (a field of the wrong kind reads as absent).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEvent {
+    #[serde(default, deserialize_with = "text")]
+    pub uuid: String,
+    #[serde(default, deserialize_with = "text")]
+    pub published: String,
+    #[serde(default, deserialize_with = "text")]
+    pub event_type: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub outcome: LogOutcome,
+    #[serde(default, deserialize_with = "lenient")]
+    pub actor: LogActor,
+    #[serde(default, deserialize_with = "lenient")]
+    pub client: LogClient,
+    #[serde(default, deserialize_with = "list")]
+    pub target: Vec<LogTarget>,
+}
+
+/// A struct read from anything: what does not read is its default.
+fn lenient<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned + Default>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(serde_json::from_value(Value::deserialize(d)?).unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogOutcome {
+    #[serde(default, deserialize_with = "text")]
+    pub result: String,
+    #[serde(default, deserialize_with = "text")]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogActor {
+    #[serde(default, deserialize_with = "text")]
+    pub id: String,
+    #[serde(rename = "type", default, deserialize_with = "text")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "text")]
+    pub alternate_id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogClient {
+    #[serde(default, deserialize_with = "text")]
+    pub ip_address: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub user_agent: LogUserAgent,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogUserAgent {
+    #[serde(default, deserialize_with = "text")]
+    pub raw_user_agent: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogTarget {
+    #[serde(default, deserialize_with = "text")]
+    pub id: String,
+    #[serde(rename = "type", default, deserialize_with = "text")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "text")]
+    pub alternate_id: String,
+    #[serde(default)]
+    pub detail_entry: Option<Map<String, Value>>,
+}
+
+impl LogEvent {
+    /// The first target of `kind` (Okta's document: search targets by type, not position).
+    pub fn target(&self, kind: &str) -> Option<&LogTarget> {
+        self.target
+            .iter()
+            .find(|t| t.kind == kind && !t.id.is_empty())
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.outcome.result == "SUCCESS"
+    }
+}
+
+/// A policy (`Policy`, as `GET /api/v1/policies` lists them) with the few fields the audit reads.
+#[derive(Debug, Clone)]
+pub struct SignOnPolicy {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub priority: i64,
+    /// `conditions.people.groups.include`: the groups the policy applies to (empty: everyone).
+    pub groups: Vec<String>,
+    pub rules: Vec<SignOnRule>,
+}
+
+/// A sign-on policy rule: its priority, status, the groups it includes and its access.
+#[derive(Debug, Clone)]
+pub struct SignOnRule {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub priority: i64,
+    pub groups: Vec<String>,
+    pub excluded_groups: Vec<String>,
+    /// `actions.signon.access` (`OKTA_SIGN_ON`) or `actions.appSignOn.access` (`ACCESS_POLICY`):
+    /// `ALLOW` or `DENY`.
+    pub access: String,
+}
+
+impl SignOnPolicy {
+    pub fn from_json(v: &Value, rules: &[Value]) -> SignOnPolicy {
+        let mut rules: Vec<SignOnRule> = rules.iter().map(SignOnRule::from_json).collect();
+        rules.sort_by_key(|r| r.priority);
+        SignOnPolicy {
+            id: s(&v["id"]),
+            name: s(&v["name"]),
+            kind: s(&v["type"]),
+            status: s(&v["status"]),
+            priority: v["priority"].as_i64().unwrap_or(i64::MAX),
+            groups: strings(&v["conditions"]["people"]["groups"]["include"]),
+            rules,
+        }
+    }
+}
+
+impl SignOnRule {
+    pub fn from_json(v: &Value) -> SignOnRule {
+        let actions = &v["actions"];
+        let access = actions["signon"]["access"]
+            .as_str()
+            .or(actions["appSignOn"]["access"].as_str())
+            .unwrap_or("");
+        SignOnRule {
+            id: s(&v["id"]),
+            name: s(&v["name"]),
+            status: s(&v["status"]),
+            priority: v["priority"].as_i64().unwrap_or(i64::MAX),
+            groups: strings(&v["conditions"]["people"]["groups"]["include"]),
+            excluded_groups: strings(&v["conditions"]["people"]["groups"]["exclude"]),
+            access: access.to_string(),
+        }
+    }
+
+    pub fn active(&self) -> bool {
+        self.status == "ACTIVE"
+    }
+}
+
 /// Removes what Okta marks read-only before a PUT of an object read with GET.
 fn strip_read_only(value: &mut Value, paths: &[&[&str]]) {
     for path in paths {

@@ -7,7 +7,10 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::{App, AuthServer, InlineHook, Policy, Rule, Snapshot, User};
+use crate::model::{
+    App, AuthServer, EventHook, EventHookWrite, InlineHook, Policy, Rule, SignOnPolicy, Snapshot,
+    User,
+};
 use crate::okta::OktaClient;
 
 /// `GET /api/v1/inlineHooks` (all types), then `GET /api/v1/authorizationServers`, for each
@@ -140,4 +143,143 @@ pub async fn execute(client: &OktaClient, hook: &InlineHook, request: &Value) ->
             }
             other => other,
         })
+}
+
+/// `GET /api/v1/eventHooks`; an entry that is not an event hook object is dropped.
+pub async fn event_hooks(client: &OktaClient) -> Result<Vec<EventHook>> {
+    Ok(client
+        .list(
+            client.url(&["api", "v1", "eventHooks"]),
+            &[],
+            "listing event hooks (GET /api/v1/eventHooks)",
+        )
+        .await?
+        .into_iter()
+        .filter_map(|h| serde_json::from_value(h).ok())
+        .collect())
+}
+
+/// Okta's answer about an event hook, read.
+fn event_hook_answer(raw: Value, what: &str) -> Result<EventHook> {
+    serde_json::from_value(raw).map_err(|e| Error::OktaAnswer {
+        what: what.to_string(),
+        why: format!("not an event hook ({e})"),
+    })
+}
+
+/// `POST /api/v1/eventHooks`.
+pub async fn create_event_hook(
+    client: &OktaClient,
+    body: &EventHookWrite<'_>,
+    what: &str,
+) -> Result<EventHook> {
+    let url = client.url(&["api", "v1", "eventHooks"]);
+    event_hook_answer(
+        client.send(Method::POST, url, Some(body), what).await?,
+        what,
+    )
+}
+
+/// `PUT /api/v1/eventHooks/{id}` (Okta marks it unverified when its channel changes).
+pub async fn replace_event_hook(
+    client: &OktaClient,
+    id: &str,
+    body: &EventHookWrite<'_>,
+    what: &str,
+) -> Result<EventHook> {
+    let url = client.url(&["api", "v1", "eventHooks", id]);
+    event_hook_answer(client.send(Method::PUT, url, Some(body), what).await?, what)
+}
+
+/// `POST /api/v1/eventHooks/{id}/lifecycle/{verify|activate}`: Okta calls the receiver with its
+/// challenge (verify), or switches the hook on.
+pub async fn event_hook_lifecycle(
+    client: &OktaClient,
+    id: &str,
+    action: &str,
+    what: &str,
+) -> Result<EventHook> {
+    let url = client.url(&["api", "v1", "eventHooks", id, "lifecycle", action]);
+    event_hook_answer(
+        client.send(Method::POST, url, None::<&()>, what).await?,
+        what,
+    )
+}
+
+/// `DELETE /api/v1/users/{userId}/sessions?oauthTokens=true`: ends the user's Okta sessions and
+/// revokes the OIDC/OAuth tokens Okta issued them.
+pub async fn revoke_sessions(client: &OktaClient, user_id: &str) -> Result<()> {
+    let mut url = client.url(&["api", "v1", "users", user_id, "sessions"]);
+    url.query_pairs_mut().append_pair("oauthTokens", "true");
+    let what = format!(
+        "ending the Okta sessions of user {user_id} (DELETE /api/v1/users/{{userId}}/sessions)"
+    );
+    client.send(Method::DELETE, url, None::<&()>, &what).await?;
+    Ok(())
+}
+
+/// `PUT` (`add`) or `DELETE` `/api/v1/groups/{groupId}/users/{userId}`: idempotent.
+pub async fn set_group_member(
+    client: &OktaClient,
+    group_id: &str,
+    user_id: &str,
+    add: bool,
+) -> Result<()> {
+    let url = client.url(&["api", "v1", "groups", group_id, "users", user_id]);
+    let (method, verb) = if add {
+        (Method::PUT, "adding")
+    } else {
+        (Method::DELETE, "removing")
+    };
+    let what = format!(
+        "{verb} user {user_id} {} group {group_id} ({method} /api/v1/groups/{{groupId}}/users/{{userId}})",
+        if add { "to" } else { "from" }
+    );
+    client.send(method, url, None::<&()>, &what).await?;
+    Ok(())
+}
+
+/// The ids of the groups `user_id` belongs to (`GET /api/v1/users/{id}/groups`).
+pub async fn user_groups(client: &OktaClient, user_id: &str) -> Result<Vec<String>> {
+    let url = client.url(&["api", "v1", "users", user_id, "groups"]);
+    let what = format!("listing the groups of user {user_id} (GET /api/v1/users/{{id}}/groups)");
+    Ok(client
+        .list(url, &[], &what)
+        .await?
+        .iter()
+        .filter_map(|g| g["id"].as_str().map(String::from))
+        .collect())
+}
+
+/// `GET /api/v1/groups/{groupId}`: its name, or `NotFound`.
+pub async fn group_name(client: &OktaClient, group_id: &str) -> Result<String> {
+    let url = client.url(&["api", "v1", "groups", group_id]);
+    let what = format!("reading group {group_id} (GET /api/v1/groups/{{groupId}})");
+    let group = client.get(url, &what).await?;
+    Ok(group["profile"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// The policies of `kind` (`OKTA_SIGN_ON`, `ACCESS_POLICY`), each with its rules.
+pub async fn policies(client: &OktaClient, kind: &str) -> Result<Vec<SignOnPolicy>> {
+    let what = format!("listing {kind} policies (GET /api/v1/policies?type={kind})");
+    let listed = client
+        .list(
+            client.url(&["api", "v1", "policies"]),
+            &[("type", kind.to_string())],
+            &what,
+        )
+        .await?;
+    let mut out = Vec::new();
+    for policy in listed {
+        let id = policy["id"].as_str().unwrap_or_default();
+        let url = client.url(&["api", "v1", "policies", id, "rules"]);
+        let what =
+            format!("listing the rules of policy {id} (GET /api/v1/policies/{{policyId}}/rules)");
+        let rules = client.list(url, &[], &what).await?;
+        out.push(SignOnPolicy::from_json(&policy, &rules));
+    }
+    Ok(out)
 }

@@ -37,6 +37,8 @@ OPERATIONS = [
     ("/api/v1/apps/{appId}", "get"),
     ("/api/v1/apps/{appId}", "put"),
     ("/api/v1/users/{id}", "get"),
+    # The guard: is a user whose sign-in Okta refused in the quarantine group?
+    ("/api/v1/users/{id}/groups", "get"),
     # The sentinel and `watch`: Okta's System Log (inline hook events, event hook deliveries).
     ("/api/v1/logs", "get"),
     # The after-sign-in guard (CONTRACT.md section 8): the event hook that delivers sign-in events...

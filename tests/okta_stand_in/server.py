@@ -865,6 +865,14 @@ def handle(request, org, template, method, base):
         return handle_containment(request, org, template, method, segs)
     if template.startswith("/api/v1/policies"):
         return handle_policies(request, org, template, segs)
+    if template == "/api/v1/users/{id}/groups":
+        # The user's groups, as Okta lists them (UserGroup objects); by id or login.
+        user = next((u for u in org.users if segs[3] in (u["id"], u["profile"]["login"])), None)
+        if user is None:
+            raise not_found(segs[3] + " (User)")
+        items = [g for g in org.groups if user["id"] in org.members.get(g["id"], [])]
+        chunk, links = page(request, org, items, request.path)
+        return 200, chunk, links
     if template == "/api/v1/users/{id}":
         key = segs[3]
         for u in org.users:
