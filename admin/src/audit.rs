@@ -1,17 +1,26 @@
-//! What is covered: every access-policy rule of every custom authorization server, every SAML
-//! app and every OIDC app, each marked *covered*, *not covered*, *cannot be covered* or *not
-//! applicable* (inactive, or no user signs in), with the reason.
+//! What is covered: every access-policy rule of every custom authorization server, every app and
+//! the org authorization server, each marked *covered* (an inline hook checks it before it
+//! completes), *not covered*, *cannot be covered* (no inline hook runs there), *contained after
+//! sign-in* (no inline hook runs there, and the after-sign-in guard's event hook is in place) or
+//! *not applicable* (inactive, or no user signs in), with the reason; and the guard itself: its
+//! event hook, and the sign-on rule that denies the quarantine group.
 
 use serde::Serialize;
 
-use crate::model::{InlineHook, Rule, Snapshot, SAML_HOOK, TOKEN_HOOK};
+use crate::model::{EventHook, InlineHook, Quarantine, Rule, Snapshot, SAML_HOOK, TOKEN_HOOK};
 
 /// OAuth 2.0 scopes the audit asks for (API Services app, `private_key_jwt`).
 pub const SCOPES: &[&str] = &[
     "okta.inlineHooks.read",
     "okta.authorizationServers.read",
     "okta.apps.read",
+    "okta.eventHooks.read",
 ];
+/// What checking the quarantine group's sign-on rule adds.
+pub const QUARANTINE_SCOPES: &[&str] = &["okta.groups.read", "okta.policies.read"];
+
+/// The event types the guard needs its event hook subscribed to.
+pub const GUARD_EVENTS: &[&str] = &["user.session.start", "user.authentication.sso"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -19,6 +28,7 @@ pub enum Verdict {
     Covered,
     NotCovered,
     CannotBeCovered,
+    ContainedAfterSignIn,
     NotApplicable,
 }
 
@@ -28,9 +38,50 @@ impl Verdict {
             Verdict::Covered => "covered",
             Verdict::NotCovered => "NOT COVERED",
             Verdict::CannotBeCovered => "cannot be covered",
+            Verdict::ContainedAfterSignIn => "contained after sign-in",
             Verdict::NotApplicable => "n/a",
         }
     }
+}
+
+/// What the audit is told to look for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expect<'a> {
+    /// `--hook-url` (normalised): which inline hooks are NL3's; any when `None`.
+    pub hook_url: Option<&'a str>,
+    /// `--events-url` (normalised): the guard's receiver. When given, the guard is expected and
+    /// an event hook missing or not ready there is not covered.
+    pub events_url: Option<&'a str>,
+}
+
+/// The guard's event hook, as the audit found it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuardRow {
+    pub events_url: Option<String>,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub verification_status: Option<String>,
+    pub uri: Option<String>,
+    /// The event types the guard needs that it is not subscribed to.
+    pub missing_events: Vec<String>,
+    /// In place: ACTIVE, VERIFIED, subscribed to what the guard needs, at the receiver's URL.
+    pub ready: bool,
+    pub verdict: Verdict,
+    pub reason: String,
+}
+
+/// The quarantine group's sign-on rule, as the audit found it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuarantineRow {
+    pub group_id: String,
+    pub group_name: Option<String>,
+    /// "policy › rule" of the rule that decides for a quarantined user, when one does.
+    pub rule: Option<String>,
+    pub verdict: Verdict,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,6 +133,7 @@ pub struct Summary {
     pub covered: usize,
     pub not_covered: usize,
     pub cannot_be_covered: usize,
+    pub contained_after_sign_in: usize,
     pub not_applicable: usize,
 }
 
@@ -94,6 +146,12 @@ pub struct Report {
     pub rules: Vec<RuleRow>,
     pub saml_apps: Vec<AppRow>,
     pub oidc_apps: Vec<AppRow>,
+    /// SWA and other apps no hook of any kind sees before sign-in.
+    pub other_apps: Vec<AppRow>,
+    /// The org authorization server: tokens no token hook sees.
+    pub org_server: AppRow,
+    pub guard: GuardRow,
+    pub quarantine: Option<QuarantineRow>,
     pub summary: Summary,
     /// One line per item not covered (exit code 1 when any).
     pub not_covered: Vec<String>,
@@ -201,8 +259,186 @@ pub fn rule_verdict(snapshot: &Snapshot, rule: &Rule, hook_url: Option<&str>) ->
     describe(&state, hook_url)
 }
 
-/// The audit of a snapshot. `hook_url` (normalised) says which hooks are NL3's.
-pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
+/// The guard's event hook among `hooks`: the one calling `events_url` (any subscribed to the
+/// guard's events, without one), ready ones first.
+pub fn guard_row(hooks: &[EventHook], events_url: Option<&str>) -> GuardRow {
+    let mut candidates: Vec<&EventHook> = hooks
+        .iter()
+        .filter(|h| {
+            h.calls(events_url)
+                && (events_url.is_some() || h.missing(GUARD_EVENTS).len() < GUARD_EVENTS.len())
+        })
+        .collect();
+    candidates.sort_by_key(|h| !(h.active() && h.verified()));
+    let Some(hook) = candidates.first() else {
+        let (verdict, reason) = match events_url {
+            Some(url) => (
+                Verdict::NotCovered,
+                format!(
+                    "no event hook calls {url}: register it with `nl3-okta-admin setup --events`"
+                ),
+            ),
+            None => (
+                Verdict::NotApplicable,
+                "no event hook for the after-sign-in guard (give --events-url to expect one)"
+                    .into(),
+            ),
+        };
+        return GuardRow {
+            events_url: events_url.map(String::from),
+            id: None,
+            name: None,
+            status: None,
+            verification_status: None,
+            uri: None,
+            missing_events: vec![],
+            ready: false,
+            verdict,
+            reason,
+        };
+    };
+    let missing: Vec<String> = hook
+        .missing(GUARD_EVENTS)
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let mut problems = Vec::new();
+    if !hook.active() {
+        problems.push(format!("it is {}: Okta delivers nothing", hook.status));
+    }
+    if !hook.verified() {
+        problems.push(format!(
+            "it is {}: Okta delivers to verified hooks only (`nl3-okta-admin setup --events` verifies it)",
+            if hook.verification_status.is_empty() { "not verified" } else { &hook.verification_status }
+        ));
+    }
+    if !missing.is_empty() {
+        problems.push(format!("it is not subscribed to {}", missing.join(", ")));
+    }
+    let ready = problems.is_empty();
+    GuardRow {
+        events_url: events_url.map(String::from),
+        id: Some(hook.id.clone()),
+        name: Some(hook.name.clone()),
+        status: Some(hook.status.clone()),
+        verification_status: Some(hook.verification_status.clone()),
+        uri: hook.uri().map(String::from),
+        missing_events: missing,
+        ready,
+        verdict: if ready {
+            Verdict::Covered
+        } else {
+            Verdict::NotCovered
+        },
+        reason: if ready {
+            format!("{} delivers every sign-in to the guard", hook.describe())
+        } else {
+            format!("{}: {}", hook.describe(), problems.join("; "))
+        },
+    }
+}
+
+/// Does a sign-on rule deny the quarantine group ahead of every rule that allows? Okta evaluates
+/// the active global session policies by priority, the first that applies to the user decides,
+/// and in it the first rule that applies: a policy or rule for another group ahead of the deny
+/// could let a quarantined member of that group in.
+pub fn quarantine_row(q: &Quarantine) -> QuarantineRow {
+    let row = |rule: Option<String>, verdict, reason: String| QuarantineRow {
+        group_id: q.group_id.clone(),
+        group_name: q.group_name.clone(),
+        rule,
+        verdict,
+        reason,
+    };
+    if q.group_name.is_none() {
+        return row(
+            None,
+            Verdict::NotCovered,
+            format!(
+                "QUARANTINE_GROUP_ID {}: no such group in the org",
+                q.group_id
+            ),
+        );
+    }
+    let group = q.group_id.as_str();
+    let mut policies: Vec<_> = q.policies.iter().filter(|p| p.status == "ACTIVE").collect();
+    policies.sort_by_key(|p| p.priority);
+    let mut ahead = Vec::new();
+    for policy in policies {
+        let for_everyone = policy.groups.is_empty();
+        if !for_everyone && !policy.groups.iter().any(|g| g == group) {
+            ahead.push(format!("policy {:?}", policy.name));
+            continue;
+        }
+        for rule in policy.rules.iter().filter(|r| r.active()) {
+            if rule.excluded_groups.iter().any(|g| g == group) {
+                continue;
+            }
+            let applies = rule.groups.is_empty() || rule.groups.iter().any(|g| g == group);
+            if !applies {
+                ahead.push(format!("rule {:?} › {:?}", policy.name, rule.name));
+                continue;
+            }
+            let path = format!("{} › {}", policy.name, rule.name);
+            return if rule.access != "DENY" {
+                row(
+                    Some(path.clone()),
+                    Verdict::NotCovered,
+                    format!(
+                        "the first rule for the quarantine group is {path}, which does not deny ({}):                          contained users can sign in again; add a rule denying the group ahead of it",
+                        if rule.access.is_empty() { "no access action" } else { &rule.access }
+                    ),
+                )
+            } else if !ahead.is_empty() {
+                row(
+                    Some(path.clone()),
+                    Verdict::NotCovered,
+                    format!(
+                        "{path} denies the quarantine group, but {} come(s) first: a quarantined                          member of another group can be let in there; put the deny first",
+                        ahead.join(", ")
+                    ),
+                )
+            } else {
+                row(
+                    Some(path.clone()),
+                    Verdict::Covered,
+                    format!("{path} denies the quarantine group ahead of every rule that allows"),
+                )
+            };
+        }
+    }
+    row(
+        None,
+        Verdict::NotCovered,
+        "no active global session policy rule denies the quarantine group: contained users can          sign in again"
+            .into(),
+    )
+}
+
+/// A sign-in no inline hook sees is contained after sign-in when the guard's event hook is in
+/// place.
+fn after_sign_in(verdict: Verdict, reason: String, guard: &GuardRow) -> (Verdict, String) {
+    if verdict == Verdict::CannotBeCovered && guard.ready {
+        (
+            Verdict::ContainedAfterSignIn,
+            format!(
+                "{reason}; contained after sign-in: {} delivers its sign-ins to the guard",
+                guard
+                    .name
+                    .as_deref()
+                    .map(|n| format!("event hook {n:?}"))
+                    .unwrap_or_default()
+            ),
+        )
+    } else {
+        (verdict, reason)
+    }
+}
+
+/// The audit of a snapshot.
+pub fn audit(snapshot: &Snapshot, org: &str, expect: Expect) -> Report {
+    let hook_url = expect.hook_url;
+    let guard = guard_row(&snapshot.event_hooks, expect.events_url);
     let hooks = snapshot
         .hooks
         .iter()
@@ -238,16 +474,18 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
 
     let mut saml_apps = Vec::new();
     let mut oidc_apps = Vec::new();
+    let mut other_apps = Vec::new();
     for app in &snapshot.apps {
         let active = app.status == "ACTIVE";
         match app.sign_on_mode.as_str() {
             "SAML_2_0" => {
                 let state = hook_state(snapshot, app.hook_id.as_deref(), SAML_HOOK, hook_url);
                 let (verdict, reason) = if !app.custom_saml {
-                    (
+                    after_sign_in(
                         Verdict::CannotBeCovered,
                         "catalog (OIN) app: Okta runs SAML assertion hooks for custom SAML apps only"
                             .to_string(),
+                        &guard,
                     )
                 } else if !active && !matches!(state, HookState::Good(_)) {
                     (Verdict::NotApplicable, format!("app {}", app.status))
@@ -264,19 +502,26 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
                     reason,
                 });
             }
-            "SAML_1_1" | "WS_FEDERATION" => saml_apps.push(AppRow {
-                label: app.label.clone(),
-                id: app.id.clone(),
-                sign_on_mode: app.sign_on_mode.clone(),
-                status: app.status.clone(),
-                hooks: vec![],
-                verdict: if active {
-                    Verdict::CannotBeCovered
-                } else {
-                    Verdict::NotApplicable
-                },
-                reason: format!("Okta has no inline hook for {} sign-ins", app.sign_on_mode),
-            }),
+            "SAML_1_1" | "WS_FEDERATION" => {
+                let (verdict, reason) = after_sign_in(
+                    if active {
+                        Verdict::CannotBeCovered
+                    } else {
+                        Verdict::NotApplicable
+                    },
+                    format!("Okta has no inline hook for {} sign-ins", app.sign_on_mode),
+                    &guard,
+                );
+                saml_apps.push(AppRow {
+                    label: app.label.clone(),
+                    id: app.id.clone(),
+                    sign_on_mode: app.sign_on_mode.clone(),
+                    status: app.status.clone(),
+                    hooks: vec![],
+                    verdict,
+                    reason,
+                })
+            }
             "OPENID_CONNECT" => {
                 let client_id = app.client_id.clone().unwrap_or_else(|| app.id.clone());
                 let candidates = snapshot.rules_for_client(&client_id);
@@ -293,11 +538,12 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
                 let (verdict, reason) = if !active {
                     (Verdict::NotApplicable, format!("app {}", app.status))
                 } else if live.is_empty() {
-                    (
+                    after_sign_in(
                         Verdict::CannotBeCovered,
                         "no active access policy of a custom authorization server includes this client: \
                          its tokens come from the org authorization server, which token hooks never see"
                             .to_string(),
+                        &guard,
                     )
                 } else if missing.is_empty() {
                     (
@@ -323,9 +569,49 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
                     reason,
                 });
             }
+            // SWA (browser plugin, auto login), basic auth and the like: no hook of any kind.
+            "AUTO_LOGIN" | "BROWSER_PLUGIN" | "BASIC_AUTH" | "SECURE_PASSWORD_STORE" => {
+                let (verdict, reason) = after_sign_in(
+                    if active {
+                        Verdict::CannotBeCovered
+                    } else {
+                        Verdict::NotApplicable
+                    },
+                    format!("Okta has no inline hook for {} sign-ins", app.sign_on_mode),
+                    &guard,
+                );
+                other_apps.push(AppRow {
+                    label: app.label.clone(),
+                    id: app.id.clone(),
+                    sign_on_mode: app.sign_on_mode.clone(),
+                    status: app.status.clone(),
+                    hooks: vec![],
+                    verdict,
+                    reason,
+                })
+            }
             _ => {}
         }
     }
+    let (verdict, reason) = if oidc_apps.is_empty() {
+        (Verdict::NotApplicable, "no OIDC app".to_string())
+    } else {
+        after_sign_in(
+            Verdict::CannotBeCovered,
+            format!("ID tokens and Okta API tokens from {org}/oauth2/v1 never pass a token hook"),
+            &guard,
+        )
+    };
+    let org_server = AppRow {
+        label: "org authorization server".into(),
+        id: format!("{org}/oauth2/v1"),
+        sign_on_mode: "OPENID_CONNECT".into(),
+        status: "ACTIVE".into(),
+        hooks: vec![],
+        verdict,
+        reason,
+    };
+    let quarantine = snapshot.quarantine.as_ref().map(quarantine_row);
 
     let mut summary = Summary::default();
     let mut not_covered = Vec::new();
@@ -340,8 +626,23 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
             summary.cannot_be_covered += 1;
             warnings.push(format!("{name}: {reason}"));
         }
+        Verdict::ContainedAfterSignIn => summary.contained_after_sign_in += 1,
         Verdict::NotApplicable => summary.not_applicable += 1,
     };
+    if guard.verdict == Verdict::NotCovered {
+        count(
+            guard.verdict,
+            "the after-sign-in guard".into(),
+            &guard.reason,
+        );
+    }
+    if let Some(q) = &quarantine {
+        count(
+            q.verdict,
+            format!("quarantine group {}", q.group_id),
+            &q.reason,
+        );
+    }
     for r in &rules {
         count(
             r.verdict,
@@ -366,6 +667,21 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
             &a.reason,
         );
     }
+    for a in &other_apps {
+        count(
+            a.verdict,
+            format!("{} app {:?} ({})", a.sign_on_mode, a.label, a.id),
+            &a.reason,
+        );
+    }
+    // The org server is a note while nothing can cover it (as before), a row once contained.
+    if org_server.verdict == Verdict::ContainedAfterSignIn {
+        count(
+            org_server.verdict,
+            "org authorization server".into(),
+            &org_server.reason,
+        );
+    }
 
     let mut notes = Vec::new();
     if hook_url.is_none() {
@@ -374,7 +690,7 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
                 .to_string(),
         );
     }
-    if !oidc_apps.is_empty() {
+    if org_server.verdict == Verdict::CannotBeCovered {
         notes.push(format!(
             "any OIDC app may also ask the org authorization server ({org}/oauth2/v1) for ID tokens and Okta API tokens; \
              token hooks never run there"
@@ -387,6 +703,10 @@ pub fn audit(snapshot: &Snapshot, org: &str, hook_url: Option<&str>) -> Report {
         rules,
         saml_apps,
         oidc_apps,
+        other_apps,
+        org_server,
+        guard,
+        quarantine,
         summary,
         not_covered,
         warnings,
@@ -440,6 +760,7 @@ mod tests {
             }],
             rules,
             apps: apps.iter().map(App::from_json).collect(),
+            ..Snapshot::default()
         }
     }
 
@@ -468,7 +789,14 @@ mod tests {
             "ACTIVE",
             vec![],
         );
-        let report = audit(&s, "https://acme.okta.com", Some(URL));
+        let report = audit(
+            &s,
+            "https://acme.okta.com",
+            Expect {
+                hook_url: Some(URL),
+                events_url: None,
+            },
+        );
         use Verdict::*;
         let expected = [
             ("ok", Covered),
@@ -489,7 +817,7 @@ mod tests {
         );
         assert_eq!(report.summary.not_covered, 5);
         // Without a hook URL, a hook calling elsewhere counts.
-        let report = audit(&s, "https://acme.okta.com", None);
+        let report = audit(&s, "https://acme.okta.com", Expect::default());
         assert_eq!(report.rules[3].verdict, Covered);
     }
 
@@ -504,7 +832,14 @@ mod tests {
             "INACTIVE",
             vec![oidc, saml],
         );
-        let report = audit(&s, "https://acme.okta.com", Some(URL));
+        let report = audit(
+            &s,
+            "https://acme.okta.com",
+            Expect {
+                hook_url: Some(URL),
+                events_url: None,
+            },
+        );
         assert_eq!(report.rules[0].verdict, Verdict::NotApplicable);
         assert_eq!(report.oidc_apps[0].verdict, Verdict::CannotBeCovered);
         // The SAML hook's URL has a trailing slash: still the NL3 hook.

@@ -8,13 +8,13 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::{Error, Result, EXIT_NOT_COVERED, EXIT_OK, EXIT_USAGE};
 use crate::okta::OktaClient;
 use crate::preview::{self, HookChoice};
-use crate::rotation::{left_behind, new_version, Rotation, RotationEvent, Step, ROTATE_SCOPES};
+use crate::rotation::{self, left_behind, new_version, Rotation, RotationEvent, Step};
 use crate::secrets;
 use crate::sentinel::{self, Parts};
 use crate::settings::{self, LogBounds, Probe, Vars, CLI_VARIABLES};
 use crate::setup::{self, Progress, Targets};
 use crate::syslog::Window;
-use crate::{audit, org, output};
+use crate::{audit, guard, org, output};
 
 /// Is every Okta sign-in covered by the NL3 inline hook?
 #[derive(Debug, Parser)]
@@ -42,6 +42,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// Rotate the hook secret through Secrets Manager and Okta
     Rotate(RotateArgs),
+    /// Take a user out of the quarantine group by hand (QUARANTINE_GROUP_ID)
+    Release(ReleaseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -49,13 +51,16 @@ pub struct AuditArgs {
     /// The NL3 hook's URL (default NL3_HOOK_URL); without it any token or SAML hook counts
     #[arg(long, value_name = "URL")]
     pub hook_url: Option<String>,
+    /// The guard's receiver (default NL3_EVENTS_URL): its event hook must be in place there
+    #[arg(long, value_name = "URL")]
+    pub events_url: Option<String>,
     /// The whole report as JSON
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("targets").required(true).args(["all", "rule", "app"]).multiple(true)))]
+#[command(group(clap::ArgGroup::new("targets").required(true).args(["all", "rule", "app", "events"]).multiple(true)))]
 pub struct SetupArgs {
     /// The NL3 hook's URL (default NL3_HOOK_URL)
     #[arg(long, value_name = "URL")]
@@ -78,6 +83,12 @@ pub struct SetupArgs {
     /// Set the header secret on the NL3 hooks again
     #[arg(long)]
     pub update_secret: bool,
+    /// Register the after-sign-in guard's event hook (created, updated, activated, verified)
+    #[arg(long)]
+    pub events: bool,
+    /// The guard's receiver (default NL3_EVENTS_URL, else beside the hook URL: …/okta/events)
+    #[arg(long, value_name = "URL")]
+    pub events_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +118,9 @@ pub struct WatchArgs {
     /// The NL3 hook's URL (default NL3_HOOK_URL)
     #[arg(long, value_name = "URL")]
     pub hook_url: Option<String>,
+    /// The guard's receiver (default NL3_EVENTS_URL): its failed deliveries are listed too
+    #[arg(long, value_name = "URL")]
+    pub events_url: Option<String>,
     /// Okta calls the token hook for this user (default PROBE_LOGIN)
     #[arg(long, value_name = "LOGIN")]
     pub probe: Option<String>,
@@ -129,6 +143,13 @@ pub struct RotateArgs {
     /// Print the plan, change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The user's login or ID
+    #[arg(long, value_name = "LOGIN")]
+    pub user: String,
 }
 
 /// The help's closing sections: every variable the CLI reads, and the exit codes.
@@ -203,6 +224,13 @@ fn hook_url(flag: Option<String>, settings: &settings::Cli) -> Result<Option<Str
         .transpose()
 }
 
+/// `--events-url`, else `NL3_EVENTS_URL`, checked and normalised.
+fn events_url(flag: Option<String>, settings: &settings::Cli) -> Result<Option<String>> {
+    flag.or_else(|| settings.events_url.clone())
+        .map(|u| settings::hook_url(&u, "--events-url"))
+        .transpose()
+}
+
 fn required_hook_url(
     flag: Option<String>,
     settings: &settings::Cli,
@@ -220,9 +248,19 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
     match command {
         Command::Audit(args) => {
             let hook_url = hook_url(args.hook_url, &settings)?;
-            let client = client(audit::SCOPES)?;
-            let snapshot = org::snapshot(&client).await?;
-            let report = audit::audit(&snapshot, &client.org_url(), hook_url.as_deref());
+            let events_url = events_url(args.events_url, &settings)?;
+            let quarantine = settings.quarantine_group.as_deref();
+            let mut scopes = audit::SCOPES.to_vec();
+            if quarantine.is_some() {
+                scopes.extend(audit::QUARANTINE_SCOPES);
+            }
+            let client = client(&scopes)?;
+            let snapshot = org::snapshot(&client, quarantine).await?;
+            let expect = audit::Expect {
+                hook_url: hook_url.as_deref(),
+                events_url: events_url.as_deref(),
+            };
+            let report = audit::audit(&snapshot, &client.org_url(), expect);
             if args.json {
                 println!("{}", to_pretty(&report));
             } else {
@@ -236,8 +274,26 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
         }
         Command::Setup(args) => {
             let hook_url = required_hook_url(args.hook_url, &settings, "setup")?;
+            let events_url = match args.events {
+                false => None,
+                true => Some(
+                    events_url(args.events_url, &settings)?
+                        .or_else(|| settings::events_url_beside(&hook_url))
+                        .ok_or_else(|| {
+                            Error::Usage(
+                                "setup --events needs --events-url URL (or NL3_EVENTS_URL): the \
+                                 stack's EventsUrl"
+                                    .into(),
+                            )
+                        })?,
+                ),
+            };
             let hook = settings::Hook::read(vars)?;
-            let client = client(setup::SCOPES)?;
+            let mut scopes = setup::SCOPES.to_vec();
+            if events_url.is_some() {
+                scopes.extend(setup::EVENT_SCOPES);
+            }
+            let client = client(&scopes)?;
             let request = setup::Request {
                 hook_url: hook_url.clone(),
                 targets: if args.all {
@@ -255,8 +311,9 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
                 gateway_key: hook.gateway_api_key.is_some(),
                 update_secret: args.update_secret,
                 replace_other_hooks: args.replace_other_hooks,
+                events_url,
             };
-            let snapshot = org::snapshot(&client).await?;
+            let snapshot = org::snapshot(&client, None).await?;
             let plan = setup::plan(&snapshot, &request)?;
             print!("{}", output::plan(&plan, &hook_url));
             if plan.steps.is_empty() {
@@ -334,7 +391,13 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
                 coverage: false,
                 failures: true,
             };
-            let client = client(&sentinel::scopes(parts, probe.is_some()))?;
+            let events_url = events_url(args.events_url, &settings)?;
+            let watched = sentinel::Watched {
+                hook_url: hook_url.as_deref(),
+                events_url: events_url.as_deref(),
+                quarantine: None,
+            };
+            let client = client(&sentinel::scopes(parts, watched, probe.is_some()))?;
             let now = SystemTime::now();
             let window = Window {
                 since: now - args.since,
@@ -349,7 +412,7 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
             let deadline = Instant::now() + Duration::from_secs(900);
             let run = sentinel::run(
                 &client,
-                hook_url.as_deref(),
+                watched,
                 window,
                 bounds,
                 probe.as_ref(),
@@ -374,7 +437,8 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
                         .into(),
                 )),
             };
-            let client = client(ROTATE_SCOPES)?;
+            let events_url = events_url(None, &settings)?;
+            let client = client(&rotation::scopes(events_url.as_deref()))?;
             let secrets = secrets::client().await;
             let rotation = Rotation {
                 secrets: &secrets,
@@ -382,8 +446,25 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
                 hook_url: hook_url.clone(),
                 expected_header: hook.api_key_header.clone(),
                 grace: hook.api_key_grace,
+                events_url,
             };
             rotate(&rotation, &secret_id, &args).await
+        }
+        Command::Release(args) => {
+            let group = settings.quarantine_group.clone().ok_or_else(|| {
+                Error::Setting(
+                    "release needs QUARANTINE_GROUP_ID: the group the guard holds locked users in"
+                        .into(),
+                )
+            })?;
+            let client = client(&["okta.users.read", "okta.groups.manage"])?;
+            let user_id = guard::release(&client, &group, &args.user).await?;
+            println!(
+                "Released {} ({user_id}) from group {group}: the next sign-in is not denied by \
+                 the quarantine rule.",
+                args.user
+            );
+            Ok(EXIT_OK)
         }
     }
 }
@@ -482,7 +563,8 @@ mod tests {
             parse("audit --json").unwrap(),
             Command::Audit(AuditArgs {
                 json: true,
-                hook_url: None
+                hook_url: None,
+                events_url: None
             })
         ));
         let Command::Setup(s) =

@@ -206,11 +206,14 @@ pub struct Guard<'a> {
     memory: &'a Memory,
 }
 
+/// A user's login and the app they signed in to: what NL3's answer is remembered by.
+type UserApp = (String, Option<String>);
+
 /// What a warm container remembers: event ids handled, and NL3's recent answers by user and app.
 #[derive(Default)]
 pub struct Memory {
     seen: Mutex<HashMap<String, Instant>>,
-    answers: Mutex<HashMap<(String, Option<String>), (Checked, Instant)>>,
+    answers: Mutex<HashMap<UserApp, (Checked, Instant)>>,
 }
 
 /// Bound on what is remembered, so a flood of distinct events cannot grow memory without limit.

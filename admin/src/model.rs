@@ -836,6 +836,19 @@ pub struct Snapshot {
     pub policies: Vec<Policy>,
     pub rules: Vec<Rule>,
     pub apps: Vec<App>,
+    /// The org's event hooks (the after-sign-in guard's).
+    pub event_hooks: Vec<EventHook>,
+    /// With `QUARANTINE_GROUP_ID`: the group, and the global session policies that must deny it.
+    pub quarantine: Option<Quarantine>,
+}
+
+/// The quarantine group as the org has it, and the `OKTA_SIGN_ON` policies with their rules.
+#[derive(Debug, Clone, Default)]
+pub struct Quarantine {
+    pub group_id: String,
+    /// The group's name; `None` when Okta has no such group.
+    pub group_name: Option<String>,
+    pub policies: Vec<SignOnPolicy>,
 }
 
 impl Snapshot {

@@ -8,19 +8,24 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    App, AuthServer, EventHook, EventHookWrite, InlineHook, Policy, Rule, SignOnPolicy, Snapshot,
-    User,
+    App, AuthServer, EventHook, EventHookWrite, InlineHook, Policy, Quarantine, Rule, SignOnPolicy,
+    Snapshot, User,
 };
 use crate::okta::OktaClient;
 
 /// `GET /api/v1/inlineHooks` (all types), then `GET /api/v1/authorizationServers`, for each
-/// server `GET …/policies` and for each policy `GET …/rules`, then `GET /api/v1/apps`.
-pub async fn snapshot(client: &OktaClient) -> Result<Snapshot> {
-    snapshot_with(client, hooks(client).await?).await
+/// server `GET …/policies` and for each policy `GET …/rules`, then `GET /api/v1/apps` and
+/// `GET /api/v1/eventHooks`; with a quarantine group, the group and the global session policies.
+pub async fn snapshot(client: &OktaClient, quarantine_group: Option<&str>) -> Result<Snapshot> {
+    snapshot_with(client, hooks(client).await?, quarantine_group).await
 }
 
 /// [`snapshot`] around hooks already read.
-pub async fn snapshot_with(client: &OktaClient, hooks: Vec<InlineHook>) -> Result<Snapshot> {
+pub async fn snapshot_with(
+    client: &OktaClient,
+    hooks: Vec<InlineHook>,
+    quarantine_group: Option<&str>,
+) -> Result<Snapshot> {
     let mut snapshot = Snapshot {
         hooks,
         ..Snapshot::default()
@@ -75,6 +80,19 @@ pub async fn snapshot_with(client: &OktaClient, hooks: Vec<InlineHook>) -> Resul
         )
         .await?;
     snapshot.apps = apps.iter().map(App::from_json).collect();
+    snapshot.event_hooks = event_hooks(client).await?;
+    if let Some(group_id) = quarantine_group {
+        let group_name = match group_name(client, group_id).await {
+            Ok(name) => Some(name),
+            Err(Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        snapshot.quarantine = Some(Quarantine {
+            group_id: group_id.to_string(),
+            group_name,
+            policies: policies(client, "OKTA_SIGN_ON").await?,
+        });
+    }
     Ok(snapshot)
 }
 

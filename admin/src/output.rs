@@ -158,12 +158,66 @@ pub fn audit_table(report: &Report) -> String {
         &report.oidc_apps,
         "RULES THAT CAN MINT ITS TOKENS",
     );
+    if !report.other_apps.is_empty() {
+        apps(
+            &mut out,
+            "Other apps (SWA, basic auth: no inline hook)",
+            &report.other_apps,
+            "HOOK",
+        );
+    }
+
+    let g = &report.guard;
+    let _ = writeln!(out, "\nAfter-sign-in guard (event hook)");
+    match &g.id {
+        None => {
+            let _ = writeln!(out, "  {}: {}", g.verdict.label(), g.reason);
+        }
+        Some(id) => out.push_str(&table(
+            &[
+                "EVENT HOOK",
+                "ID",
+                "STATUS",
+                "VERIFIED",
+                "URL",
+                "VERDICT",
+                "WHY",
+            ],
+            &[vec![
+                g.name.clone().unwrap_or_default(),
+                id.clone(),
+                g.status.clone().unwrap_or_default(),
+                g.verification_status.clone().unwrap_or_default(),
+                g.uri.clone().unwrap_or_else(|| "-".into()),
+                g.verdict.label().into(),
+                g.reason.clone(),
+            ]],
+        )),
+    }
+    if report.org_server.verdict == crate::audit::Verdict::ContainedAfterSignIn {
+        let _ = writeln!(
+            out,
+            "  org authorization server: {}: {}",
+            report.org_server.verdict.label(),
+            report.org_server.reason
+        );
+    }
+    if let Some(q) = &report.quarantine {
+        let _ = writeln!(
+            out,
+            "  quarantine group {} ({}): {}: {}",
+            q.group_id,
+            q.group_name.as_deref().unwrap_or("not found"),
+            q.verdict.label(),
+            q.reason
+        );
+    }
 
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "\n{} covered, {} not covered, {} cannot be covered, {} not applicable",
-        s.covered, s.not_covered, s.cannot_be_covered, s.not_applicable
+        "\n{} covered, {} not covered, {} cannot be covered, {} contained after sign-in, {} not applicable",
+        s.covered, s.not_covered, s.cannot_be_covered, s.contained_after_sign_in, s.not_applicable
     );
     list(
         &mut out,
@@ -220,6 +274,13 @@ pub fn rotation_plan(plan: &HookPlan, what: &str, grace: std::time::Duration) ->
     let mut out = String::new();
     for hook in &plan.header {
         let _ = writeln!(out, "  {} gets {what}", hook.describe());
+    }
+    for hook in &plan.event_hooks {
+        let _ = writeln!(
+            out,
+            "  {} gets {what} (and is verified again)",
+            hook.describe()
+        );
     }
     for line in plan.notes(grace) {
         let _ = writeln!(out, "  {line}");

@@ -15,7 +15,9 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::{Auth, InlineHook, SecretValue, SAML_HOOK, TOKEN_HOOK};
+use crate::model::{
+    Auth, EventHook, EventHookWrite, InlineHook, SecretValue, SAML_HOOK, TOKEN_HOOK,
+};
 use crate::okta::OktaClient;
 use crate::org;
 use crate::requests::{check_request, hook_decision};
@@ -24,6 +26,17 @@ use crate::secrets::{HookSecret, Versions, CURRENT, PENDING};
 /// OAuth 2.0 scopes of the rotation (API Services app): reading and replacing inline hooks, and
 /// executing them (the execute-hook API needs `okta.inlineHooks.manage`).
 pub const ROTATE_SCOPES: &[&str] = &["okta.inlineHooks.read", "okta.inlineHooks.manage"];
+/// What rotating the guard's event hook adds (replacing and verifying it).
+pub const EVENT_HOOK_SCOPES: &[&str] = &["okta.eventHooks.read", "okta.eventHooks.manage"];
+
+/// The rotation's scopes: the event hooks' too when the guard's receiver is set.
+pub fn scopes(events_url: Option<&str>) -> Vec<&'static str> {
+    let mut scopes = ROTATE_SCOPES.to_vec();
+    if events_url.is_some() {
+        scopes.extend(EVENT_HOOK_SCOPES);
+    }
+    scopes
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -71,6 +84,9 @@ pub struct HookPlan {
     /// Token and SAML hooks with a header secret calling another URL: not rotated, and named,
     /// since one may still reach the hook function (another host name for it, a stage).
     pub elsewhere: Vec<InlineHook>,
+    /// The guard's event hooks (calling `NL3_EVENTS_URL` with a header secret): they get the new
+    /// key with the inline hooks, and are verified again (Okta unverifies a changed channel).
+    pub event_hooks: Vec<EventHook>,
     /// `API_KEY_HEADER`, when set: a hook sending its secret in another header is named.
     expected_header: Option<String>,
 }
@@ -218,6 +234,8 @@ pub struct Rotation<'a> {
     pub expected_header: Option<String>,
     /// `API_KEY_GRACE_SECONDS`: how long the hook accepts the previous key after finishSecret.
     pub grace: std::time::Duration,
+    /// `NL3_EVENTS_URL`, normalised: the guard's event hook, rotated with the inline hooks.
+    pub events_url: Option<String>,
 }
 
 impl Rotation<'_> {
@@ -238,6 +256,11 @@ impl Rotation<'_> {
     pub async fn in_flight(&self, secret_id: &str) -> Result<Option<String>> {
         let stages = self.versions(secret_id).stages().await?;
         Ok(in_flight(&stages, None))
+    }
+
+    /// The scopes this rotation needs.
+    pub fn scopes(&self) -> Vec<&'static str> {
+        scopes(self.events_url.as_deref())
     }
 
     /// Runs one step; the lines say what it did (no secret in them). Secrets Manager creates
@@ -354,11 +377,20 @@ impl Rotation<'_> {
 
     /// The org's hooks, by what rotation does with them.
     pub async fn plan(&self) -> Result<HookPlan> {
-        Ok(HookPlan::of(
-            org::hooks(self.okta()?).await?,
+        let okta = self.okta()?;
+        let mut plan = HookPlan::of(
+            org::hooks(okta).await?,
             &self.hook_url,
             self.expected_header.as_deref(),
-        ))
+        );
+        if let Some(url) = &self.events_url {
+            plan.event_hooks = org::event_hooks(okta)
+                .await?
+                .into_iter()
+                .filter(|h| h.calls(Some(url)) && matches!(h.channel.auth(), Auth::Header(_)))
+                .collect();
+        }
+        Ok(plan)
     }
 
     async fn set(&self, secret_id: &str, token: &str) -> Result<Vec<String>> {
@@ -404,6 +436,37 @@ impl Rotation<'_> {
                 )));
             }
             lines.push(format!("{step}: {} now sends {which}", hook.describe()));
+            done.push(hook.describe());
+        }
+        for hook in &plan.event_hooks {
+            let what = format!(
+                "giving {} {which} (PUT /api/v1/eventHooks/{})",
+                hook.describe(),
+                hook.id
+            );
+            let channel = hook.channel.with_secret(value).for_event_hook_write();
+            let body = EventHookWrite {
+                name: &hook.name,
+                events: &hook.events,
+                channel: &channel,
+            };
+            let given = async {
+                org::replace_event_hook(okta, &hook.id, &body, &what).await?;
+                org::event_hook_lifecycle(okta, &hook.id, "verify", &what).await
+            };
+            if let Err(e) = given.await {
+                return Err(e.left_behind(format!(
+                    "already given {which}: {}; the receiver accepts the new key while it is \
+                     AWSPENDING; run the step again to verify {} (Okta delivers to verified \
+                     hooks only)",
+                    done.join(", "),
+                    hook.describe()
+                )));
+            }
+            lines.push(format!(
+                "{step}: {} now sends {which} (verified again: the receiver accepted it)",
+                hook.describe()
+            ));
             done.push(hook.describe());
         }
         Ok(lines)

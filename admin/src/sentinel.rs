@@ -13,7 +13,6 @@
 //! a rate limit beyond the wait, the log window not read to its end) adds to `SentinelError` and
 //! emits none of its own metrics: never a zero that would look like "all fine".
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -21,12 +20,12 @@ use serde_json::{json, Value};
 
 use crate::audit::{self, Verdict};
 use crate::error::Error;
-use crate::model::{okta_time, InlineHook, TOKEN_HOOK};
+use crate::model::{okta_time, EventHook, InlineHook, TOKEN_HOOK};
 use crate::okta::OktaClient;
 use crate::org;
 use crate::preview::{self, HookChoice};
 use crate::settings::{LogBounds, Metrics, Probe};
-use crate::syslog::{self, Failure, Window};
+use crate::syslog::{self, Failure, Ours, Window};
 
 /// Okta writes its log a little after the fact: each window reaches back this much further than
 /// the schedule period, so an event published late into the previous window is still read.
@@ -40,6 +39,7 @@ pub const SENTINEL_SCOPES: &[&str] = &[
     "okta.inlineHooks.read",
     "okta.authorizationServers.read",
     "okta.apps.read",
+    "okta.eventHooks.read",
     "okta.logs.read",
 ];
 /// What the probe adds: reading the probe user, and executing the hook (Okta's API lists
@@ -47,12 +47,18 @@ pub const SENTINEL_SCOPES: &[&str] = &[
 pub const PROBE_SCOPES: &[&str] = &["okta.users.read", "okta.inlineHooks.manage"];
 
 /// What a run asks Okta for: the parts' scopes, the probe's when there is one.
-pub fn scopes(parts: Parts, probe: bool) -> Vec<&'static str> {
+pub fn scopes(parts: Parts, watched: Watched<'_>, probe: bool) -> Vec<&'static str> {
     let mut scopes: Vec<&'static str> = if parts.coverage {
         SENTINEL_SCOPES.to_vec()
     } else {
         vec!["okta.inlineHooks.read", "okta.logs.read"]
     };
+    if watched.events_url.is_some() {
+        scopes.push("okta.eventHooks.read");
+    }
+    if parts.coverage && watched.quarantine.is_some() {
+        scopes.extend(audit::QUARANTINE_SCOPES);
+    }
     if probe {
         scopes.extend(PROBE_SCOPES);
     }
@@ -86,6 +92,9 @@ pub struct Item {
 pub struct Coverage {
     pub not_covered: usize,
     pub cannot_be_covered: usize,
+    pub contained_after_sign_in: usize,
+    /// With the guard deployed: its event hook is ACTIVE, VERIFIED and subscribed.
+    pub event_hook_ready: Option<bool>,
     pub items: Vec<Item>,
 }
 
@@ -146,13 +155,29 @@ pub struct Parts {
     pub failures: bool,
 }
 
-/// One pass: the org's inline hooks read once, then the parts asked for, each logged as it ends.
+/// What a run watches: NL3's inline hooks (`NL3_HOOK_URL`), the guard's event hook
+/// (`NL3_EVENTS_URL`, when the guard is deployed) and the quarantine group (`QUARANTINE_GROUP_ID`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Watched<'a> {
+    pub hook_url: Option<&'a str>,
+    pub events_url: Option<&'a str>,
+    pub quarantine: Option<&'a str>,
+}
+
+/// The org's hooks, read once per run for every part.
+#[derive(Debug, Clone, Default)]
+struct Hooks {
+    inline: Vec<InlineHook>,
+    events: Vec<EventHook>,
+}
+
+/// One pass: the org's hooks read once, then the parts asked for, each logged as it ends.
 /// Never fails: a part that cannot run records why. A part still running at `deadline` (the
 /// function's own, less a margin, so the EMF line is always written) is stopped and counts as
 /// not run.
 pub async fn run(
     client: &OktaClient,
-    hook_url: Option<&str>,
+    watched: Watched<'_>,
     window: Window,
     bounds: LogBounds,
     probe: Option<&Probe>,
@@ -160,17 +185,24 @@ pub async fn run(
     deadline: Instant,
 ) -> Run {
     let started = Instant::now();
-    let hooks = in_time(deadline, "inline_hooks", async {
-        org::hooks(client).await.map_err(|e| e.to_string())
+    let with_event_hooks = parts.coverage || watched.events_url.is_some();
+    let hooks = in_time(deadline, "hooks", async {
+        let inline = org::hooks(client).await.map_err(|e| e.to_string())?;
+        let events = if with_event_hooks {
+            org::event_hooks(client).await.map_err(|e| e.to_string())?
+        } else {
+            vec![]
+        };
+        Ok(Hooks { inline, events })
     })
     .await;
-    let hooks = hooks.as_deref().map_err(Clone::clone);
+    let hooks = hooks.as_ref().map_err(Clone::clone);
     let coverage = if parts.coverage {
         Some(
             in_time(
                 deadline,
                 "coverage",
-                coverage(client, hook_url, hooks.clone()),
+                coverage(client, watched, hooks.clone()),
             )
             .await,
         )
@@ -182,7 +214,7 @@ pub async fn run(
             in_time(
                 deadline,
                 "okta_failures",
-                failures(client, hook_url, hooks.clone(), window, bounds),
+                failures(client, watched, hooks.clone(), window, bounds),
             )
             .await,
         )
@@ -190,7 +222,14 @@ pub async fn run(
         None
     };
     let probe = match probe {
-        Some(p) => Some(in_time(deadline, "probe", run_probe(client, hook_url, hooks, p)).await),
+        Some(p) => Some(
+            in_time(
+                deadline,
+                "probe",
+                run_probe(client, watched.hook_url, hooks.map(|h| &h.inline[..]), p),
+            )
+            .await,
+        ),
         None => None,
     };
     Run {
@@ -227,17 +266,22 @@ async fn in_time<T>(
     }
 }
 
-/// Part 1, the audit exactly as `nl3-okta-admin audit --hook-url` makes it.
+/// Part 1, the audit exactly as `nl3-okta-admin audit --hook-url --events-url` makes it.
 async fn coverage(
     client: &OktaClient,
-    hook_url: Option<&str>,
-    hooks: Result<&[InlineHook], String>,
+    watched: Watched<'_>,
+    hooks: Result<&Hooks, String>,
 ) -> Result<Coverage, String> {
     let hooks = hooks.map_err(|why| not_run("coverage", why))?;
-    let snapshot = org::snapshot_with(client, hooks.to_vec())
+    let mut snapshot = org::snapshot_with(client, hooks.inline.clone(), watched.quarantine)
         .await
         .map_err(|e| not_run("coverage", e.to_string()))?;
-    let report = audit::audit(&snapshot, &client.org_url(), hook_url);
+    snapshot.event_hooks = hooks.events.clone();
+    let expect = audit::Expect {
+        hook_url: watched.hook_url,
+        events_url: watched.events_url,
+    };
+    let report = audit::audit(&snapshot, &client.org_url(), expect);
     let mut items = Vec::new();
     for r in report
         .rules
@@ -255,6 +299,7 @@ async fn coverage(
         .saml_apps
         .iter()
         .chain(&report.oidc_apps)
+        .chain(&report.other_apps)
         .filter(|a| a.verdict == Verdict::NotCovered)
     {
         items.push(Item {
@@ -262,6 +307,26 @@ async fn coverage(
             id: a.id.clone(),
             name: a.label.clone(),
             why: a.reason.clone(),
+        });
+    }
+    if report.guard.verdict == Verdict::NotCovered {
+        items.push(Item {
+            kind: "event hook".into(),
+            id: report.guard.id.clone().unwrap_or_default(),
+            name: report.guard.name.clone().unwrap_or_default(),
+            why: report.guard.reason.clone(),
+        });
+    }
+    if let Some(q) = report
+        .quarantine
+        .as_ref()
+        .filter(|q| q.verdict == Verdict::NotCovered)
+    {
+        items.push(Item {
+            kind: "quarantine group".into(),
+            id: q.group_id.clone(),
+            name: q.group_name.clone().unwrap_or_default(),
+            why: q.reason.clone(),
         });
     }
     for item in &items {
@@ -280,25 +345,30 @@ async fn coverage(
     Ok(Coverage {
         not_covered: report.summary.not_covered,
         cannot_be_covered: report.summary.cannot_be_covered,
+        contained_after_sign_in: report.summary.contained_after_sign_in,
+        event_hook_ready: watched.events_url.map(|_| report.guard.ready),
         items,
     })
 }
 
-/// Part 2, the failed calls of NL3's hooks in the window.
+/// Part 2, the failed calls of NL3's hooks in the window (and failed deliveries to the guard's
+/// event hook, when it is watched).
 async fn failures(
     client: &OktaClient,
-    hook_url: Option<&str>,
-    hooks: Result<&[InlineHook], String>,
+    watched: Watched<'_>,
+    hooks: Result<&Hooks, String>,
     window: Window,
     bounds: LogBounds,
 ) -> Result<Failures, String> {
-    let ours: HashMap<String, InlineHook> = hooks
-        .map_err(|why| not_run("okta_failures", why))?
-        .iter()
-        .filter(|h| h.calls(hook_url))
-        .map(|h| (h.id.clone(), h.clone()))
-        .collect();
-    let read = syslog::read(client, window, bounds)
+    let hooks = hooks.map_err(|why| not_run("okta_failures", why))?;
+    let ours = Ours::of(
+        hooks.inline.iter().filter(|h| h.calls(watched.hook_url)),
+        hooks
+            .events
+            .iter()
+            .filter(|h| watched.events_url.is_some() && h.calls(watched.events_url)),
+    );
+    let read = syslog::read(client, window, bounds, ours.has_event_hook())
         .await
         .map_err(|e| not_run("okta_failures", e.to_string()))?;
     let found = syslog::failures(&read.events, &ours);
@@ -463,6 +533,14 @@ impl Run {
         if let Some(Ok(c)) = &self.coverage {
             values.push(("NotCovered", "Count", c.not_covered as f64));
             values.push(("CannotBeCovered", "Count", c.cannot_be_covered as f64));
+            values.push((
+                "ContainedAfterSignIn",
+                "Count",
+                c.contained_after_sign_in as f64,
+            ));
+            if let Some(ready) = c.event_hook_ready {
+                values.push(("EventHookNotReady", "Count", f64::from(u8::from(!ready))));
+            }
         }
         // A window not read to its end publishes what it did count, flagged as partial, and no
         // value at all when it counted none: never a clean zero for an unread window.

@@ -218,6 +218,13 @@ pub fn hook_url(raw: &str, what: &str) -> Result<String> {
     Ok(normalize_url(raw))
 }
 
+/// The guard's receiver beside the hook, as the template deploys it: `…/okta/hook` → `…/okta/events`.
+pub fn events_url_beside(hook_url: &str) -> Option<String> {
+    hook_url
+        .strip_suffix("/okta/hook")
+        .map(|base| format!("{base}/okta/events"))
+}
+
 /// Okta access: where, with what, and how long one call may wait out a rate limit.
 #[derive(Debug)]
 pub struct Okta {
@@ -322,6 +329,10 @@ pub struct Probe {
 pub struct Cli {
     /// `NL3_HOOK_URL`, as given (checked where it is used, as `--hook-url` is).
     pub hook_url: Option<String>,
+    /// `NL3_EVENTS_URL`: the guard's receiver, as given.
+    pub events_url: Option<String>,
+    /// `QUARANTINE_GROUP_ID`: the group a sign-on policy denies, where the guard holds locked users.
+    pub quarantine_group: Option<String>,
     pub probe_login: Option<String>,
     pub probe_expect: Option<String>,
     /// `NL3_ADMIN_LOG` (default `warn`).
@@ -338,6 +349,8 @@ pub const CLI_VARIABLES: &[(&str, &str)] = &[
     ("OKTA_PRIVATE_KEY_FILE", "a PEM file holding it"),
     ("OKTA_KEY_ID", "the key's `kid` (optional)"),
     ("NL3_HOOK_URL", "default for --hook-url"),
+    ("NL3_EVENTS_URL", "default for --events-url: the after-sign-in guard's receiver (the stack's EventsUrl)"),
+    ("QUARANTINE_GROUP_ID", "audit: the group a sign-on rule must deny; release: the group to take a user out of"),
     ("SECRET_ID", "setup: Secrets Manager secret whose JSON holds API_KEY (else API_KEY); rotate: the secret whose API_KEY is rotated (required)"),
     ("API_KEY", "setup, without SECRET_ID: the hook secret itself"),
     ("API_KEY_HEADER", "setup, rotate: the header Okta sends the secret in (default Authorization)"),
@@ -353,6 +366,8 @@ impl Cli {
     pub fn read(vars: &Vars) -> Cli {
         Cli {
             hook_url: vars.text("NL3_HOOK_URL"),
+            events_url: vars.text("NL3_EVENTS_URL"),
+            quarantine_group: vars.text("QUARANTINE_GROUP_ID"),
             probe_login: vars.text("PROBE_LOGIN"),
             probe_expect: vars.text("PROBE_EXPECT"),
             log_filter: vars.text("NL3_ADMIN_LOG").unwrap_or_else(|| "warn".into()),
@@ -450,14 +465,18 @@ fn function_hook_url(vars: &Vars) -> Result<String> {
 #[derive(Debug, Clone)]
 pub struct Rotate {
     pub hook_url: String,
+    /// `NL3_EVENTS_URL`: the guard's event hook, rotated with the inline hooks.
+    pub events_url: Option<String>,
     pub api_key_header: Option<String>,
     pub api_key_grace: Duration,
 }
 
 impl Rotate {
     pub fn read(vars: &Vars) -> Result<Rotate> {
+        let hook_url = function_hook_url(vars)?;
         Ok(Rotate {
-            hook_url: function_hook_url(vars)?,
+            events_url: vars.text("NL3_EVENTS_URL").map(|u| normalize_url(&u)),
+            hook_url,
             api_key_header: vars.text("API_KEY_HEADER"),
             api_key_grace: api_key_grace(vars)?,
         })
@@ -476,6 +495,11 @@ pub struct LogBounds {
 pub struct Sentinel {
     /// `NL3_HOOK_URL`, normalised: which hooks are NL3's.
     pub hook_url: String,
+    /// `NL3_EVENTS_URL`, normalised: the guard's receiver, when the guard is deployed (its event
+    /// hook is then watched: audited, and its failed deliveries counted).
+    pub events_url: Option<String>,
+    /// `QUARANTINE_GROUP_ID`: the audit checks a sign-on rule denies it.
+    pub quarantine_group: Option<String>,
     /// The schedule's period (`SENTINEL_SCHEDULE`, a `rate(...)` expression).
     pub period: Duration,
     pub probe: Option<Probe>,
@@ -506,6 +530,8 @@ impl Sentinel {
         };
         Ok(Sentinel {
             hook_url,
+            events_url: vars.text("NL3_EVENTS_URL").map(|u| normalize_url(&u)),
+            quarantine_group: vars.text("QUARANTINE_GROUP_ID"),
             period: parse_rate(&schedule)?,
             probe,
             log_bounds: LogBounds {

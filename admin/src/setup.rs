@@ -4,17 +4,20 @@
 
 use reqwest::Method;
 
+use crate::audit::GUARD_EVENTS;
 use crate::audit::{hook_state, HookState};
 use crate::error::{Error, Result};
 use crate::model::{
-    kind_label, nl3_hooks, App, Auth, Channel, CustomHeader, HeaderSecret, InlineHook,
-    InlineHookCreate, InlineHookReplace, Rule, Snapshot, GATEWAY_KEY_HEADER, GATEWAY_KEY_SETTING,
-    SAML_HOOK, TOKEN_HOOK,
+    kind_label, nl3_hooks, App, Auth, Channel, CustomHeader, EventHook, EventHookWrite,
+    EventSubscriptions, HeaderSecret, InlineHook, InlineHookCreate, InlineHookReplace, Rule,
+    Snapshot, GATEWAY_KEY_HEADER, GATEWAY_KEY_SETTING, SAML_HOOK, TOKEN_HOOK,
 };
 use crate::okta::OktaClient;
+use crate::org;
 
 /// OAuth 2.0 scopes `setup` asks for.
 pub const SCOPES: &[&str] = &[
+    "okta.eventHooks.read",
     "okta.inlineHooks.read",
     "okta.inlineHooks.manage",
     "okta.authorizationServers.read",
@@ -25,6 +28,9 @@ pub const SCOPES: &[&str] = &[
 
 pub const TOKEN_HOOK_NAME: &str = "NL3 account protection (token)";
 pub const SAML_HOOK_NAME: &str = "NL3 account protection (SAML)";
+pub const EVENT_HOOK_NAME: &str = "NL3 after-sign-in guard";
+/// What `setup --events` adds to the scopes.
+pub const EVENT_SCOPES: &[&str] = &["okta.eventHooks.read", "okta.eventHooks.manage"];
 
 /// Which hook an attach step uses: one that exists, or the one this run creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +73,27 @@ pub enum Step {
         hook: HookRef,
         replaces: Option<String>,
     },
+    /// The after-sign-in guard's event hook, subscribed to [`GUARD_EVENTS`].
+    CreateEventHook {
+        name: String,
+    },
+    UpdateEventHook {
+        id: String,
+        name: String,
+        why: String,
+        keep: Vec<CustomHeader>,
+        /// What it is subscribed to, with what the guard needs added.
+        events: Vec<String>,
+    },
+    ActivateEventHook {
+        id: String,
+        name: String,
+    },
+    /// Okta calls the receiver with its challenge; only a verified hook gets deliveries.
+    VerifyEventHook {
+        hook: HookRef,
+        name: String,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -74,6 +101,15 @@ pub struct Plan {
     pub steps: Vec<Step>,
     pub skipped: Vec<String>,
     pub unchanged: Vec<String>,
+    /// The guard's receiver, when the plan writes its event hook.
+    pub events_url: Option<String>,
+}
+
+/// The receiver URL the plan's event hook steps write.
+fn events_url(plan: &Plan) -> Result<&str> {
+    plan.events_url
+        .as_deref()
+        .ok_or_else(|| Error::Usage("an event hook step without --events".into()))
 }
 
 impl Step {
@@ -115,11 +151,35 @@ impl Step {
                 hook(SAML_HOOK, h),
                 replacing(replaces)
             ),
+            Step::CreateEventHook { name } => format!(
+                "create the event hook {name:?} for {} (POST /api/v1/eventHooks)",
+                GUARD_EVENTS.join(", ")
+            ),
+            Step::UpdateEventHook { id, name, why, .. } => format!(
+                "update the event hook {name:?} ({id}): {why} (PUT /api/v1/eventHooks/{id})"
+            ),
+            Step::ActivateEventHook { id, name } => format!(
+                "activate the event hook {name:?} ({id}) (POST /api/v1/eventHooks/{id}/lifecycle/activate)"
+            ),
+            Step::VerifyEventHook { hook, name } => match hook {
+                HookRef::Existing(id) => format!(
+                    "verify the event hook {name:?} ({id}): Okta calls the receiver with its challenge (POST /api/v1/eventHooks/{id}/lifecycle/verify)"
+                ),
+                HookRef::New => format!(
+                    "verify the new event hook {name:?}: Okta calls the receiver with its challenge"
+                ),
+            },
         }
     }
 
     pub fn needs_secret(&self) -> bool {
-        matches!(self, Step::CreateHook { .. } | Step::UpdateHook { .. })
+        matches!(
+            self,
+            Step::CreateHook { .. }
+                | Step::UpdateHook { .. }
+                | Step::CreateEventHook { .. }
+                | Step::UpdateEventHook { .. }
+        )
     }
 }
 
@@ -182,6 +242,8 @@ pub struct Request {
     pub update_secret: bool,
     /// Replace another team's hook on a target.
     pub replace_other_hooks: bool,
+    /// `--events`: the after-sign-in guard's event hook, calling this receiver URL (normalised).
+    pub events_url: Option<String>,
 }
 
 /// Builds the plan from the org as it is.
@@ -377,7 +439,86 @@ pub fn plan(snapshot: &Snapshot, args: &Request) -> Result<Plan> {
             }
         }
     }
+    if let Some(url) = &args.events_url {
+        plan_event_hook(snapshot, args, url, &mut plan);
+    }
     Ok(plan)
+}
+
+/// Why the guard's event hook must be rewritten, if it must.
+fn event_hook_mismatch(hook: &EventHook, header: &str, gateway_key: bool) -> Option<String> {
+    let missing = hook.missing(GUARD_EVENTS);
+    if !missing.is_empty() {
+        return Some(format!("it is not subscribed to {}", missing.join(", ")));
+    }
+    match hook.channel.auth() {
+        Auth::Header(key) if key.eq_ignore_ascii_case(header) => {}
+        _ => return Some(format!("its secret is not sent in the {header} header")),
+    }
+    if gateway_key && !hook.channel.sends_header(GATEWAY_KEY_HEADER) {
+        return Some(format!(
+            "it sends no {GATEWAY_KEY_HEADER} header ({GATEWAY_KEY_SETTING} is set)"
+        ));
+    }
+    None
+}
+
+/// The guard's event hook: created, or updated, activated and verified as need be.
+fn plan_event_hook(snapshot: &Snapshot, args: &Request, url: &str, plan: &mut Plan) {
+    plan.events_url = Some(url.to_string());
+    let steps_before = plan.steps.len();
+    let mut ours: Vec<&EventHook> = snapshot
+        .event_hooks
+        .iter()
+        .filter(|h| h.calls(Some(url)))
+        .collect();
+    ours.sort_by_key(|h| !(h.active() && h.verified()));
+    let Some(hook) = ours.first() else {
+        plan.steps.push(Step::CreateEventHook {
+            name: EVENT_HOOK_NAME.into(),
+        });
+        plan.steps.push(Step::VerifyEventHook {
+            hook: HookRef::New,
+            name: EVENT_HOOK_NAME.into(),
+        });
+        return;
+    };
+    let why = if args.update_secret {
+        Some("--update-secret: set the header secret again".to_string())
+    } else {
+        event_hook_mismatch(hook, &args.header, args.gateway_key)
+    };
+    let updated = why.is_some();
+    if let Some(why) = why {
+        let mut events = hook.events.items.clone();
+        events.extend(hook.missing(GUARD_EVENTS).iter().map(|e| e.to_string()));
+        plan.steps.push(Step::UpdateEventHook {
+            id: hook.id.clone(),
+            name: hook.name.clone(),
+            why,
+            keep: hook.channel.config.headers.clone(),
+            events,
+        });
+    }
+    if !hook.active() {
+        plan.steps.push(Step::ActivateEventHook {
+            id: hook.id.clone(),
+            name: hook.name.clone(),
+        });
+    }
+    if updated || !hook.verified() {
+        plan.steps.push(Step::VerifyEventHook {
+            hook: HookRef::Existing(hook.id.clone()),
+            name: hook.name.clone(),
+        });
+    }
+    if plan.steps.len() == steps_before {
+        plan.unchanged.push(format!(
+            "{} calls {url}, ACTIVE and VERIFIED, subscribed to {}",
+            hook.describe(),
+            GUARD_EVENTS.join(", ")
+        ));
+    }
 }
 
 /// What [`apply`] did so far, for the caller to show as it goes.
@@ -403,6 +544,7 @@ pub async fn apply(
     };
     let mut new_token_hook: Option<String> = None;
     let mut new_saml_hook: Option<String> = None;
+    let mut new_event_hook: Option<String> = None;
     let mut done = 0;
     for step in &plan.steps {
         let what = step.describe();
@@ -490,6 +632,50 @@ pub async fn apply(
                 let body = App::attach_body(app, &hook_id);
                 client.send(Method::PUT, url, Some(&body), &what).await?;
             }
+            Step::CreateEventHook { name } => {
+                let channel = Channel::for_event_hook(events_url(plan)?, secret_for(&what)?, &[]);
+                let events = EventSubscriptions::of(GUARD_EVENTS);
+                let body = EventHookWrite {
+                    name,
+                    events: &events,
+                    channel: &channel,
+                };
+                let created = org::create_event_hook(client, &body, &what).await?;
+                progress(Progress::Created {
+                    name,
+                    id: &created.id,
+                });
+                new_event_hook = Some(created.id);
+            }
+            Step::UpdateEventHook {
+                id,
+                name,
+                keep,
+                events,
+                ..
+            } => {
+                let channel = Channel::for_event_hook(events_url(plan)?, secret_for(&what)?, keep);
+                let events = EventSubscriptions {
+                    kind: "EVENT_TYPE".into(),
+                    items: events.clone(),
+                };
+                let body = EventHookWrite {
+                    name,
+                    events: &events,
+                    channel: &channel,
+                };
+                org::replace_event_hook(client, id, &body, &what).await?;
+            }
+            Step::ActivateEventHook { id, .. } => {
+                org::event_hook_lifecycle(client, id, "activate", &what).await?;
+            }
+            Step::VerifyEventHook { hook, .. } => {
+                let id = match hook {
+                    HookRef::Existing(id) => id.clone(),
+                    HookRef::New => new_event_hook.clone().expect("created before"),
+                };
+                org::event_hook_lifecycle(client, &id, "verify", &what).await?;
+            }
         }
         done += 1;
         progress(Progress::Done(&what));
@@ -552,6 +738,7 @@ mod tests {
             }],
             rules,
             apps,
+            ..Snapshot::default()
         }
     }
 
@@ -563,6 +750,7 @@ mod tests {
             gateway_key: false,
             update_secret: false,
             replace_other_hooks: false,
+            events_url: None,
         }
     }
 

@@ -14,11 +14,13 @@
 //!   `outcome.reason` why. `target` holds the hook as the entry of `type` `InlineHook` (the
 //!   document: search targets by type, not position).
 //!
-//! So: an event of one of those two types is a failed call when its `outcome.result` is
-//! anything but `SUCCESS`; it is NL3's when its `InlineHook` target's `id` is one of NL3's
-//! hooks. An entry that cannot be read that way (no `uuid`, no `outcome.result`, no
-//! `InlineHook` target, another event type than asked for) is counted as a failure of unknown
-//! reason, never dropped: it might be one.
+//! - `event_hook.delivery` is "triggered when an event hook delivery fails": the after-sign-in
+//!   guard's event hook, as the entry of `type` `EventHook`, when it is watched.
+//!
+//! So: an event of one of those types is a failed call when its `outcome.result` is anything
+//! but `SUCCESS`; it is NL3's when its hook target's `id` is one of NL3's hooks. An entry that
+//! cannot be read that way (no `uuid`, no `outcome.result`, no hook target, another event type
+//! than asked for) is counted as a failure of unknown reason, never dropped: it might be one.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Instant, SystemTime};
@@ -27,12 +29,40 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::model::{okta_time, InlineHook, SAML_HOOK, TOKEN_HOOK};
+use crate::model::{okta_time, EventHook, InlineHook, SAML_HOOK, TOKEN_HOOK};
 use crate::okta::OktaClient;
 use crate::settings::LogBounds;
 
-/// The event types that record a hook call Okta could not complete.
+/// The event types that record an inline hook call Okta could not complete.
 pub const HOOK_CALL_EVENTS: [&str; 2] = ["inline_hook.executed", "inline_hook.response.processed"];
+/// The event type of an event hook delivery Okta could not make.
+pub const EVENT_HOOK_DELIVERY: &str = "event_hook.delivery";
+
+/// NL3's hooks by id, as the log names them: name and `HookType` (`token`, `saml`, `events`).
+#[derive(Debug, Clone, Default)]
+pub struct Ours(HashMap<String, (String, &'static str)>);
+
+impl Ours {
+    /// The inline hooks and event hooks given (those calling NL3's URLs).
+    pub fn of<'a>(
+        inline: impl IntoIterator<Item = &'a InlineHook>,
+        events: impl IntoIterator<Item = &'a EventHook>,
+    ) -> Ours {
+        let mut ours = HashMap::new();
+        for h in inline {
+            ours.insert(h.id.clone(), (h.name.clone(), hook_type(&h.kind)));
+        }
+        for h in events {
+            ours.insert(h.id.clone(), (h.name.clone(), "events"));
+        }
+        Ours(ours)
+    }
+
+    /// Any event hook among them (its failed deliveries are then read too).
+    pub fn has_event_hook(&self) -> bool {
+        self.0.values().any(|(_, t)| *t == "events")
+    }
+}
 
 /// Okta's largest page of System Log events.
 const PAGE_LIMIT: &str = "1000";
@@ -54,10 +84,17 @@ pub struct Read {
 }
 
 /// `GET /api/v1/logs?since=…&until=…&filter=<the hook call event types>`, then each
-/// `rel="next"` page, until the last page or a bound.
-pub async fn read(client: &OktaClient, window: Window, bounds: LogBounds) -> Result<Read> {
+/// `rel="next"` page, until the last page or a bound; `event_hook.delivery` too when
+/// `deliveries`.
+pub async fn read(
+    client: &OktaClient,
+    window: Window,
+    bounds: LogBounds,
+    deliveries: bool,
+) -> Result<Read> {
     let filter = HOOK_CALL_EVENTS
         .iter()
+        .chain(deliveries.then_some(&EVENT_HOOK_DELIVERY))
         .map(|t| format!("eventType eq \"{t}\""))
         .collect::<Vec<_>>()
         .join(" or ");
@@ -119,7 +156,7 @@ pub struct Failure {
 
 /// The failed calls of NL3's hooks (`ours`, by id) among `events`, each `uuid` once; entries
 /// without a `uuid` are told apart by their text.
-pub fn failures(events: &[Value], ours: &HashMap<String, InlineHook>) -> Vec<Failure> {
+pub fn failures(events: &[Value], ours: &Ours) -> Vec<Failure> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for event in events {
@@ -139,14 +176,19 @@ pub fn failures(events: &[Value], ours: &HashMap<String, InlineHook>) -> Vec<Fai
 
 /// One entry: a failure of an NL3 hook, a malformed entry, or `None` (a success, or another
 /// team's hook).
-fn judge(event: &Value, ours: &HashMap<String, InlineHook>) -> Option<Failure> {
+fn judge(event: &Value, ours: &Ours) -> Option<Failure> {
     let text = |v: &Value| v.as_str().unwrap_or("").to_string();
     let uuid = text(&event["uuid"]);
     let event_type = text(&event["eventType"]);
+    let target_type = if event_type == EVENT_HOOK_DELIVERY {
+        "EventHook"
+    } else {
+        "InlineHook"
+    };
     let hook = event["target"].as_array().and_then(|targets| {
         targets
             .iter()
-            .find(|t| t["type"].as_str() == Some("InlineHook"))
+            .find(|t| t["type"].as_str() == Some(target_type))
     });
     let result = event["outcome"]["result"].as_str();
     let malformed = |why: &str| Failure {
@@ -171,13 +213,15 @@ fn judge(event: &Value, ours: &HashMap<String, InlineHook>) -> Option<Failure> {
     let hook_id = hook
         .and_then(|h| h["id"].as_str())
         .filter(|id| !id.is_empty());
-    if hook_id.is_some_and(|id| !ours.contains_key(id)) {
+    if hook_id.is_some_and(|id| !ours.0.contains_key(id)) {
         return None;
     }
     if uuid.is_empty() {
         return Some(malformed("the entry has no uuid"));
     }
-    if !HOOK_CALL_EVENTS.contains(&event_type.as_str()) {
+    let asked = HOOK_CALL_EVENTS.contains(&event_type.as_str())
+        || (event_type == EVENT_HOOK_DELIVERY && ours.has_event_hook());
+    if !asked {
         return Some(malformed(&format!(
             "event type {event_type:?} is not one asked for"
         )));
@@ -186,19 +230,21 @@ fn judge(event: &Value, ours: &HashMap<String, InlineHook>) -> Option<Failure> {
         return Some(malformed("the entry has no outcome.result"));
     };
     let Some(hook_id) = hook_id else {
-        return Some(malformed("the entry names no InlineHook target with an id"));
+        return Some(malformed(&format!(
+            "the entry names no {target_type} target with an id"
+        )));
     };
     if result == "SUCCESS" {
         return None;
     }
-    let ours = ours.get(hook_id)?;
+    let (name, kind) = ours.0.get(hook_id)?;
     Some(Failure {
         uuid,
         time: text(&event["published"]),
         event_type,
         hook_id: hook_id.to_string(),
-        hook_name: ours.name.clone(),
-        hook_type: hook_type(&ours.kind),
+        hook_name: name.clone(),
+        hook_type: kind,
         outcome: result.to_string(),
         reason: event["outcome"]["reason"]
             .as_str()
@@ -223,12 +269,33 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ours() -> HashMap<String, InlineHook> {
+    fn ours() -> Ours {
         let hook: InlineHook =
             serde_json::from_value(json!({"id": "calNL3", "name": "NL3 (token)",
             "type": TOKEN_HOOK, "status": "ACTIVE", "channel": {"config": {"uri": "https://h"}}}))
             .unwrap();
-        HashMap::from([("calNL3".to_string(), hook)])
+        Ours::of([&hook], [])
+    }
+
+    #[test]
+    fn failed_deliveries_to_the_guards_event_hook_are_counted_when_it_is_watched() {
+        let events_hook: EventHook =
+            serde_json::from_value(json!({"id": "whoNL3", "name": "NL3 guard"})).unwrap();
+        let delivery = |uuid: &str, hook: &str| {
+            json!({"uuid": uuid, "eventType": EVENT_HOOK_DELIVERY,
+            "published": "2026-12-01T20:00:00.000Z", "outcome": {"result": "FAILURE", "reason": "Read timed out"},
+            "target": [{"type": "EventHook", "id": hook, "displayName": "x"}]})
+        };
+        let events = [delivery("d1", "whoNL3"), delivery("d2", "whoOTHER")];
+        let watched = Ours::of([], [&events_hook]);
+        let found = failures(&events, &watched);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].hook_type, found[0].hook_name.as_str()),
+            ("events", "NL3 guard")
+        );
+        // Without the guard's event hook among ours, a delivery's hook is another team's.
+        assert!(failures(&events[..1], &ours()).is_empty());
     }
 
     fn event(uuid: &str, kind: &str, result: &str, hook: &str) -> Value {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::rotation::{left_behind, Rotation, RotationEvent, Step, ROTATE_SCOPES};
+use crate::rotation::{left_behind, scopes as rotation_scopes, Rotation, RotationEvent, Step};
 use crate::settings::{FunctionOkta, Rotate};
 
 /// Reads Secrets Manager's rotation event `{"Step", "SecretId", "ClientRequestToken"}` from any
@@ -113,7 +113,7 @@ async fn run_step(
                 super::okta_client(
                     okta,
                     secrets,
-                    ROTATE_SCOPES,
+                    &rotation_scopes(rotate.events_url.as_deref()),
                     budget.saturating_sub(Duration::from_secs(3)),
                 )
                 .await?,
@@ -126,6 +126,7 @@ async fn run_step(
         hook_url: rotate.hook_url.clone(),
         expected_header: rotate.api_key_header.clone(),
         grace: rotate.api_key_grace,
+        events_url: rotate.events_url.clone(),
     };
     rotation.run_step(event).await
 }

@@ -85,17 +85,22 @@ pub async fn handle(
         coverage: true,
         failures: true,
     };
+    let watched = sentinel::Watched {
+        hook_url: Some(&config.hook_url),
+        events_url: config.events_url.as_deref(),
+        quarantine: config.quarantine_group.as_deref(),
+    };
     let client = super::okta_client(
         okta,
         secrets,
-        &sentinel::scopes(parts, config.probe.is_some()),
+        &sentinel::scopes(parts, watched, config.probe.is_some()),
         config.rate_limit_max_wait,
     )
     .await
     .map_err(not_run)?;
     let run = sentinel::run(
         &client,
-        Some(&config.hook_url),
+        watched,
         sentinel::window(time, config.period),
         config.log_bounds,
         config.probe.as_ref(),
