@@ -78,6 +78,17 @@ pub enum Error {
         #[source]
         source: Source,
     },
+    /// The queue (SQS) refused or failed a call.
+    #[error("{what}: SQS answered {detail}")]
+    Queue {
+        what: String,
+        detail: String,
+        #[source]
+        source: Source,
+    },
+    /// SQS took the call but refused some of its messages.
+    #[error("{0}")]
+    QueueRefused(String),
     /// The function's time ran out before the work was done.
     #[error("{0}")]
     OutOfTime(String),
@@ -138,6 +149,8 @@ impl Error {
             | Error::HookCall(_)
             | Error::HookRefused(_)
             | Error::OutOfTime(_)
+            | Error::Queue { .. }
+            | Error::QueueRefused(_)
             | Error::SecretsManager { .. } => EXIT_OKTA,
         }
     }

@@ -24,6 +24,7 @@ pub mod settings;
 
 pub mod audit;
 pub mod okta;
+pub mod queue;
 pub mod requests;
 pub mod secrets;
 

@@ -1,0 +1,250 @@
+//! `nl3-okta-guard`: one batch of the queue's messages per invocation, as Lambda's SQS event
+//! source hands them. Each message is one System Log event; each is read, judged and acted on
+//! by the guard ([`crate::guard`]). Messages that must be tried again are reported as
+//! `batchItemFailures`, so only they come back (after the queue's visibility timeout; after the
+//! last receive, to the dead-letter queue). One user's messages are handled in order (FIFO):
+//! after one of them fails, that user's later messages in the batch are handed back too.
+//! Different users' go in parallel, a bounded number at a time.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures_util::stream::{self, StreamExt};
+use serde_json::{json, Value};
+
+use crate::guard::{classify, Done, Guard, Ignored, LockCheck, Work};
+use crate::model::LogEvent;
+use crate::settings::Metrics;
+
+/// How many users' events are handled at once: the checks run in parallel, bounded (the
+/// function's reserved concurrency bounds it across invocations).
+pub const PARALLEL: usize = 10;
+
+/// What one batch did, for the EMF line and the function's answer.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub counts: HashMap<&'static str, u64>,
+    /// Milliseconds from each contained event's `published` to its containment.
+    pub contain_ms: Vec<f64>,
+    pub failed: Vec<String>,
+}
+
+impl Tally {
+    fn add(&mut self, name: &'static str) {
+        *self.counts.entry(name).or_default() += 1;
+    }
+}
+
+/// One message's fate.
+enum Fate {
+    Done(Done, Option<f64>),
+    Ignored(Ignored),
+    /// Back on the queue (why was logged).
+    Retry,
+}
+
+/// The SQS event's records, read from any JSON: a payload that is not an SQS event has none
+/// (logged: nothing is lost, as nothing was handed over).
+pub fn records(payload: Value) -> Vec<SqsMessage> {
+    match serde_json::from_value::<SqsEvent>(payload) {
+        Ok(event) => event.records,
+        Err(e) => {
+            tracing::error!(error = %e, "the payload is not an SQS event: nothing to handle");
+            vec![]
+        }
+    }
+}
+
+/// Handles one batch: the messages that must come back, and what was done.
+pub async fn handle(
+    records: Vec<SqsMessage>,
+    guard: &Guard<'_>,
+    nl3: &impl LockCheck,
+) -> (SqsBatchResponse, Tally) {
+    // One user's messages in their order (the FIFO group, else the event's actor).
+    let mut groups: Vec<(String, Vec<SqsMessage>)> = Vec::new();
+    for record in records {
+        let group = record
+            .attributes
+            .get("MessageGroupId")
+            .cloned()
+            .unwrap_or_default();
+        match groups
+            .iter_mut()
+            .find(|(g, _)| *g == group && !group.is_empty())
+        {
+            Some((_, messages)) => messages.push(record),
+            None => groups.push((group, vec![record])),
+        }
+    }
+    let results: Vec<Vec<(String, Fate)>> = stream::iter(groups)
+        .map(|(_, messages)| async move {
+            let mut out = Vec::new();
+            let mut failed = false;
+            for message in messages {
+                let id = message.message_id.clone().unwrap_or_default();
+                let fate = if failed {
+                    tracing::warn!(message_id = %id,
+                        "an earlier event of the same user must be tried again first: back on the queue");
+                    Fate::Retry
+                } else {
+                    one(&message, guard, nl3).await
+                };
+                failed |= matches!(fate, Fate::Retry);
+                out.push((id, fate));
+            }
+            out
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    let mut tally = Tally::default();
+    for (id, fate) in results.into_iter().flatten() {
+        match fate {
+            Fate::Done(done, ms) => {
+                tally.add(metric(&done));
+                tally.contain_ms.extend(ms);
+            }
+            Fate::Ignored(Ignored::Unreadable(_)) => tally.add("GuardUnreadable"),
+            Fate::Ignored(Ignored::NotOurs(_)) => tally.add("GuardSkipped"),
+            Fate::Retry => {
+                tally.add("GuardError");
+                response.add_failure(id.clone());
+                tally.failed.push(id);
+            }
+        }
+    }
+    (response, tally)
+}
+
+/// The metric each outcome counts in.
+fn metric(done: &Done) -> &'static str {
+    match done {
+        Done::Contained { .. } => "Contained",
+        Done::WouldContain => "WouldContain",
+        Done::Released => "Released",
+        Done::WouldRelease => "WouldRelease",
+        Done::NotLocked => "NotLocked",
+        Done::StillLocked => "StillLocked",
+        Done::NotQuarantined | Done::Repeated | Done::UserGone => "GuardSkipped",
+    }
+}
+
+/// One message: read, judged, acted on, logged.
+async fn one(message: &SqsMessage, guard: &Guard<'_>, nl3: &impl LockCheck) -> Fate {
+    let id = message.message_id.as_deref().unwrap_or("");
+    let event: LogEvent = match message.body.as_deref().map(serde_json::from_str::<Value>) {
+        Some(Ok(value @ Value::Object(_))) => serde_json::from_value(value).unwrap_or_default(),
+        _ => {
+            let why = "the message is not a System Log event (not a JSON object)";
+            tracing::error!(
+                message_id = id,
+                why,
+                "event unreadable: dropped, not retried"
+            );
+            return Fate::Ignored(Ignored::Unreadable(why.into()));
+        }
+    };
+    let work = match classify(&event, guard.quarantine.is_some()) {
+        Ok(work) => work,
+        Err(Ignored::Unreadable(why)) => {
+            tracing::error!(message_id = id, uuid = %event.uuid, event_type = %event.event_type, why = %why,
+                "event unreadable: dropped, not retried");
+            return Fate::Ignored(Ignored::Unreadable(why));
+        }
+        Err(Ignored::NotOurs(why)) => {
+            tracing::info!(uuid = %event.uuid, event_type = %event.event_type, why = %why, "event skipped");
+            return Fate::Ignored(Ignored::NotOurs(why));
+        }
+    };
+    let sign_in = match &work {
+        Work::SignIn(s) | Work::Refused(s) => s,
+    };
+    if sign_in.ip.is_empty() {
+        tracing::warn!(uuid = %sign_in.uuid, user_id = %sign_in.user_id,
+            "the event has no client IP: checked without a location");
+    }
+    match guard.handle(&work, nl3).await {
+        Ok(done) => {
+            let since_ms = sign_in.published.and_then(|p| {
+                SystemTime::now()
+                    .duration_since(p)
+                    .ok()
+                    .map(|d| d.as_secs_f64() * 1000.0)
+            });
+            let contained = matches!(done, Done::Contained { .. });
+            if contained || matches!(done, Done::WouldContain | Done::Released) {
+                tracing::warn!(
+                    outcome = done.name(), uuid = %sign_in.uuid, event_type = %sign_in.event_type,
+                    user_id = %sign_in.user_id, app = sign_in.app.as_deref().unwrap_or("okta"),
+                    since_published_ms = since_ms.unwrap_or(-1.0),
+                    "guard acted"
+                );
+            } else {
+                tracing::info!(
+                    outcome = done.name(), uuid = %sign_in.uuid, event_type = %sign_in.event_type,
+                    user_id = %sign_in.user_id, app = sign_in.app.as_deref().unwrap_or("okta"),
+                    "guard checked"
+                );
+            }
+            Fate::Done(done, since_ms.filter(|_| contained))
+        }
+        Err(retry) => {
+            tracing::error!(uuid = %sign_in.uuid, event_type = %sign_in.event_type,
+                user_id = %sign_in.user_id, error = %retry,
+                "event not handled: back on the queue (dead-letter queue after the last receive)");
+            Fate::Retry
+        }
+    }
+}
+
+/// The batch's EMF line: every count (zeros included: the batch was counted whole) and the
+/// time from `published` to containment.
+pub fn emf(tally: &Tally, metrics: &Metrics, received: usize) -> String {
+    const NAMES: &[&str] = &[
+        "Contained",
+        "WouldContain",
+        "Released",
+        "WouldRelease",
+        "NotLocked",
+        "StillLocked",
+        "GuardSkipped",
+        "GuardUnreadable",
+        "GuardError",
+    ];
+    let timestamp_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let mut defs: Vec<Value> = NAMES
+        .iter()
+        .map(|n| json!({"Name": n, "Unit": "Count"}))
+        .collect();
+    defs.push(json!({"Name": "GuardEvents", "Unit": "Count"}));
+    let mut line = json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": metrics.namespace,
+                "Dimensions": [["service"]],
+                "Metrics": defs,
+            }],
+        },
+        "service": metrics.service,
+        "Guard": "batch",
+        "GuardEvents": received,
+    });
+    for name in NAMES {
+        line[*name] = json!(tally.counts.get(name).copied().unwrap_or(0));
+    }
+    if !tally.contain_ms.is_empty() {
+        line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array_mut()
+            .expect("a list")
+            .push(json!({"Name": "ContainLatency", "Unit": "Milliseconds"}));
+        line["ContainLatency"] = json!(tally.contain_ms);
+    }
+    line.to_string()
+}
