@@ -1,7 +1,7 @@
 //! `nl3-okta-admin` against a stand-in of Okta's Management API that checks every request and
 //! response against Okta's OpenAPI document (tests/okta_stand_in/server.py).
 
-pub mod fixtures;
+pub use nl3_testkit::okta::fixtures;
 pub mod stand_in;
 
 use fixtures::*;

@@ -4,12 +4,10 @@
 //! stand-in that checks every request and answer against Okta's OpenAPI document.
 
 mod helpers;
-mod standins;
 
 mod decision;
 mod e2e;
 mod edges;
-mod emulator;
 mod faults;
 mod metrics;
 mod oauth;

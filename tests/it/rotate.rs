@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use crate::admin::fixtures::{hook, SAML, TOKEN};
 use crate::admin::stand_in::{admin, empty_seed, seed, Org};
-use crate::emulator::{Emulator, Lines};
 use crate::helpers::*;
 use nl3_okta_hook::decision::Outcome;
+use nl3_testkit::emulator::{Emulator, Lines};
 
 const SECRET_ID: &str = "nl3/okta-hook";
 const OKTA_SECRET_ID: &str = "nl3/okta-admin-credentials";
@@ -132,7 +132,7 @@ async fn world(with_oauth_app: bool) -> World {
     env.push(("SECRET_ID".into(), SECRET_ID.into()));
     // Long enough that only a key mismatch makes the hook read the secret again.
     env.push(("SECRET_TTL_SECONDS".into(), "900".into()));
-    let hook_fn = Emulator::start(env).await;
+    let hook_fn = emulated_hook(env).await;
     let hook_url = hook_fn.function_url("/okta/hook");
 
     let mut s = empty_seed();

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use crate::admin::fixtures::*;
 use crate::admin::stand_in::{admin, seed, with, Org};
-use crate::emulator::Emulator;
-use crate::helpers::{admin_bin, b64, free_port, Moto, Upstreams, API_KEY};
+use crate::helpers::{admin_bin, b64, emulated_hook, free_port, Moto, Upstreams, API_KEY};
+use nl3_testkit::emulator::Emulator;
 
 const NAMESPACE: &str = "NL3OktaHookTest";
 const SERVICE: &str = "nl3-okta-hook-test";
@@ -634,7 +634,7 @@ fn probe_org(hook_url: &str, secret: &str) -> Value {
 async fn the_probe_is_answered_by_the_built_hook_and_a_broken_one_raises_probe_failed() {
     let secrets = Secrets::start().await;
     let up = Upstreams::start().await;
-    let emulator = Emulator::start(up.env()).await;
+    let emulator = emulated_hook(up.env()).await;
     let hook_url = emulator.function_url("/okta/hook");
     let probe = [("NL3_HOOK_URL", hook_url.as_str()), ("PROBE_LOGIN", ALICE)];
 

@@ -1,8 +1,9 @@
-//! The built hook binary under cargo-lambda's Lambda emulator (`cargo lambda watch
-//! --only-lambda-apis`, which serves the Lambda Runtime API and the invoke / function-URL
-//! endpoints): what the end-to-end tests, and the Okta stand-in's `execute`, call.
+//! A built function binary (the hook's, or one of the admin crate's) under cargo-lambda's Lambda
+//! emulator (`cargo lambda watch --only-lambda-apis`, which serves the Lambda Runtime API and the
+//! invoke / function-URL endpoints): what the end-to-end tests, and the Okta stand-in's
+//! `execute`, call.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,15 +13,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 
-pub fn cargo_lambda() -> String {
-    std::env::var("CARGO_LAMBDA").unwrap_or_else(|_| {
-        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/cargo-lambda");
-        if Path::new(venv).exists() {
-            venv.into()
-        } else {
-            "cargo-lambda".into()
-        }
-    })
+/// `CARGO_LAMBDA`, else the workspace's `.venv/bin/cargo-lambda`, else `cargo-lambda`.
+pub fn cargo_lambda() -> PathBuf {
+    std::env::var("CARGO_LAMBDA")
+        .map_or_else(|_| crate::venv_program("cargo-lambda"), PathBuf::from)
 }
 
 /// Lines a child printed, with a way to wait for the ones a test expects.
@@ -66,7 +62,7 @@ impl Lines {
     }
 }
 
-/// The emulator with the hook binary attached to it.
+/// The emulator with a function's binary attached to it.
 pub struct Emulator {
     pub port: u16,
     pub function_logs: Lines,
@@ -75,12 +71,8 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    pub async fn start(env: Vec<(String, String)>) -> Self {
-        Self::start_binary(Path::new(env!("CARGO_BIN_EXE_nl3-okta-hook")), env).await
-    }
-
-    /// The emulator with another function's binary attached (the admin crate's
-    /// `nl3-okta-sentinel`, say).
+    /// The emulator with `binary` attached (the hook's `nl3-okta-hook`, the admin crate's
+    /// `nl3-okta-sentinel` …), which gets only `env` and the Lambda runtime's variables.
     pub async fn start_binary(binary: &Path, env: Vec<(String, String)>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -90,7 +82,7 @@ impl Emulator {
         let mut emulator = Command::new(cargo_lambda())
             .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
             .args(["-P", &port.to_string()])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(crate::workspace_root())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -131,13 +123,14 @@ impl Emulator {
         }
     }
 
-    /// `cargo lambda invoke --data-file <event>`: the function's API Gateway response.
+    /// `cargo lambda invoke --data-file <event>` (relative to the workspace's root): the
+    /// function's API Gateway response.
     pub async fn invoke_file(&self, event: &str) -> Value {
         let output = Command::new(cargo_lambda())
             .args(["lambda", "invoke", "--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &self.port.to_string()])
             .args(["--data-file", event, "--output-format", "json"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(crate::workspace_root())
             .output()
             .await
             .unwrap();
