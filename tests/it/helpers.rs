@@ -83,16 +83,14 @@ pub async fn decide_raw(hook: &Hook, headers: &HeaderMap, body: &[u8]) -> Decisi
 /// Generous slack over a budget for scheduling on a loaded 2-core CI machine.
 pub const SLACK: Duration = Duration::from_millis(400);
 
-/// The path of a binary of the admin crate (`admin/`), built for this test run.
-pub fn admin_bin(name: &str) -> std::path::PathBuf {
-    nl3_testkit::workspace_bin("nl3-okta-admin", name)
-}
-
 /// The built hook binary under cargo-lambda's emulator, with only `env` (and the runtime's
-/// variables).
+/// variables). The binary is the one the admin crate's tests run too, built through Cargo by
+/// `nl3_testkit::workspace_bin` (not `CARGO_BIN_EXE_nl3-okta-hook`, which Cargo builds with the
+/// test run's features: the two builds differ, and one would replace the other's file while
+/// tests run in parallel).
 pub async fn emulated_hook(env: Vec<(String, String)>) -> nl3_testkit::emulator::Emulator {
-    let hook = std::path::Path::new(env!("CARGO_BIN_EXE_nl3-okta-hook"));
-    nl3_testkit::emulator::Emulator::start_binary(hook, env).await
+    let hook = nl3_testkit::workspace_bin("nl3-okta-hook", "nl3-okta-hook");
+    nl3_testkit::emulator::Emulator::start_binary(&hook, env).await
 }
 
 /// A hook with `overrides` over the stand-ins' settings, reading its secret from the Secrets

@@ -1,7 +1,7 @@
-//! The integration tests, one binary (one build, one link): the hook against stand-ins for NL3
-//! and ipinfo, a real Secrets Manager API (moto's server) and, end to end, the built binary
-//! under cargo-lambda's Lambda emulator; and the admin CLI against an Okta Management API
-//! stand-in that checks every request and answer against Okta's OpenAPI document.
+//! The hook's integration tests, one binary (one build, one link): the hook against stand-ins for
+//! NL3 and ipinfo, a real Secrets Manager API (moto's server) and, end to end, the built binary
+//! under cargo-lambda's Lambda emulator (the shared parts are `nl3-testkit`'s). The admin side's
+//! are the admin crate's (admin/tests/it).
 
 mod helpers;
 
@@ -16,9 +16,4 @@ mod rollout;
 mod secrets_manager;
 mod tls;
 
-mod admin;
 mod apps;
-
-// The sentinel (nl3-okta-sentinel, `nl3-okta-admin watch`) against the Okta stand-in.
-mod rotate;
-mod sentinel;

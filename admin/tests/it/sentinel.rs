@@ -12,10 +12,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
 
-use crate::admin::fixtures::*;
-use crate::admin::stand_in::{admin, seed, with, Org};
-use crate::helpers::{admin_bin, b64, emulated_hook, free_port, Moto, Upstreams, API_KEY};
 use nl3_testkit::emulator::Emulator;
+use nl3_testkit::moto::Moto;
+use nl3_testkit::okta::fixtures::*;
+use nl3_testkit::okta::{seed, with, Org};
+use nl3_testkit::upstreams::{Upstreams, API_KEY};
+use nl3_testkit::{b64, free_port};
+
+use crate::cli::{admin, admin_bin};
+use crate::hook::emulated_hook;
 
 const NAMESPACE: &str = "NL3OktaHookTest";
 const SERVICE: &str = "nl3-okta-hook-test";
@@ -732,7 +737,7 @@ async fn the_sentinel_runs_under_the_lambda_emulator() {
     let secrets = Secrets::start().await;
     let org = seed(org_with_failures()).await;
     let env = secrets.for_org(&org).await;
-    let emulator = Emulator::start_binary(&admin_bin("nl3-okta-sentinel"), env).await;
+    let emulator = Emulator::start_binary(admin_bin("nl3-okta-sentinel"), env).await;
     let result = emulator.invoke_json(&scheduled(T0)).await;
     assert_eq!(result["since"], "2026-11-30T09:59:00.000Z", "{result:#}");
     assert_eq!(

@@ -1,8 +1,20 @@
-//! `nl3-okta-admin` run as an admin would, against the Okta stand-in (`nl3_testkit::okta`).
+//! This crate's binaries as Cargo built them for these tests, and `nl3-okta-admin` run as an
+//! admin would.
+
+use std::path::Path;
 
 use serde_json::Value;
 
-pub use nl3_testkit::okta::*;
+/// The path of one of this crate's binaries (`CARGO_BIN_EXE_*`: Cargo builds them before the
+/// tests).
+pub fn admin_bin(name: &str) -> &'static Path {
+    Path::new(match name {
+        "nl3-okta-admin" => env!("CARGO_BIN_EXE_nl3-okta-admin"),
+        "nl3-okta-rotate" => env!("CARGO_BIN_EXE_nl3-okta-rotate"),
+        "nl3-okta-sentinel" => env!("CARGO_BIN_EXE_nl3-okta-sentinel"),
+        _ => panic!("the admin crate has no binary {name}"),
+    })
+}
 
 pub struct Run {
     pub code: i32,
@@ -56,7 +68,7 @@ impl std::fmt::Debug for Run {
 
 /// Runs `nl3-okta-admin` with only the given environment (and PATH).
 pub async fn admin(args: &[&str], env: &[(String, String)]) -> Run {
-    let out = tokio::process::Command::new(crate::helpers::admin_bin("nl3-okta-admin"))
+    let out = tokio::process::Command::new(admin_bin("nl3-okta-admin"))
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
