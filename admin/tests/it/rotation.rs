@@ -7,7 +7,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -66,19 +65,8 @@ impl Function {
 
     /// Invokes the function as Secrets Manager does: its answer, or the error it reported.
     async fn invoke(&self, event: &Value) -> Result<Value, String> {
-        let response = reqwest::Client::new()
-            .post(format!(
-                "http://127.0.0.1:{}/2015-03-31/functions/_/invocations",
-                self.emulator.port
-            ))
-            .json(event)
-            .timeout(Duration::from_secs(120))
-            .send()
-            .await
-            .expect("invoke the rotation function");
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if status.is_success() && body.get("errorMessage").is_none() {
+        let (status, body) = self.emulator.invoke_api(event).await;
+        if (200..300).contains(&status) && body.get("errorMessage").is_none() {
             Ok(body)
         } else {
             Err(body["errorMessage"]
