@@ -83,7 +83,7 @@ bench: setup
 ## fault-matrix: the failure table of docs/operations.md, measured (one line per case)
 fault-matrix: setup
 	@dir=$${CARGO_TARGET_DIR:-target}; mkdir -p "$$dir"; set -o pipefail; \
-	cargo test --locked --test it -- faults:: secrets_manager:: oauth::jwks e2e::missing_setting \
+	cargo test --locked -p nl3-okta-hook --test it -- faults:: secrets_manager:: oauth::jwks e2e::missing_setting \
 		--nocapture --test-threads 1 2>&1 | tee "$$dir/fault-matrix.log" | grep -o 'FAULT-MATRIX.*'
 
 ## fuzz: the request path before any network call (FUZZ_SECONDS, default 60)

@@ -1,15 +1,13 @@
 //! NL3 and ipinfo stand-ins on one loopback port, for `make run` (no internet, no accounts).
-//! The same stand-ins the tests use (`tests/it/standins.rs`): NL3 verifies the JWT with the
+//! The same stand-ins the tests use (`nl3_testkit::standins`, testkit/src/standins.rs): NL3 verifies the JWT with the
 //! decoded signing key of the application its `iss` names (`APP_URI` + `SIGNING_KEY`, and each
 //! `APPS` entry), ipinfo the bearer `IPINFO_TOKEN`; users whose login starts with "locked" are
 //! locked.
 //!
 //! `cargo run --example local_upstreams -- PORT` with the hook's settings in the environment.
 
-#[path = "../tests/it/standins.rs"]
-mod standins;
-
 use base64::Engine;
+use nl3_testkit::standins;
 
 fn setting(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set (see local/local.env)"))

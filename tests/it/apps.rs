@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use crate::helpers::*;
-use crate::standins::{self, Expect};
 use nl3_okta_hook::decision::Outcome;
 use nl3_okta_hook::hook::Hook;
+use nl3_testkit::standins::{self, Expect};
 use serde_json::{json, Value};
 
 const CRM_URI: &str = "https://crm.example.com";

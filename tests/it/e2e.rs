@@ -1,9 +1,8 @@
-//! End to end: the built binary under cargo-lambda's Lambda emulator (`crate::emulator`),
+//! End to end: the built binary under cargo-lambda's Lambda emulator (`nl3_testkit::emulator`),
 //! driven with `cargo lambda invoke --data-file events/…` and plain HTTP.
 
 use std::path::Path;
 
-use crate::emulator::Emulator;
 use crate::helpers::*;
 use serde_json::Value;
 
@@ -41,7 +40,7 @@ pub fn expected_answers() -> Vec<(String, u16, String)> {
 #[tokio::test]
 async fn every_sample_event_gets_its_answer_under_the_emulator() {
     let up = Upstreams::start().await;
-    let emulator = Emulator::start(local_env(&up)).await;
+    let emulator = emulated_hook(local_env(&up)).await;
     let cases = expected_answers();
     let mut listed: Vec<String> = cases.iter().map(|(f, _, _)| f.clone()).collect();
     listed.sort();
@@ -119,7 +118,7 @@ async fn logs_at_trace_never_carry_a_credential() {
         env.retain(|(k, _)| k != "AWS_LAMBDA_LOG_LEVEL");
         env.push((level.0.into(), level.1.into()));
         env.push(("AWS_LAMBDA_LOG_FORMAT".into(), format.into()));
-        let emulator = Emulator::start(env).await;
+        let emulator = emulated_hook(env).await;
         for file in [
             "rest/token-unlocked.json",
             "rest/token-bad-auth.json",
@@ -161,7 +160,7 @@ async fn logs_at_trace_never_carry_a_credential() {
 #[tokio::test]
 async fn function_url_requests_are_answered() {
     let up = Upstreams::start().await;
-    let emulator = Emulator::start(local_env(&up)).await;
+    let emulator = emulated_hook(local_env(&up)).await;
     let saml = with_user(saml_event(), LOCKED_USER).to_string();
     let (status, body) = emulator.post_function_url(&b64(LOCAL_API_KEY), &saml).await;
     assert_eq!(status, 200);
@@ -181,7 +180,7 @@ async fn missing_setting_is_reported_once_and_every_call_still_answered() {
     let mut env = local_env(&up);
     env.retain(|(k, _)| k != "API_PATH");
     env.push(("FAIL_OPEN".into(), "false".into()));
-    let emulator = Emulator::start(env).await;
+    let emulator = emulated_hook(env).await;
     for _ in 0..2 {
         let started = std::time::Instant::now();
         let response = emulator

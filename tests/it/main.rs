@@ -1,15 +1,13 @@
-//! The integration tests, one binary (one build, one link): the hook against stand-ins for NL3
-//! and ipinfo, a real Secrets Manager API (moto's server) and, end to end, the built binary
-//! under cargo-lambda's Lambda emulator; and the admin CLI against an Okta Management API
-//! stand-in that checks every request and answer against Okta's OpenAPI document.
+//! The hook's integration tests, one binary (one build, one link): the hook against stand-ins for
+//! NL3 and ipinfo, a real Secrets Manager API (moto's server) and, end to end, the built binary
+//! under cargo-lambda's Lambda emulator (the shared parts are `nl3-testkit`'s). The admin side's
+//! are the admin crate's (admin/tests/it).
 
 mod helpers;
-mod standins;
 
 mod decision;
 mod e2e;
 mod edges;
-mod emulator;
 mod faults;
 mod metrics;
 mod oauth;
@@ -18,9 +16,4 @@ mod rollout;
 mod secrets_manager;
 mod tls;
 
-mod admin;
 mod apps;
-
-// The sentinel (nl3-okta-sentinel, `nl3-okta-admin watch`) against the Okta stand-in.
-mod rotate;
-mod sentinel;

@@ -8,8 +8,8 @@
 use std::sync::{Arc, Mutex};
 
 use crate::helpers::*;
-use crate::standins::{self, Expect};
 use nl3_okta_hook::decision::Outcome;
+use nl3_testkit::standins::{self, Expect};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};

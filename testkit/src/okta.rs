@@ -1,5 +1,5 @@
-//! The Okta stand-in (tests/okta_stand_in/server.py): one process for the whole test run, one
-//! org per test. Every request and response it sees is checked against Okta's OpenAPI document;
+//! The Okta stand-in (tests/okta_stand_in/server.py): one process per test process, one org per
+//! test; [`fixtures`] has Okta's objects to seed it with. Every request and response it sees is checked against Okta's OpenAPI document;
 //! [`Org::assert_clean`] fails the test on any violation.
 
 use std::io::{BufRead, BufReader};
@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::{json, Value};
+
+pub mod fixtures;
 
 pub struct StandIn {
     pub base: String,
@@ -17,13 +19,13 @@ pub struct StandIn {
 pub fn stand_in() -> &'static StandIn {
     static SERVER: OnceLock<StandIn> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
-        let python = if std::path::Path::new(venv).exists() {
+        let venv = crate::workspace_root().join(".venv/bin/python");
+        let python = if venv.exists() {
             venv
         } else {
-            "python3"
+            "python3".into()
         };
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/okta_stand_in/server.py");
+        let script = crate::workspace_root().join("tests/okta_stand_in/server.py");
         let mut child = Command::new(python)
             .arg(script)
             .arg("0")
@@ -156,87 +158,7 @@ impl Org {
     }
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-
-    /// Fails the test unless the exit code is `code`.
-    #[track_caller]
-    pub fn exits(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "{self:?}");
-        self
-    }
-
-    /// Fails the test unless stdout contains each of `parts`.
-    #[track_caller]
-    pub fn says(&self, parts: &[&str]) -> &Self {
-        self.has("stdout", &self.stdout, parts)
-    }
-
-    /// Fails the test unless stderr contains each of `parts`.
-    #[track_caller]
-    pub fn complains(&self, parts: &[&str]) -> &Self {
-        self.has("stderr", &self.stderr, parts)
-    }
-
-    #[track_caller]
-    fn has(&self, stream: &str, text: &str, parts: &[&str]) -> &Self {
-        for part in parts {
-            assert!(text.contains(part), "{stream} lacks {part:?}:\n{self:?}");
-        }
-        self
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `nl3-okta-admin` with only the given environment (and PATH).
-pub async fn admin(args: &[&str], env: &[(String, String)]) -> Run {
-    let out = tokio::process::Command::new(crate::helpers::admin_bin("nl3-okta-admin"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .await
-        .expect("run nl3-okta-admin");
-    let run = Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    // Credentials never appear in output.
-    for (name, value) in env {
-        if matches!(
-            name.as_str(),
-            "OKTA_API_TOKEN" | "API_KEY" | "OKTA_PRIVATE_KEY" | "GATEWAY_API_KEY"
-        ) && value.len() > 3
-        {
-            assert!(
-                !run.stdout.contains(value.as_str()) && !run.stderr.contains(value.as_str()),
-                "{name} appears in the output:\n{run:?}"
-            );
-        }
-    }
-    run
-}
-
+/// `env` with the variables `more` added.
 pub fn with(mut env: Vec<(String, String)>, more: &[(&str, &str)]) -> Vec<(String, String)> {
     env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     env

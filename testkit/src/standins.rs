@@ -1,18 +1,18 @@
 //! Stand-ins for NL3 and ipinfo (they have no local edition), used by the tests and by `make run`
-//! (`examples/local_upstreams.rs` includes this file). They check what the hook sends: NL3 the
+//! (`examples/local_upstreams.rs`). They check what the hook sends: NL3 the
 //! `x-nl3-authorization-token` JWT (HS256 with the decoded signing key, iss/aud/sub/iat/nbf/exp)
 //! and the body; ipinfo the bearer token. Anything wrong is answered 400 (NL3) or 403 (ipinfo)
 //! with the reason, which the hook reports as a failure, so a test expecting `Allowed` or
 //! `Locked` fails. Users whose name starts with "locked" are locked (answered as NL3's docs show:
 //! a string).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use nl3_client::check::Nl3Claims;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::now_s;
 
 /// What the stand-ins expect from the hook.
 #[derive(Clone)]
@@ -25,13 +25,6 @@ pub struct Expect {
     pub ipinfo_token: String,
     /// `API_PATH`.
     pub path: String,
-}
-
-fn now_s() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// NL3's lock check.
@@ -140,7 +133,7 @@ impl Respond for IpinfoStandIn {
         }
         let ip = request.url.path().trim_start_matches('/');
         let body = if ip == "1.1.1.1" {
-            serde_json::from_str(include_str!("../fixtures/ipinfo-1.1.1.1.json")).unwrap()
+            serde_json::from_str(include_str!("../../tests/fixtures/ipinfo-1.1.1.1.json")).unwrap()
         } else {
             json!({"ip": ip, "city": "Mountain View", "region": "California", "country": "US",
                    "loc": "37.4056,-122.0775", "org": "AS15169 Google LLC"})

@@ -12,10 +12,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
 
-use crate::admin::fixtures::*;
-use crate::admin::stand_in::{admin, seed, with, Org};
-use crate::emulator::Emulator;
-use crate::helpers::{admin_bin, b64, free_port, Moto, Upstreams, API_KEY};
+use nl3_testkit::emulator::Emulator;
+use nl3_testkit::moto::Moto;
+use nl3_testkit::okta::fixtures::*;
+use nl3_testkit::okta::{seed, with, Org};
+use nl3_testkit::upstreams::{Upstreams, API_KEY};
+use nl3_testkit::{b64, free_port};
+
+use crate::cli::{admin, admin_bin};
+use crate::hook::emulated_hook;
 
 const NAMESPACE: &str = "NL3OktaHookTest";
 const SERVICE: &str = "nl3-okta-hook-test";
@@ -634,7 +639,7 @@ fn probe_org(hook_url: &str, secret: &str) -> Value {
 async fn the_probe_is_answered_by_the_built_hook_and_a_broken_one_raises_probe_failed() {
     let secrets = Secrets::start().await;
     let up = Upstreams::start().await;
-    let emulator = Emulator::start(up.env()).await;
+    let emulator = emulated_hook(up.env()).await;
     let hook_url = emulator.function_url("/okta/hook");
     let probe = [("NL3_HOOK_URL", hook_url.as_str()), ("PROBE_LOGIN", ALICE)];
 
@@ -732,7 +737,7 @@ async fn the_sentinel_runs_under_the_lambda_emulator() {
     let secrets = Secrets::start().await;
     let org = seed(org_with_failures()).await;
     let env = secrets.for_org(&org).await;
-    let emulator = Emulator::start_binary(&admin_bin("nl3-okta-sentinel"), env).await;
+    let emulator = Emulator::start_binary(admin_bin("nl3-okta-sentinel"), env).await;
     let result = emulator.invoke_json(&scheduled(T0)).await;
     assert_eq!(result["since"], "2026-11-30T09:59:00.000Z", "{result:#}");
     assert_eq!(

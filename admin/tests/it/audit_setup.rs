@@ -1,14 +1,13 @@
 //! `nl3-okta-admin` against a stand-in of Okta's Management API that checks every request and
 //! response against Okta's OpenAPI document (tests/okta_stand_in/server.py).
 
-pub mod fixtures;
-pub mod stand_in;
-
-use fixtures::*;
+use nl3_testkit::moto::Moto;
+use nl3_testkit::okta::fixtures::*;
+use nl3_testkit::okta::{self, empty_seed, seed, with, Org};
+use nl3_testkit::{b64, free_port};
 use serde_json::{json, Value};
-use stand_in::{admin, empty_seed, seed, with, Org, Run};
 
-use crate::helpers::{b64, free_port, Moto};
+use crate::cli::{admin, Run};
 
 const AUDIT: &[&str] = &["audit", "--hook-url", HOOK_URL];
 const AUDIT_JSON: &[&str] = &["audit", "--hook-url", HOOK_URL, "--json"];
@@ -469,7 +468,7 @@ async fn a_wrong_token_is_a_clear_error() {
         "check OKTA_API_TOKEN",
     ]);
     assert!(run.stdout.is_empty(), "{run:?}");
-    let global = stand_in::global_violations().await;
+    let global = okta::global_violations().await;
     assert!(global.is_empty(), "{global:#?}");
 }
 

@@ -7,15 +7,19 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::admin::fixtures::{hook, SAML, TOKEN};
-use crate::admin::stand_in::{admin, empty_seed, seed, Org};
-use crate::emulator::{Emulator, Lines};
-use crate::helpers::*;
-use nl3_okta_hook::decision::Outcome;
+use nl3_testkit::emulator::{Emulator, Lines};
+use nl3_testkit::hook_requests::{saml_event, token_event, with_user};
+use nl3_testkit::moto::Moto;
+use nl3_testkit::okta::fixtures::{hook, SAML, TOKEN};
+use nl3_testkit::okta::{empty_seed, seed, Org};
+use nl3_testkit::upstreams::{secret_json, Upstreams};
+use nl3_testkit::{b64, free_port, now_s};
+
+use crate::cli::{admin, admin_bin};
+use crate::hook::{emulated_hook, hook_env};
 
 const SECRET_ID: &str = "nl3/okta-hook";
 const OKTA_SECRET_ID: &str = "nl3/okta-admin-credentials";
@@ -54,26 +58,15 @@ struct Function {
 
 impl Function {
     async fn start(binary: &str, env: Vec<(String, String)>) -> Function {
-        let emulator = Emulator::start_binary(&admin_bin(binary), env).await;
+        let emulator = Emulator::start_binary(admin_bin(binary), env).await;
         let logs = emulator.function_logs.clone();
         Function { emulator, logs }
     }
 
     /// Invokes the function as Secrets Manager does: its answer, or the error it reported.
     async fn invoke(&self, event: &Value) -> Result<Value, String> {
-        let response = reqwest::Client::new()
-            .post(format!(
-                "http://127.0.0.1:{}/2015-03-31/functions/_/invocations",
-                self.emulator.port
-            ))
-            .json(event)
-            .timeout(Duration::from_secs(120))
-            .send()
-            .await
-            .expect("invoke the rotation function");
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if status.is_success() && body.get("errorMessage").is_none() {
+        let (status, body) = self.emulator.invoke_api(event).await;
+        if (200..300).contains(&status) && body.get("errorMessage").is_none() {
             Ok(body)
         } else {
             Err(body["errorMessage"]
@@ -99,18 +92,22 @@ struct World {
 }
 
 impl World {
-    /// What a hook that reads the secret afresh (with `settings`) decides for a sign-in that
-    /// presents `key`.
-    async fn fresh_hook_says(&self, settings: &[(&str, &str)], key: &str) -> Outcome {
-        let hook = hook_reading(&self.up, &self.moto.url, settings);
+    /// What a hook that reads the secret afresh (with `settings` over the stand-ins', reading
+    /// moto's Secrets Manager) decides for a sign-in that presents `key`: the name of its
+    /// decision (`debugContext.decision`: "allowed", "forbidden" …). A built hook of its own,
+    /// under an emulator of its own, answers this one sign-in.
+    async fn fresh_hook_says(&self, settings: &[(&str, &str)], key: &str) -> String {
+        let mut env = hook_env(self.up.env(), settings);
+        env.extend(aws_env(&self.moto));
+        let hook = emulated_hook(env).await;
         let event = with_user(token_event(), USER);
-        let d = decide(&hook, &headers_with("Authorization", &b64(key)), &event).await;
-        eprintln!(
-            "fresh hook, {settings:?}: {} ({})",
-            d.outcome.as_str(),
-            d.reason
-        );
-        d.outcome
+        let (status, answer) = hook.post_function_url(&b64(key), &event.to_string()).await;
+        let debug = &answer["debugContext"];
+        let decision = debug["decision"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no decision in the hook's answer ({status}): {answer}"));
+        eprintln!("fresh hook, {settings:?}: {decision} ({})", debug["reason"]);
+        decision.to_string()
     }
 }
 
@@ -132,7 +129,7 @@ async fn world(with_oauth_app: bool) -> World {
     env.push(("SECRET_ID".into(), SECRET_ID.into()));
     // Long enough that only a key mismatch makes the hook read the secret again.
     env.push(("SECRET_TTL_SECONDS".into(), "900".into()));
-    let hook_fn = Emulator::start(env).await;
+    let hook_fn = emulated_hook(env).await;
     let hook_url = hook_fn.function_url("/okta/hook");
 
     let mut s = empty_seed();
@@ -447,11 +444,8 @@ async fn a_whole_rotation_refuses_no_sign_in_and_changes_what_okta_sends() {
     // A hook that reads the secret afresh takes the new key as AWSCURRENT: with no grace for
     // AWSPREVIOUS, the old key is refused.
     let strict = [("SECRET_ID", SECRET_ID), ("API_KEY_GRACE_SECONDS", "0")];
-    assert_eq!(w.fresh_hook_says(&strict, &new_key).await, Outcome::Allowed);
-    assert_eq!(
-        w.fresh_hook_says(&strict, OLD_KEY).await,
-        Outcome::Forbidden
-    );
+    assert_eq!(w.fresh_hook_says(&strict, &new_key).await, "allowed");
+    assert_eq!(w.fresh_hook_says(&strict, OLD_KEY).await, "forbidden");
     // At TRACE, no key, no private key in the rotation function's log.
     let pem_body: String = private_key.lines().nth(1).unwrap().to_string();
     assert_no_secret_in(
@@ -775,7 +769,7 @@ async fn a_failed_rotation_is_rolled_back_with_no_refused_sign_in() {
     assert_eq!(
         w.fresh_hook_says(&[("SECRET_ID", SECRET_ID)], &pending)
             .await,
-        Outcome::Forbidden
+        "forbidden"
     );
     // Nothing to roll back any more.
     admin(&["rotate", "--roll-back"], &env)
