@@ -385,7 +385,7 @@ pub fn quarantine_row(q: &Quarantine) -> QuarantineRow {
                     Some(path.clone()),
                     Verdict::NotCovered,
                     format!(
-                        "the first rule for the quarantine group is {path}, which does not deny ({}):                          contained users can sign in again; add a rule denying the group ahead of it",
+                        "the first rule for the quarantine group is {path}, which does not deny ({}): contained users can sign in again; add a rule denying the group ahead of it",
                         if rule.access.is_empty() { "no access action" } else { &rule.access }
                     ),
                 )
@@ -394,7 +394,7 @@ pub fn quarantine_row(q: &Quarantine) -> QuarantineRow {
                     Some(path.clone()),
                     Verdict::NotCovered,
                     format!(
-                        "{path} denies the quarantine group, but {} come(s) first: a quarantined                          member of another group can be let in there; put the deny first",
+                        "{path} denies the quarantine group, but {} come(s) first: a quarantined member of another group can be let in there; put the deny first",
                         ahead.join(", ")
                     ),
                 )
@@ -410,7 +410,7 @@ pub fn quarantine_row(q: &Quarantine) -> QuarantineRow {
     row(
         None,
         Verdict::NotCovered,
-        "no active global session policy rule denies the quarantine group: contained users can          sign in again"
+        "no active global session policy rule denies the quarantine group: contained users can sign in again"
             .into(),
     )
 }

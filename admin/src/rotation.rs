@@ -141,7 +141,7 @@ impl HookPlan {
         let mut lines = self.left_alone_lines();
         for hook in &self.elsewhere {
             lines.push(format!(
-                "not rotated: {} calls {}, not the hook URL; if it reaches this hook function,                  its key is refused {} s (API_KEY_GRACE_SECONDS) after finishSecret: register it                  at the hook URL, or give it the new key with `nl3-okta-admin setup`",
+                "not rotated: {} calls {}, not the hook URL; if it reaches this hook function, its key is refused {} s (API_KEY_GRACE_SECONDS) after finishSecret: register it at the hook URL, or give it the new key with `nl3-okta-admin setup`",
                 hook.describe(),
                 hook.uri().unwrap_or("-"),
                 grace.as_secs()
@@ -152,7 +152,7 @@ impl HookPlan {
                 if let Auth::Header(key) = hook.channel.auth() {
                     if !key.eq_ignore_ascii_case(expected) {
                         lines.push(format!(
-                            "{} sends its secret in the {key} header, not {expected}                              (API_KEY_HEADER): rotation keeps {key}; if the hook function reads                              {expected}, it refuses these calls. Move the header explicitly with                              `nl3-okta-admin setup --update-secret`",
+                            "{} sends its secret in the {key} header, not {expected} (API_KEY_HEADER): rotation keeps {key}; if the hook function reads {expected}, it refuses these calls. Move the header explicitly with `nl3-okta-admin setup --update-secret`",
                             hook.describe()
                         ));
                     }

@@ -150,6 +150,21 @@ impl Org {
         assert!(status.is_success(), "PUT {path}: {status}");
     }
 
+    /// An admin's POST of `body` to `path` through Okta's API (what another admin creates); it
+    /// must succeed. Okta's answer.
+    pub async fn okta_post(&self, path: &str, body: &Value) -> Value {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("SSWS {}", self.token))
+            .json(body)
+            .send()
+            .await
+            .expect("POST through the stand-in");
+        let status = response.status();
+        assert!(status.is_success(), "POST {path}: {status}");
+        response.json().await.unwrap_or(Value::Null)
+    }
+
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("OKTA_ORG_URL".into(), self.base.clone()),

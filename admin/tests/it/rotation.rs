@@ -114,6 +114,12 @@ impl World {
 /// Okta's token and SAML hooks calling the emulated hook (header secret, and the gateway key as
 /// a custom header, which the PUT must keep), and an OAuth 2.0 hook on the same URL.
 async fn world(with_oauth_app: bool) -> World {
+    world_with(with_oauth_app, "Authorization", &[]).await
+}
+
+/// [`world`], the secret in `header` (the hook function's API_KEY_HEADER and what Okta's hooks
+/// send it in), the hook function's environment with `hook_settings` over it.
+async fn world_with(with_oauth_app: bool, header: &str, hook_settings: &[(&str, &str)]) -> World {
     let moto = Moto::start(0).await;
     let sm = moto.client();
     sm.create_secret()
@@ -129,7 +135,8 @@ async fn world(with_oauth_app: bool) -> World {
     env.push(("SECRET_ID".into(), SECRET_ID.into()));
     // Long enough that only a key mismatch makes the hook read the secret again.
     env.push(("SECRET_TTL_SECONDS".into(), "900".into()));
-    let hook_fn = emulated_hook(env).await;
+    env.push(("API_KEY_HEADER".into(), header.into()));
+    let hook_fn = emulated_hook(hook_env(env, hook_settings)).await;
     let hook_url = hook_fn.function_url("/okta/hook");
 
     let mut s = empty_seed();
@@ -142,6 +149,7 @@ async fn world(with_oauth_app: bool) -> World {
     ] {
         let mut h = hook(id, name, kind, status, &hook_url);
         h["channel"]["config"]["headers"] = headers.clone();
+        h["channel"]["config"]["authScheme"]["key"] = json!(header);
         h["_secret"] = json!(b64(OLD_KEY));
         s["hooks"].as_array_mut().unwrap().push(h);
     }
@@ -777,4 +785,224 @@ async fn a_failed_rotation_is_rolled_back_with_no_refused_sign_in() {
         .exits(2)
         .complains(&["nothing to roll back"]);
     w.org.assert_clean().await;
+}
+
+/// The header each NL3 hook sends its secret in, as Okta holds it.
+async fn headers_okta_sends(w: &World) -> Vec<String> {
+    let state = w.org.state().await;
+    [TOKEN_HOOK_ID, SAML_HOOK_ID, INACTIVE_HOOK_ID]
+        .iter()
+        .map(|id| {
+            let hook = state["hooks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h["id"] == *id)
+                .unwrap();
+            hook["channel"]["config"]["authScheme"]["key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The CLI's environment for `rotate` on this world.
+fn cli_env(w: &World, more: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = aws_env(&w.moto);
+    env.extend(w.org.env());
+    env.push(("SECRET_ID".into(), SECRET_ID.into()));
+    env.push(("NL3_HOOK_URL".into(), w.hook_url.clone()));
+    env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_header_each_hook_uses_and_names_one_that_differs() {
+    // The hook function reads its secret from X-NL3-Key, and Okta's hooks send it there.
+    let w = world_with(false, "X-NL3-Key", &[]).await;
+    // An operator without API_KEY_HEADER in their shell: rotation must not move the header.
+    let run = admin(&["rotate"], &cli_env(&w, &[])).await;
+    run.exits(0).says(&["testSecret", "Done"]);
+    assert_eq!(headers_okta_sends(&w).await, ["X-NL3-Key"; 3]);
+    let new_key = w.key("AWSCURRENT").await.unwrap();
+    assert_eq!(w.okta_holds(TOKEN_HOOK_ID).await, b64(&new_key));
+
+    // With API_KEY_HEADER saying another header, the plan names the difference and still keeps
+    // the hook's own header; a roll-back keeps it too.
+    let other = cli_env(&w, &[("API_KEY_HEADER", "Authorization")]);
+    admin(&["rotate", "--dry-run"], &other).await.exits(0).says(&[
+        &format!("token hook \"NL3 (token)\" ({TOKEN_HOOK_ID}) sends its secret in the X-NL3-Key header, not Authorization (API_KEY_HEADER): rotation keeps X-NL3-Key"),
+        "--dry-run: nothing changed.",
+    ]);
+    let rotate = w.rotation_function().await;
+    let token = w.start_rotation();
+    rotate.step("createSecret", &token).await.unwrap();
+    rotate.step("setSecret", &token).await.unwrap();
+    assert_eq!(headers_okta_sends(&w).await, ["X-NL3-Key"; 3]);
+    admin(&["rotate", "--roll-back"], &other)
+        .await
+        .exits(0)
+        .says(&["Rolled back"]);
+    assert_eq!(headers_okta_sends(&w).await, ["X-NL3-Key"; 3]);
+    assert_eq!(w.okta_holds(TOKEN_HOOK_ID).await, b64(&new_key));
+    w.org.assert_clean().await;
+}
+
+#[tokio::test]
+async fn finish_carries_over_what_changed_while_the_rotation_was_in_flight() {
+    let w = world(false).await;
+    let rotate = w.rotation_function().await;
+    let token = w.start_rotation();
+    for step in ["createSecret", "setSecret", "testSecret"] {
+        rotate.step(step, &token).await.unwrap();
+    }
+    let pending = w.key("AWSPENDING").await.unwrap();
+    // Meanwhile an operator puts a new SIGNING_KEY (a new AWSCURRENT version).
+    let mut changed = w.value("AWSCURRENT").await.unwrap();
+    changed["SIGNING_KEY"] = json!(b64("a-new-signing-key-from-the-portal"));
+    w.moto
+        .client()
+        .put_secret_value()
+        .secret_id(SECRET_ID)
+        .secret_string(changed.to_string())
+        .send()
+        .await
+        .unwrap();
+    let answer = rotate.step("finishSecret", &token).await.unwrap();
+    assert!(
+        answer.to_string().contains("SIGNING_KEY changed"),
+        "{answer}"
+    );
+    let current = w.value("AWSCURRENT").await.unwrap();
+    assert_eq!(current["API_KEY"], json!(pending), "the new key is current");
+    assert_eq!(
+        current["SIGNING_KEY"], changed["SIGNING_KEY"],
+        "the operator's key is kept"
+    );
+    assert!(
+        w.value("AWSPENDING").await.is_none(),
+        "no rotation in flight"
+    );
+    assert_eq!(w.okta_holds(TOKEN_HOOK_ID).await, b64(&pending));
+    // Secrets Manager may retry the step: nothing more happens.
+    let again = rotate.step("finishSecret", &token).await.unwrap();
+    assert!(again.to_string().contains("nothing to do"), "{again}");
+    assert_eq!(w.value("AWSCURRENT").await.unwrap(), current);
+    // A hook reading the secret afresh accepts the key Okta sends.
+    assert_ne!(
+        w.fresh_hook_says(&[("SECRET_ID", SECRET_ID)], &pending)
+            .await,
+        "forbidden"
+    );
+}
+
+#[tokio::test]
+async fn a_second_rotation_resumes_the_one_whose_key_okta_already_sends() {
+    let w = world(false).await;
+    let rotate = w.rotation_function().await;
+    let first = w.start_rotation();
+    rotate.step("createSecret", &first).await.unwrap();
+    rotate.step("setSecret", &first).await.unwrap();
+    let sent = w.key("AWSPENDING").await.unwrap();
+    assert_eq!(w.okta_holds(TOKEN_HOOK_ID).await, b64(&sent));
+
+    let counts = Arc::new(SignIns::default());
+    let (stop, background) = sign_in_meanwhile(&w, counts.clone());
+    // A second operator (or the schedule) starts another rotation now.
+    let second = w.start_rotation();
+    let answer = rotate.step("createSecret", &second).await.unwrap();
+    assert!(answer.to_string().contains("resumes it"), "{answer}");
+    assert_eq!(
+        w.key("AWSPENDING").await.unwrap(),
+        sent,
+        "the key Okta sends"
+    );
+    assert!(
+        counts.once(&w.hook, &w.org).await,
+        "a sign-in refused after the second createSecret"
+    );
+    // The first rotation's next step says plainly that it was overtaken.
+    let overtaken = rotate.step("testSecret", &first).await.unwrap_err();
+    assert!(
+        overtaken.contains("another rotation has taken its place"),
+        "{overtaken}"
+    );
+    for step in ["setSecret", "testSecret", "finishSecret"] {
+        rotate.step(step, &second).await.unwrap();
+        assert!(
+            counts.once(&w.hook, &w.org).await,
+            "a sign-in refused after {step}"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    background.await.unwrap();
+    let (made, refused) = counts.figures();
+    eprintln!("SECOND-ROTATION-SIGN-INS | made {made} | refused {refused}");
+    assert_eq!(refused, 0);
+    assert_eq!(w.key("AWSCURRENT").await.unwrap(), sent);
+    assert_eq!(w.okta_holds(TOKEN_HOOK_ID).await, b64(&sent));
+}
+
+#[tokio::test]
+async fn hooks_at_another_url_for_the_function_are_named_with_when_their_key_stops() {
+    let w = world(false).await;
+    // The same function registered once more under another host name.
+    let elsewhere = w.hook_url.replace("127.0.0.1", "localhost");
+    assert_ne!(elsewhere, w.hook_url);
+    let created = w
+        .org
+        .okta_post(
+            "/api/v1/inlineHooks",
+            &json!({"name": "NL3 (token, localhost)", "type": TOKEN, "version": "1.0.0",
+                "channel": {"type": "HTTP", "version": "1.0.0", "config": {"uri": elsewhere,
+                    "method": "POST",
+                    "authScheme": {"type": "HEADER", "key": "Authorization", "value": b64(OLD_KEY)}}}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let says = format!(
+        "not rotated: token hook \"NL3 (token, localhost)\" ({id}) calls {elsewhere}, not the hook URL"
+    );
+    admin(
+        &["rotate", "--dry-run"],
+        &cli_env(&w, &[("API_KEY_GRACE_SECONDS", "600")]),
+    )
+    .await
+    .exits(0)
+    .says(&[&says, "600 s (API_KEY_GRACE_SECONDS) after finishSecret"]);
+    let rotate = w.rotation_function().await;
+    let token = w.start_rotation();
+    rotate.step("createSecret", &token).await.unwrap();
+    let set = rotate.step("setSecret", &token).await.unwrap();
+    let lines: Vec<&str> = set["done"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let lines = lines.join("\n");
+    assert!(lines.contains(&says), "{lines}");
+    assert!(lines.contains("3600 s (API_KEY_GRACE_SECONDS)"), "{lines}");
+    assert_eq!(w.okta_holds(&id).await, b64(OLD_KEY), "not changed");
+}
+
+#[tokio::test]
+async fn rotation_finishes_when_the_hook_fails_closed_or_refuses_unlisted_apps() {
+    // NL3 unreachable and FAIL_OPEN=false: every check fails closed, yet the hook authenticated
+    // Okta's call, which is all testSecret proves.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let w = world_with(
+        false,
+        "Authorization",
+        &[("FAIL_OPEN", "false"), ("API_URI", &dead)],
+    )
+    .await;
+    let run = admin(&["rotate"], &cli_env(&w, &[])).await;
+    run.exits(0)
+        .says(&["accepted Okta's call (decision \"fail_closed\")", "Done"]);
+    assert!(
+        w.value("AWSPENDING").await.is_none(),
+        "no rotation left in flight"
+    );
 }

@@ -896,3 +896,56 @@ async fn watch_lists_the_calls_okta_could_not_complete() {
         .says(&["could not be read"]);
     org.assert_clean().await;
 }
+
+#[tokio::test]
+async fn a_window_cut_short_before_any_failure_publishes_no_zero() {
+    let secrets = Secrets::start().await;
+    let mut s = covered_org();
+    s["logPageSize"] = json!(1);
+    // Page 1 holds a successful call; the three failed calls are on the pages after it.
+    s["logs"] = json!([
+        hook_event(
+            "u-ok",
+            "inline_hook.response.processed",
+            "2026-11-30T10:00:00.000Z",
+            "SUCCESS",
+            "",
+            (TOKEN_HOOK_ID, "NL3")
+        ),
+        token_failure("u-f1", "2026-11-30T10:01:00.000Z", "Read timed out"),
+        token_failure("u-f2", "2026-11-30T10:02:00.000Z", "Read timed out"),
+        token_failure("u-f3", "2026-11-30T10:03:00.000Z", "Read timed out"),
+    ]);
+    let org = seed(s).await;
+    let env = with(
+        secrets.for_org(&org).await,
+        &[("SENTINEL_MAX_LOG_PAGES", "1")],
+    );
+    let pass = once(&env, T0).await;
+    assert!(pass.ok, "{pass:?}");
+    // Nothing counted in an unread window: no OktaHookFailures at all, not a clean zero.
+    assert_eq!(pass.metric("OktaHookFailures"), None, "{pass:?}");
+    assert_eq!(pass.emf()["OktaHookFailuresPartial"], true, "{pass:?}");
+    assert_eq!(pass.metric("SentinelError"), Some(1.0));
+    assert!(pass.by_hook_type().is_empty(), "{pass:?}");
+    org.assert_clean().await;
+}
+
+#[tokio::test]
+async fn a_schedule_beyond_okta_s_log_is_a_setting_error_with_its_metrics() {
+    let secrets = Secrets::start().await;
+    let org = seed(covered_org()).await;
+    for schedule in ["rate(200000000000000 days)", "rate(91 days)"] {
+        let env = with(
+            secrets.for_org(&org).await,
+            &[("SENTINEL_SCHEDULE", schedule)],
+        );
+        let pass = once(&env, T0).await;
+        assert!(!pass.ok, "{pass:?}");
+        assert!(!pass.stderr.contains("panicked"), "{pass:?}");
+        assert!(pass.stderr.contains("SENTINEL_SCHEDULE"), "{pass:?}");
+        // The EMF line is written first: an alarm sees the run and its error, and no zero.
+        assert_eq!(pass.metric("SentinelError"), Some(2.0), "{pass:?}");
+        assert_eq!(pass.metric("NotCovered"), None);
+    }
+}
