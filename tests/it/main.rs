@@ -11,6 +11,7 @@ mod e2e;
 mod edges;
 mod emulator;
 mod faults;
+mod local_run;
 mod metrics;
 mod oauth;
 mod properties;
