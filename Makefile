@@ -34,7 +34,8 @@ readme-check: setup
 test: setup lint docs-check unit-test template-check readme-check
 
 ## docs-check: every link and anchor in README.md and docs/ resolves, every setting the code reads
-## is in docs/configuration.md (and nothing else), every `nl3-okta-admin --help` flag is documented
+## is in docs/configuration.md (and nothing else), every `nl3-okta-admin --help` flag is documented,
+## every variable in a shell snippet is one the code reads
 docs-check:
 	python3 .ci/docs-check.py
 
