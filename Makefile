@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run try readme-check test lint docs-check unit-test template-check zip bench fuzz fault-matrix admin-stand-in admin-stand-in-stop clean
+.PHONY: setup run try smoke readme-check test lint docs-check unit-test template-check zip bench fuzz fault-matrix admin-stand-in admin-stand-in-stop clean
 
 ## setup: Python tools (cargo-lambda, moto, cfn-lint …) into .venv
 setup: $(VENV)/.installed
@@ -24,6 +24,12 @@ run: setup
 ## try: every sample event sent to the local hook, one line each (starts it if need be)
 try: setup
 	local/try.sh
+
+## smoke: a deployed hook answers Okta's token sample (STACK=<stack name>; or NL3_HOOK_URL, API_KEY
+## or SECRET_ID, and GATEWAY_API_KEY behind API Gateway): its decision, the time, a wrong secret's
+## answer, and how to follow its log
+smoke: setup
+	@$(VENV)/bin/python local/smoke.py $(if $(STACK),--stack $(STACK))
 
 ## readme-check: the README's "Trying it locally" commands, run as written, answers as commented
 readme-check: setup

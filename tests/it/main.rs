@@ -17,6 +17,7 @@ mod oauth;
 mod properties;
 mod rollout;
 mod secrets_manager;
+mod smoke;
 mod tls;
 
 mod admin;
