@@ -19,6 +19,7 @@ mod rollout;
 mod secrets_manager;
 mod smoke;
 mod tls;
+mod toolchain;
 
 mod admin;
 mod apps;
