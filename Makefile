@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run try readme-check test lint docs-check unit-test template-check zip bench fuzz fault-matrix admin-stand-in admin-stand-in-stop clean
+.PHONY: setup run try smoke readme-check test lint docs-check unit-test template-check zip bench fuzz fault-matrix admin-stand-in admin-stand-in-stop clean
 
 ## setup: Python tools (cargo-lambda, moto, cfn-lint …) into .venv
 setup: $(VENV)/.installed
@@ -25,6 +25,12 @@ run: setup
 try: setup
 	local/try.sh
 
+## smoke: a deployed hook answers Okta's token sample (STACK=<stack name>; or NL3_HOOK_URL, API_KEY
+## or SECRET_ID, and GATEWAY_API_KEY behind API Gateway): its decision, the time, a wrong secret's
+## answer, and how to follow its log
+smoke: setup
+	@$(VENV)/bin/python local/smoke.py $(if $(STACK),--stack $(STACK))
+
 ## readme-check: the README's "Trying it locally" commands, run as written, answers as commented
 readme-check: setup
 	local/readme-check.sh
@@ -34,7 +40,8 @@ readme-check: setup
 test: setup lint docs-check unit-test template-check readme-check
 
 ## docs-check: every link and anchor in README.md and docs/ resolves, every setting the code reads
-## is in docs/configuration.md (and nothing else), every `nl3-okta-admin --help` flag is documented
+## is in docs/configuration.md (and nothing else), every `nl3-okta-admin --help` flag is documented,
+## every variable in a shell snippet is one the code reads
 docs-check:
 	python3 .ci/docs-check.py
 

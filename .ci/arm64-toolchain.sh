@@ -90,8 +90,9 @@ fi
 # The host's own std stays Debian's (build scripts and proc macros run here).
 ln -sfn /usr/lib/rustlib/x86_64-unknown-linux-gnu "$sysroot/lib/rustlib/x86_64-unknown-linux-gnu"
 
-# 4. A bin dir that puts Debian's cargo/rustc first and has no rustup in it: `cargo lambda
-#    build --arm64` runs `rustup target add` whenever rustup is on PATH.
+# 4. A bin dir that puts Debian's cargo/rustc first and has no rustup in it: with rustup's cargo
+#    first, the build would use rustup's toolchain, which has no arm64 std (and, were it not for
+#    the workspace's skip_target_check, `cargo lambda build --arm64` would `rustup target add`).
 bin=$dir/bin-debian
 mkdir -p "$bin"
 ln -sfn "$cargo" "$bin/cargo"

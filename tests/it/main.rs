@@ -9,11 +9,14 @@ mod decision;
 mod e2e;
 mod edges;
 mod faults;
+mod local_run;
 mod metrics;
 mod oauth;
 mod properties;
 mod rollout;
 mod secrets_manager;
+mod smoke;
 mod tls;
+mod toolchain;
 
 mod apps;

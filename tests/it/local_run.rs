@@ -1,0 +1,434 @@
+//! `make run` (local/run.sh) as a user meets it: a taken port is refused before anything starts,
+//! naming what holds it; the run is ready only once the hook has answered through the NL3
+//! stand-in; a part that stops stops the run; and Ctrl-C, before or after ready, leaves no
+//! process of the run behind. Each run here gets free ports and a directory of its own, so a
+//! developer's `make run` on 9000/9010 is not disturbed. Linux only (/proc, setsid).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+use crate::helpers::free_port;
+use nl3_testkit::emulator::Lines;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// The first `cargo build` of run.sh's own flavour of the hook can take minutes on 2 cores.
+const READY_WITHIN: Duration = Duration::from_secs(900);
+const STOPPED_WITHIN: Duration = Duration::from_secs(30);
+
+/// One process as /proc shows it.
+#[derive(Clone, Debug)]
+struct Proc {
+    pid: u32,
+    ppid: u32,
+    sid: u32,
+    zombie: bool,
+    start: u64,
+    cmd: String,
+}
+
+fn processes() -> Vec<Proc> {
+    let read = |pid: u32| -> Option<Proc> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // After the command name in parentheses: state, ppid, pgrp, session, … starttime (22nd).
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        Some(Proc {
+            pid,
+            zombie: fields[0] == "Z",
+            ppid: fields[1].parse().ok()?,
+            sid: fields[3].parse().ok()?,
+            start: fields[19].parse().ok()?,
+            cmd: String::from_utf8_lossy(&cmd).replace('\0', " "),
+        })
+    };
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter_map(read)
+        .collect()
+}
+
+/// `root` and every process below it.
+fn tree(root: u32) -> Vec<Proc> {
+    let all = processes();
+    let mut keep: HashSet<u32> = HashSet::from([root]);
+    loop {
+        let before = keep.len();
+        for p in &all {
+            if keep.contains(&p.ppid) {
+                keep.insert(p.pid);
+            }
+        }
+        if keep.len() == before {
+            break;
+        }
+    }
+    all.into_iter().filter(|p| keep.contains(&p.pid)).collect()
+}
+
+/// Which of `seen` still run (the same process: same pid and start time, not a zombie), and
+/// any process still in the run's session.
+fn left_over(seen: &[Proc], session: u32) -> Vec<Proc> {
+    processes()
+        .into_iter()
+        .filter(|p| !p.zombie)
+        .filter(|p| p.sid == session || seen.iter().any(|s| s.pid == p.pid && s.start == p.start))
+        .collect()
+}
+
+fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// local/run.sh with ports and a directory of its own.
+struct LocalRun {
+    child: Child,
+    pid: u32,
+    output: Lines,
+    invoke_port: u16,
+    upstreams_port: u16,
+    dir: PathBuf,
+}
+
+fn run_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("local-run-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+impl LocalRun {
+    /// local/run.sh on free ports, in a directory of its own.
+    fn start(name: &str, env: &[(&str, String)]) -> Self {
+        Self::start_on(free_port(), free_port(), run_dir(name), env)
+    }
+
+    /// In a session of its own, as a terminal runs it in a process group of its own (so that
+    /// `ctrl_c` reaches exactly what a terminal's Ctrl-C reaches).
+    fn start_on(
+        invoke_port: u16,
+        upstreams_port: u16,
+        dir: PathBuf,
+        env: &[(&str, String)],
+    ) -> Self {
+        let mut child = Command::new("setsid")
+            .arg("local/run.sh")
+            .current_dir(ROOT)
+            .env("INVOKE_PORT", invoke_port.to_string())
+            .env("UPSTREAMS_PORT", upstreams_port.to_string())
+            .env("MOTO_PORT", free_port().to_string())
+            .env("LOCAL_RUN_DIR", &dir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("setsid local/run.sh");
+        let output = Lines::default();
+        output.collect(child.stdout.take().unwrap());
+        output.collect(child.stderr.take().unwrap());
+        let pid = child.id().unwrap();
+        Self {
+            child,
+            pid,
+            output,
+            invoke_port,
+            upstreams_port,
+            dir,
+        }
+    }
+
+    fn out(&self) -> String {
+        self.output.snapshot().join("\n")
+    }
+
+    fn printed(&self, text: &str) -> bool {
+        self.output.snapshot().iter().any(|l| l.contains(text))
+    }
+
+    /// Waits (bounded) until run.sh prints a line containing `text`; once it has exited, only
+    /// as long as its output may still be in the pipe.
+    async fn saw(&mut self, text: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        let mut exited_at = None;
+        while !self.printed(text) {
+            if exited_at.is_none() && self.child.try_wait().unwrap().is_some() {
+                exited_at = Some(Instant::now());
+            }
+            let late = exited_at.is_some_and(|t| t.elapsed() > Duration::from_secs(5));
+            if late || Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
+    async fn wait_for(&mut self, text: &str, within: Duration) {
+        assert!(
+            self.saw(text, within).await,
+            "local/run.sh did not print {text:?} (within {within:?}):\n{}",
+            self.out()
+        );
+    }
+
+    async fn exit_within(&mut self, within: Duration) -> ExitStatus {
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("local/run.sh still runs {within:?} later:\n{}", self.out()))
+            .unwrap()
+    }
+
+    /// A terminal's Ctrl-C: SIGINT to the whole foreground process group.
+    fn ctrl_c(&self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", "--", &format!("-{}", self.pid)])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// The processes of the run now: run.sh and everything below it.
+    fn processes(&self) -> Vec<Proc> {
+        let all = tree(self.pid);
+        let me = all.iter().find(|p| p.pid == self.pid).expect("run.sh runs");
+        assert_eq!(me.sid, self.pid, "run.sh leads a session of its own");
+        all
+    }
+
+    /// The processes of the run once one running `program` is among them (bounded).
+    async fn processes_with(&self, program: &str) -> Vec<Proc> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let seen = self.processes();
+            if seen
+                .iter()
+                .any(|p| p.cmd.split(' ').next().unwrap_or("").ends_with(program))
+            {
+                return seen;
+            }
+            assert!(Instant::now() < deadline, "no {program} among {seen:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Nothing of the run is left: none of `seen`, nothing in its session, its ports free, its
+    /// pids file gone. (Bounded: run.sh waits for what it stops, but a process that someone
+    /// else killed is reaped by its new parent.)
+    async fn assert_nothing_left(&self, seen: &[Proc]) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = left_over(seen, self.pid);
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "processes of the run still running after it ended: {left:#?}\n{}",
+                self.out()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            port_is_free(self.invoke_port),
+            "the hook's port is free again"
+        );
+        assert!(
+            port_is_free(self.upstreams_port),
+            "the stand-ins' port is free again"
+        );
+        assert!(!self.dir.join("pids").exists(), "the pids file is gone");
+    }
+
+    fn pid_of(&self, part: &str) -> u32 {
+        let pids = std::fs::read_to_string(self.dir.join("pids")).unwrap();
+        pids.lines()
+            .find(|l| l.split('\t').nth(1) == Some(part))
+            .and_then(|l| l.split('\t').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {part} in {pids}"))
+    }
+}
+
+/// A test that fails midway leaves no run behind either: SIGTERM, on which run.sh stops what
+/// it started (SIGKILL would leave that running). A run that passed leaves no directory either
+/// (one that failed keeps its logs).
+impl Drop for LocalRun {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &self.pid.to_string()])
+                .status();
+        } else if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+enum Port {
+    Invoke,
+    Upstreams,
+    Moto,
+}
+
+/// run.sh with one of its ports held by this test process: refused at once, naming the port,
+/// the part that needs it and this process, and nothing built or started.
+async fn refused(port: Port, what: &str) {
+    let (invoke_port, upstreams_port, moto_port) = (free_port(), free_port(), free_port());
+    let held = match port {
+        Port::Invoke => invoke_port,
+        Port::Upstreams => upstreams_port,
+        Port::Moto => moto_port,
+    };
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", held)).unwrap();
+    let env = [
+        ("LOCAL_SECRETS", "moto".to_string()),
+        ("MOTO_PORT", moto_port.to_string()),
+    ];
+    let mut run = LocalRun::start_on(invoke_port, upstreams_port, run_dir("refused"), &env);
+    let status = run.exit_within(STOPPED_WITHIN).await;
+    run.wait_for("Nothing was started", STOPPED_WITHIN).await;
+    assert_eq!(status.code(), Some(1), "{}", run.out());
+    let me = std::process::id();
+    assert!(
+        run.printed(&format!(
+            "127.0.0.1:{held}, for {what}, is taken by pid {me} ("
+        )),
+        "names the port, the part and what holds it: {}",
+        run.out()
+    );
+    assert!(
+        !run.printed("== building"),
+        "nothing built or started: {}",
+        run.out()
+    );
+}
+
+#[tokio::test]
+async fn a_taken_port_is_refused_before_anything_starts_naming_what_holds_it() {
+    refused(Port::Invoke, "the hook (INVOKE_PORT)").await;
+    refused(Port::Upstreams, "the NL3/ipinfo stand-ins (UPSTREAMS_PORT)").await;
+    refused(Port::Moto, "the local Secrets Manager (MOTO_PORT)").await;
+}
+
+#[tokio::test]
+async fn ready_only_through_the_nl3_stand_in_and_ctrl_c_leaves_nothing_behind() {
+    let mut run = LocalRun::start("ready", &[]);
+    run.wait_for("(logs follow; Ctrl-C stops everything)", READY_WITHIN)
+        .await;
+    assert!(
+        run.printed("is ready under cargo lambda watch")
+            && run.printed("locked user's event \"locked\", through the NL3"),
+        "{}",
+        run.out()
+    );
+
+    // A second run on the same ports and directory is refused, naming the first.
+    let stand_ins = run.pid_of("the NL3/ipinfo stand-ins");
+    let mut second = LocalRun::start_on(run.invoke_port, run.upstreams_port, run.dir.clone(), &[]);
+    assert_eq!(second.exit_within(STOPPED_WITHIN).await.code(), Some(1));
+    let earlier = format!(
+        "is taken by an earlier `make run` of this checkout (the NL3/ipinfo stand-ins, pid {stand_ins})"
+    );
+    second.wait_for(&earlier, STOPPED_WITHIN).await;
+
+    let seen = run.processes_with("tail").await;
+    for program in ["local_upstreams", "cargo-lambda", "nl3-okta-hook"] {
+        assert!(
+            seen.iter()
+                .any(|p| p.cmd.split(' ').next().unwrap_or("").ends_with(program)),
+            "the run has a process {program:?}: {seen:#?}"
+        );
+    }
+    run.ctrl_c();
+    let status = run.exit_within(STOPPED_WITHIN).await;
+    run.wait_for("stopped", STOPPED_WITHIN).await;
+    assert_eq!(status.code(), Some(0), "{}", run.out());
+    run.assert_nothing_left(&seen).await;
+}
+
+#[tokio::test]
+async fn ctrl_c_before_ready_leaves_nothing_behind() {
+    let mut run = LocalRun::start("early", &[]);
+    run.wait_for(
+        "== starting the hook under cargo lambda watch",
+        READY_WITHIN,
+    )
+    .await;
+    let seen = run.processes_with("cargo-lambda").await;
+    assert!(
+        seen.iter().any(|p| p.cmd.contains("local_upstreams")),
+        "{seen:#?}"
+    );
+    run.ctrl_c();
+    let status = run.exit_within(STOPPED_WITHIN).await;
+    run.wait_for("stopped", STOPPED_WITHIN).await;
+    assert_eq!(status.code(), Some(0), "{}", run.out());
+    assert!(!run.printed("is ready"), "{}", run.out());
+    run.assert_nothing_left(&seen).await;
+}
+
+#[tokio::test]
+async fn a_part_that_stops_stops_the_run_and_says_which() {
+    let mut run = LocalRun::start("part-stops", &[]);
+    run.wait_for("(logs follow; Ctrl-C stops everything)", READY_WITHIN)
+        .await;
+    let seen = run.processes_with("tail").await;
+    let stand_ins = run.pid_of("the NL3/ipinfo stand-ins");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &stand_ins.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = run.exit_within(STOPPED_WITHIN).await;
+    run.wait_for(
+        "Everything else this run started is stopped too.",
+        STOPPED_WITHIN,
+    )
+    .await;
+    assert_eq!(status.code(), Some(1), "{}", run.out());
+    assert!(
+        run.printed(&format!(
+            "the NL3/ipinfo stand-ins (pid {stand_ins}) stopped."
+        )),
+        "{}",
+        run.out()
+    );
+    run.assert_nothing_left(&seen).await;
+}
+
+/// What the issue met: something else answering where NL3 should be (there, a stranger on :9010
+/// answering 501), and a locked user let in by FAIL_OPEN. Such a run never says it is ready.
+#[tokio::test]
+async fn not_ready_when_the_hook_cannot_ask_nl3() {
+    let stranger = wiremock::MockServer::start().await; // answers 404 to everything
+    let settings = std::fs::read_to_string(format!("{ROOT}/local/local.env"))
+        .unwrap()
+        .replace(
+            "API_URI=http://127.0.0.1:9010",
+            &format!("API_URI={}", stranger.uri()),
+        );
+    let dir = run_dir("stranger-settings");
+    std::fs::create_dir_all(&dir).unwrap();
+    let env_file = dir.join("local.env");
+    std::fs::write(&env_file, settings).unwrap();
+
+    let env = [("LOCAL_ENV_FILE", env_file.to_string_lossy().into_owned())];
+    let mut run = LocalRun::start("stranger", &env);
+    // "Not ready: …" or "… is ready under …", whichever comes first.
+    run.wait_for("ready", READY_WITHIN).await;
+    assert!(!run.printed("is ready"), "{}", run.out());
+    let status = run.exit_within(STOPPED_WITHIN).await;
+    let said =
+        "Not ready: the hook answered events/rest/token-locked.json (a locked user) \"fail_open\"";
+    run.wait_for(said, STOPPED_WITHIN).await;
+    assert_eq!(status.code(), Some(1), "{}", run.out());
+    assert!(
+        !stranger.received_requests().await.unwrap().is_empty(),
+        "the hook asked the stranger"
+    );
+    run.assert_nothing_left(&[]).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
