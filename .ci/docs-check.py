@@ -2,7 +2,7 @@
 """Docs that cannot drift (run by `make test`):
 
 1. every relative link and `#anchor` in README.md and docs/*.md resolves (GitHub's anchors);
-2. every setting the code reads (hook, NL3 client, admin CLI, rotation function, sentinel) has a row in
+2. every setting the code reads (hook, shared crate, admin CLI, rotation function, sentinel) has a row in
    docs/configuration.md's table, and the table names nothing the code no longer reads;
 (That every flag of `nl3-okta-admin --help` is documented in docs/admin-cli.md, and that the help
 names every variable the CLI reads, is checked by the admin crate's tests, from clap's own

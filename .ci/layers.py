@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the layering (ARCHITECTURE.md): in each layered crate, every `crate::` import points to
 a module of a lower layer (or a leaf importing nothing), and the module graph has no cycle; and
-the crates depend on each other only downwards (the admin crate and the NL3 client crate never
+the crates depend on each other only downwards (the admin crate and the shared crate never
 on the hook crate). Prints the graphs and exits non-zero on a violation. Run by `make lint`."""
 import pathlib
 import re
@@ -34,7 +34,7 @@ CRATES = {
         "function": 6, "output": 6,
         "cli": 7,
     },
-    # NL3's check and ipinfo's location (nl3-client), below the hook and the admin crate.
+    # What the hook shares with the Okta side (nl3-shared), below the hook and the admin crate.
     "nl3/src": {
         "http_client": 0, "settings": 0,
         "check": 1, "geo": 1,
@@ -110,9 +110,9 @@ for src_dir, layers in CRATES.items():
 
 # The admin crate (admin/) is built without the hook crate: it must not depend on it.
 must_not_name("admin", "the admin crate", ["nl3-okta-hook"], ["nl3_okta_hook"])
-# The NL3 client crate (nl3/) sits below both: it depends on neither.
+# The shared crate (nl3/) sits below both: it depends on neither.
 must_not_name(
-    "nl3", "the NL3 client crate",
+    "nl3", "the shared crate",
     ["nl3-okta-hook", "nl3-okta-admin"], ["nl3_okta_hook", "nl3_okta_admin"],
 )
 

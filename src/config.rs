@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use http::HeaderName;
-use nl3_client::settings::{IpinfoSettings, Nl3Settings, SettingsError, Vars};
+use nl3_shared::settings::{IpinfoSettings, Nl3Settings, SettingsError, Vars};
 
 /// `errorSummary` shown to the user when NL3 says the account is locked and `LOCKED_MESSAGE` is unset.
 pub const DEFAULT_LOCKED_MESSAGE: &str =

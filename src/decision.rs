@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use nl3_client::check::Nl3Error;
+use nl3_shared::check::Nl3Error;
 use serde::Serialize;
 
 use crate::auth::AuthFailure;

@@ -11,9 +11,9 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
-use nl3_client::check::{CheckRequest, LockStatus, Nl3Client};
-use nl3_client::geo::{self, GeoError, IpinfoClient, Location, Origin};
-use nl3_client::http_client;
+use nl3_shared::check::{CheckRequest, LockStatus, Nl3Client};
+use nl3_shared::geo::{self, GeoError, IpinfoClient, Location, Origin};
+use nl3_shared::http_client;
 use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};

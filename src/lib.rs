@@ -14,7 +14,7 @@
 //! 5. [`hook`]: the service that decides; the observers [`logging`] and [`metrics`];
 //! 6. [`app`]: the Lambda glue. `main.rs` only wires (`lambda_runtime`).
 //!
-//! Below them all, the `nl3_client` crate (`nl3/`): NL3's lock check, ipinfo's location and the
+//! Below them all, the `nl3_shared` crate (`nl3/`): NL3's lock check, ipinfo's location and the
 //! one outbound HTTP client, shared with the Okta-side tools (`nl3-okta-admin`, `admin/`), a
 //! crate of their own that cannot import the hook's modules.
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use nl3_client::http_client::{describe, read_capped, redirect};
+use nl3_shared::http_client::{describe, read_capped, redirect};
 use serde::Deserialize;
 
 use crate::cache::{CachePolicy, Refreshing, Stale, WhenLimited};

@@ -5,7 +5,7 @@
 //! ([`crate::lenient`]: a value of the wrong type counts as absent, strings are borrowed where
 //! they need no unescaping). Imports only the leaf `lenient`.
 
-use nl3_client::check::IntegrationType;
+use nl3_shared::check::IntegrationType;
 use serde::Serialize;
 use serde_json::Value;
 

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use http::HeaderMap;
-use nl3_client::geo;
+use nl3_shared::geo;
 use nl3_okta_hook::api_key::ApiKey;
 use nl3_okta_hook::app::{App, Invocation};
 use nl3_okta_hook::config::{Observability, Settings};

@@ -1,4 +1,4 @@
-//! nl3-client: asking Next Level3 whether an account is locked, and ipinfo where a sign-in comes
+//! nl3-shared: asking Next Level3 whether an account is locked, and ipinfo where a sign-in comes
 //! from, the same way on both sides: the inline hook (`nl3-okta-hook`) and the Okta-side tools
 //! (`nl3-okta-admin`). It depends on neither.
 //!
