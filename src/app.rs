@@ -9,9 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{self, ConfigError, Observability, Policy, Settings};
 use crate::decision::{Decision, Failure, Trace, Unreadable, Verdict};
-use crate::event::{HttpEvent, HttpResponse};
 use crate::hook::{Hook, HookRequest};
 use crate::{logging, metrics};
+use nl3_shared::event::{HttpEvent, HttpResponse};
 
 /// What Lambda tells about one invocation, beside its payload.
 #[derive(Debug, Clone, Default)]

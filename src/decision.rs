@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::auth::AuthFailure;
 use crate::config::{ConfigError, Mode, Policy};
-use crate::event::EventError;
 use crate::okta::{Answer, BadRequest, HookType};
 use crate::secret_source::SecretsError;
+use nl3_shared::event::EventError;
 
 /// Shown to the user when the check could not be done and `FAIL_OPEN=false`.
 pub const FAIL_CLOSED_MESSAGE: &str =

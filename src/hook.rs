@@ -17,12 +17,12 @@ use nl3_shared::http_client;
 use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};
-use crate::cache::Got;
 use crate::config::{ConfigError, Mode, Policy, SecretsSettings, Settings, Unlisted};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
 use crate::okta::{self, HookEvent};
 use crate::secret_source::{self, SecretSource, SecretsManagerSettings};
 use crate::secrets::HookSecrets;
+use nl3_shared::cache::Got;
 
 /// The NL3 application a call is checked as: an `APPS` entry or the default.
 struct Target<'a> {

@@ -3,26 +3,21 @@
 //!
 //! Layers, each importing only from the layers below it (`ARCHITECTURE.md` has the map):
 //!
-//! 0. leaves: [`config`] (typed settings), [`lenient`] (tolerant serde field types),
-//!    [`api_key`], [`cache`] (the refreshing cache);
-//! 1. the edges and adapters: [`event`] (the Lambda event edge, `aws_lambda_events`' shapes),
-//!    [`okta`] (Okta's request and answer), [`secrets`] (what the secret holds), [`oauth`]
-//!    (JWKS);
+//! 0. leaves: [`config`] (typed settings);
+//! 1. the adapters: [`okta`] (Okta's request and answer), [`secrets`] (what the secret holds),
+//!    [`oauth`] (JWKS);
 //! 2. [`secret_source`]: where the secret comes from (Secrets Manager or the environment);
 //! 3. [`auth`] (Okta's credentials);
 //! 4. [`decision`]: the decision as data;
 //! 5. [`hook`]: the service that decides; the observers [`logging`] and [`metrics`];
 //! 6. [`app`]: the Lambda glue. `main.rs` only wires (`lambda_runtime`).
 //!
-//! Below them all, the `nl3_shared` crate (`nl3/`): NL3's lock check, ipinfo's location and the
-//! one outbound HTTP client, shared with the Okta-side tools (`nl3-okta-admin`, `admin/`), a
-//! crate of their own that cannot import the hook's modules.
+//! Below them all, the `nl3_shared` crate (`nl3/`): NL3's lock check, ipinfo's location, the one
+//! outbound HTTP client, the Lambda event edge (`event`, with `lenient`), the hook secret's
+//! digest (`api_key`) and the refreshing cache (`cache`), shared with the Okta-side tools
+//! (`nl3-okta-admin`, `admin/`), a crate of their own that cannot import the hook's modules.
 
-pub mod api_key;
-pub mod cache;
 pub mod config;
-pub mod event;
-pub mod lenient;
 pub mod okta;
 
 pub mod oauth;

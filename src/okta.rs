@@ -2,14 +2,15 @@
 //! (§2). Reading is pure and never touches the network, so it can be fuzzed on its own.
 //!
 //! Okta's body is read through serde into structs that hold only the paths the hook reads
-//! ([`crate::lenient`]: a value of the wrong type counts as absent, strings are borrowed where
-//! they need no unescaping). Imports only the leaf `lenient`.
+//! ([`nl3_shared::lenient`]: a value of the wrong type counts as absent, strings are borrowed where
+//! they need no unescaping). Imports nothing from the crate but the shared `lenient`.
 
 use nl3_shared::check::IntegrationType;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::lenient::{paths, Obj, Text};
+use nl3_shared::lenient::{Obj, Text};
+use nl3_shared::paths;
 
 /// Okta inline hook bodies are a few KiB; anything far larger is not from Okta.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -22,8 +22,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::cache::{CachePolicy, Got, Refreshing, Stale, WhenLimited};
 use crate::secrets::{HookSecrets, Malformed};
+use nl3_shared::cache::{CachePolicy, Got, Refreshing, Stale, WhenLimited};
 
 /// The shortest time between two forced refreshes: under a flood of wrong keys, Secrets Manager
 /// is asked at most this often per execution environment.

@@ -11,9 +11,9 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
-use crate::api_key::{decode_base64, ApiKey, Presented};
 use crate::config::Mode;
 use jsonwebtoken::EncodingKey;
+use nl3_shared::api_key::{decode_base64, ApiKey, Presented};
 
 /// Secrets ready for use: API keys as digests, signing keys decoded and ready to sign.
 pub struct HookSecrets {
