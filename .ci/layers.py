@@ -14,14 +14,12 @@ root = pathlib.Path(__file__).resolve().parent.parent
 CRATES = {
     # The hook (nl3-okta-hook).
     "src": {
-        "config": 0,
-        "okta": 1,
-        "oauth": 1, "secrets": 1,
-        "secret_source": 2,
-        "auth": 3,
-        "decision": 4,
-        "hook": 5, "logging": 5, "metrics": 5,
-        "app": 6,
+        "config": 0, "okta": 0,
+        "oauth": 1,
+        "auth": 2,
+        "decision": 3,
+        "hook": 4, "logging": 4, "metrics": 4,
+        "app": 5,
     },
     # The Okta side (nl3-okta-admin): the CLI and the Okta-side functions.
     "admin/src": {
@@ -37,7 +35,9 @@ CRATES = {
     # What the hook shares with the Okta side (nl3-shared), below the hook and the admin crate.
     "nl3/src": {
         "api_key": 0, "cache": 0, "http_client": 0, "lenient": 0, "settings": 0,
-        "check": 1, "event": 1, "geo": 1,
+        "check": 1, "event": 1, "geo": 1, "secrets": 1,
+        "secret_source": 2,
+        "header_secret": 3,
     },
 }
 

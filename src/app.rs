@@ -75,7 +75,7 @@ impl App {
                         locked_message: config::DEFAULT_LOCKED_MESSAGE.into(),
                         hook_timeout: Duration::from_millis(config::DEFAULT_HOOK_TIMEOUT_MS),
                         unlisted: config::Unlisted::Check,
-                        mode: config::Mode::Enforce,
+                        mode: nl3_shared::settings::Mode::Enforce,
                     },
                 }
             }

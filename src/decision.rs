@@ -3,18 +3,19 @@
 //! ([`Decision::conclude`]). No I/O here: the hook service produces verdicts, the observers
 //! (logs, metrics) and the Lambda glue read decisions.
 //!
-//! Layer 4: imports the adapters' error types and leaves.
+//! Layer 3: imports the adapters' error types and leaves.
 
 use std::time::Duration;
 
 use nl3_shared::check::Nl3Error;
+use nl3_shared::event::EventError;
+use nl3_shared::secret_source::SecretsError;
+use nl3_shared::settings::Mode;
 use serde::Serialize;
 
 use crate::auth::AuthFailure;
-use crate::config::{ConfigError, Mode, Policy};
+use crate::config::{ConfigError, Policy};
 use crate::okta::{Answer, BadRequest, HookType};
-use crate::secret_source::SecretsError;
-use nl3_shared::event::EventError;
 
 /// Shown to the user when the check could not be done and `FAIL_OPEN=false`.
 pub const FAIL_CLOSED_MESSAGE: &str =
@@ -344,7 +345,7 @@ mod tests {
             locked_message: "Locked.".into(),
             hook_timeout: Duration::from_millis(2500),
             unlisted: crate::config::Unlisted::Check,
-            mode: crate::config::Mode::Enforce,
+            mode: Mode::Enforce,
         }
     }
 
@@ -370,7 +371,9 @@ mod tests {
             (Verdict::Locked, true, Outcome::Locked, 200, Some("Locked.")),
             (Verdict::NoUser, false, Outcome::NoUser, 200, None),
             (
-                Verdict::Forbidden(AuthFailure::NoApiKey),
+                Verdict::Forbidden(AuthFailure::Header(
+                    nl3_shared::header_secret::HeaderSecretFailure::NoApiKey,
+                )),
                 true,
                 Outcome::Forbidden,
                 200,

@@ -5,24 +5,25 @@
 //! wait on the network runs inside one budget (`HOOK_TIMEOUT_MS`, or less when Lambda's own
 //! deadline is nearer); when the budget runs out the check has failed, and `FAIL_OPEN` decides.
 //!
-//! Layer 5: imports authentication, the adapters, the decision data and leaves.
+//! Layer 4: imports authentication, the adapters, the decision data and leaves.
 
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
+use nl3_shared::cache::Got;
 use nl3_shared::check::{CheckRequest, LockStatus, Nl3Client};
 use nl3_shared::geo::{self, GeoError, IpinfoClient, Location, Origin};
 use nl3_shared::http_client;
+use nl3_shared::secret_source::{self, SecretSource};
+use nl3_shared::secrets::{HookSecrets, ResolvedApp};
+use nl3_shared::settings::{Mode, SecretsSettings};
 use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};
-use crate::config::{ConfigError, Mode, Policy, SecretsSettings, Settings, Unlisted};
+use crate::config::{ConfigError, Policy, Settings, Unlisted};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
 use crate::okta::{self, HookEvent};
-use crate::secret_source::{self, SecretSource, SecretsManagerSettings};
-use crate::secrets::HookSecrets;
-use nl3_shared::cache::Got;
 
 /// The NL3 application a call is checked as: an `APPS` entry or the default.
 struct Target<'a> {
@@ -85,7 +86,7 @@ pub struct UpstreamCalls {
 /// Everything a decision uses.
 pub struct Hook {
     policy: Policy,
-    secrets: SecretSource,
+    secrets: SecretSource<HookSecrets>,
     auth: Authenticator,
     nl3: Nl3Client,
     geo: IpinfoClient,
@@ -98,13 +99,7 @@ impl Hook {
         let client = match &settings.secrets {
             SecretsSettings::Environment { .. } => None,
             SecretsSettings::SecretsManager { .. } => {
-                let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await;
-                Some(secret_source::secrets_manager_client(
-                    (&aws).into(),
-                    settings.policy.hook_timeout,
-                ))
+                Some(secret_source::client_from_environment(settings.policy.hook_timeout).await)
             }
         };
         Self::build(settings, client)
@@ -123,32 +118,12 @@ impl Hook {
         client: Option<aws_sdk_secretsmanager::Client>,
     ) -> Result<Self, ConfigError> {
         let api_key_required = settings.auth.accept_api_key;
-        let secrets = match (settings.secrets, client) {
-            (SecretsSettings::Environment { json }, _) => {
-                SecretSource::from_environment(&json, api_key_required)
-            }
-            (
-                SecretsSettings::SecretsManager {
-                    secret_id,
-                    ttl,
-                    api_key_grace,
-                },
-                Some(client),
-            ) => SecretSource::secrets_manager(
-                client,
-                SecretsManagerSettings {
-                    secret_id,
-                    ttl,
-                    api_key_grace,
-                    api_key_required,
-                },
-            ),
-            (SecretsSettings::SecretsManager { .. }, None) => {
-                return Err(ConfigError::Startup(
+        let secrets = SecretSource::from_settings(settings.secrets, client, api_key_required)
+            .ok_or_else(|| {
+                ConfigError::Startup(
                     "SECRET_ID is set but there is no Secrets Manager client".into(),
-                ))
-            }
-        };
+                )
+            })?;
         let http = http_client::build(settings.policy.hook_timeout, USER_AGENT)
             .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
         Ok(Self {
@@ -313,34 +288,21 @@ impl Hook {
         secrets: &'a HookSecrets,
         trace: &mut Trace,
     ) -> Result<Target<'a>, Verdict> {
-        if let Some((key, entry)) = secrets.app(&event.app_keys) {
-            trace.app = Some(key.to_string());
-            let app = entry
-                .as_ref()
-                .map_err(|why| Verdict::CheckFailed(Failure::AppUnusable(why.clone())))?;
-            trace.app_uri = Some(app.app_uri.clone());
-            return Ok(Target {
-                issuer: &app.app_uri,
-                signing_key: app.signing_key(),
-                locked_message: app.locked_message.as_deref(),
-                fail_open: app.fail_open,
-                mode: app.mode,
-            });
-        }
-        if let (Some(issuer), Some(signing_key)) =
-            (self.nl3.default_issuer(), secrets.signing_key())
-        {
-            trace.app = Some("default".into());
+        let app = secrets.resolve_app(&event.app_keys, self.nl3.default_issuer());
+        trace.app = Some(app.name().to_string());
+        if let Some((issuer, signing_key)) = app.nl3() {
             trace.app_uri = Some(issuer.to_string());
             return Ok(Target {
                 issuer,
                 signing_key,
-                locked_message: None,
-                fail_open: None,
-                mode: None,
+                locked_message: app.locked_message(),
+                fail_open: Some(app.fail_open(self.policy.fail_open)),
+                mode: Some(app.mode(self.policy.mode)),
             });
         }
-        trace.app = Some("unlisted".into());
+        if let ResolvedApp::Unusable { why, .. } = app {
+            return Err(Verdict::CheckFailed(Failure::AppUnusable(why.to_string())));
+        }
         let named = event
             .app_keys
             .first()

@@ -14,7 +14,7 @@ use nl3_okta_hook::config::{Observability, Settings};
 use nl3_shared::event::{EventKind, HttpEvent};
 use nl3_okta_hook::hook::Hook;
 use nl3_okta_hook::okta;
-use nl3_okta_hook::secrets::HookSecrets;
+use nl3_shared::secrets::HookSecrets;
 use serde_json::Value;
 
 /// The `API_KEY` of `local/local.env`: the events in `events/` carry its base64 form, so the seed

@@ -305,7 +305,7 @@ fn an_empty_api_key_accepts_only_an_empty_value() {
 
 #[test]
 fn a_blank_api_key_never_becomes_the_hooks_key() {
-    use nl3_okta_hook::secrets::HookSecrets;
+    use nl3_shared::secrets::HookSecrets;
     for blank in ["", "  ", "\t"] {
         let secret = json!({"API_KEY": blank, "SIGNING_KEY": b64(SIGNING_KEY)}).to_string();
         assert!(HookSecrets::from_json(&secret, true).is_err(), "{blank:?}");

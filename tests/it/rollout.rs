@@ -279,7 +279,7 @@ async fn a_call_right_after_secrets_manager_recovers_is_decided_on_the_fresh_sec
     assert_eq!(reads, 1, "one read for the herd");
     let waited = started.elapsed();
     assert!(
-        waited < nl3_okta_hook::secret_source::RETRY_AFTER_FAILURE + SLACK,
+        waited < nl3_shared::secret_source::RETRY_AFTER_FAILURE + SLACK,
         "waited {waited:?}"
     );
 

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use crate::helpers::*;
 use nl3_okta_hook::decision::{Decision, Outcome};
 use nl3_okta_hook::hook::Hook;
-use nl3_okta_hook::secret_source::{
-    FORCED_REFRESH_INTERVAL, RETRY_AFTER_FAILURE, STALE_REFRESH_WAIT,
-};
+use nl3_shared::secret_source::{FORCED_REFRESH_INTERVAL, RETRY_AFTER_FAILURE, STALE_REFRESH_WAIT};
 
 const SECRET_ID: &str = "nl3/okta-hook";
 

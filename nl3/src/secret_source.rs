@@ -1,5 +1,8 @@
 //! Where the hook's secret comes from (docs/contract.md §5): AWS Secrets Manager when `SECRET_ID`
-//! is set, the environment otherwise; what it holds is [`crate::secrets`]' business.
+//! is set, the environment otherwise; what it holds, and which reading of it a caller keeps
+//! ([`HookSecrets`](crate::secrets::HookSecrets), or [`KeysOnly`](crate::secrets::KeysOnly) for a
+//! receiver of Okta's calls), is [`crate::secrets`]' business: a source reads one
+//! [`SecretDocument`].
 //!
 //! Secrets Manager is read through the [`Refreshing`] cache: fetched once, refreshed after
 //! `SECRET_TTL_SECONDS`, a stale secret keeps serving while Secrets Manager is down (up to
@@ -22,8 +25,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::secrets::{HookSecrets, Malformed};
-use nl3_shared::cache::{CachePolicy, Got, Refreshing, Stale, WhenLimited};
+use crate::cache::{CachePolicy, Got, Refreshing, Stale, WhenLimited};
+use crate::secrets::{Malformed, SecretDocument};
+use crate::settings::SecretsSettings;
 
 /// The shortest time between two forced refreshes: under a flood of wrong keys, Secrets Manager
 /// is asked at most this often per execution environment.
@@ -56,21 +60,22 @@ impl From<Stale> for SecretsError {
     }
 }
 
-/// Where secrets come from, with the cache in front of Secrets Manager.
-pub struct SecretSource(Source);
+/// Where secrets come from, with the cache in front of Secrets Manager: a source of one reading
+/// `D` of the secret.
+pub struct SecretSource<D>(Source<D>);
 
-enum Source {
+enum Source<D> {
     /// Parsed once from the environment (or a malformed environment, reported on every call).
-    Fixed(Result<Arc<HookSecrets>, SecretsError>),
-    SecretsManager(Box<SecretsManager>),
+    Fixed(Result<Arc<D>, SecretsError>),
+    SecretsManager(Box<SecretsManager<D>>),
 }
 
-struct SecretsManager {
+struct SecretsManager<D> {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
     api_key_grace: Duration,
     api_key_required: bool,
-    cache: Refreshing<HookSecrets, SecretsError>,
+    cache: Refreshing<D, SecretsError>,
 }
 
 /// A Secrets Manager client tuned for a call with a 3 s deadline: short connect timeout and
@@ -98,6 +103,17 @@ pub fn secrets_manager_client(
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
+/// [`secrets_manager_client`] from the AWS SDK's standard configuration (region, credentials,
+/// `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+pub async fn client_from_environment(
+    operation_timeout: Duration,
+) -> aws_sdk_secretsmanager::Client {
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    secrets_manager_client((&aws).into(), operation_timeout)
+}
+
 /// How Secrets Manager is read.
 pub struct SecretsManagerSettings {
     pub secret_id: String,
@@ -106,10 +122,41 @@ pub struct SecretsManagerSettings {
     pub api_key_required: bool,
 }
 
-impl SecretSource {
+impl<D: SecretDocument> SecretSource<D> {
+    /// The source `settings` name: the environment's JSON, or Secrets Manager through `client`
+    /// (`None` when `settings` name Secrets Manager and there is no client).
+    pub fn from_settings(
+        settings: SecretsSettings,
+        client: Option<aws_sdk_secretsmanager::Client>,
+        api_key_required: bool,
+    ) -> Option<Self> {
+        Some(match (settings, client) {
+            (SecretsSettings::Environment { json }, _) => {
+                Self::from_environment(&json, api_key_required)
+            }
+            (
+                SecretsSettings::SecretsManager {
+                    secret_id,
+                    ttl,
+                    api_key_grace,
+                },
+                Some(client),
+            ) => Self::secrets_manager(
+                client,
+                SecretsManagerSettings {
+                    secret_id,
+                    ttl,
+                    api_key_grace,
+                    api_key_required,
+                },
+            ),
+            (SecretsSettings::SecretsManager { .. }, None) => return None,
+        })
+    }
+
     pub fn from_environment(json: &str, api_key_required: bool) -> Self {
         Self(Source::Fixed(
-            HookSecrets::from_json(json, api_key_required)
+            D::from_json(json, api_key_required)
                 .map(Arc::new)
                 .map_err(SecretsError::from),
         ))
@@ -138,7 +185,7 @@ impl SecretSource {
 
     /// The current secrets, from the cache when fresh. Callers bound this with their deadline;
     /// after a failed read, one that leaves room for the next attempt waits for it.
-    pub async fn get(&self, deadline: Option<Instant>) -> Got<HookSecrets, SecretsError> {
+    pub async fn get(&self, deadline: Option<Instant>) -> Got<D, SecretsError> {
         match &self.0 {
             Source::Fixed(result) => Got {
                 result: result.clone(),
@@ -153,10 +200,7 @@ impl SecretSource {
 
     /// After a failed authentication: secrets read no earlier than `since` (the call's start),
     /// waiting for the rate limit's next slot if need be. `None` when the source cannot change.
-    pub async fn refresh_since(
-        &self,
-        since: tokio::time::Instant,
-    ) -> Option<Got<HookSecrets, SecretsError>> {
+    pub async fn refresh_since(&self, since: tokio::time::Instant) -> Option<Got<D, SecretsError>> {
         match &self.0 {
             Source::Fixed(_) => None,
             Source::SecretsManager(sm) => Some(
@@ -181,10 +225,10 @@ fn fetch_error(
     }
 }
 
-impl SecretsManager {
+impl<D: SecretDocument> SecretsManager<D> {
     /// Reads `AWSCURRENT`, `AWSPENDING` and, when a grace period is set, `AWSPREVIOUS` in
     /// parallel.
-    async fn fetch(&self) -> Result<HookSecrets, SecretsError> {
+    async fn fetch(&self) -> Result<D, SecretsError> {
         let started = Instant::now();
         // By stage, like the others (moto, unlike AWS, reads a version it calls the default
         // when none is named, and misses a label moved by UpdateSecretVersionStage).
@@ -222,7 +266,7 @@ impl SecretsManager {
                 "secret has no SecretString (binary secrets are not supported)".into(),
             ))
         })?;
-        let mut secrets = HookSecrets::from_json(raw, self.api_key_required)?;
+        let mut secrets = D::from_json(raw, self.api_key_required)?;
         let created = current
             .created_date()
             .and_then(|d| u64::try_from(d.secs()).ok())
@@ -230,7 +274,8 @@ impl SecretsManager {
         if let (Some(created), Some(previous)) = (created, previous) {
             let until = created + self.api_key_grace;
             if let (Some(raw), true) = (previous.secret_string(), SystemTime::now() < until) {
-                secrets = secrets.with_previous(raw, until);
+                let key = D::api_key_of(raw).map(|key| (key, until));
+                secrets.api_keys_mut().set_previous(key);
             }
         }
         if let Some(pending) = pending
@@ -238,14 +283,14 @@ impl SecretsManager {
             .filter(|p| p.version_id() != current.version_id())
         {
             if let Some(raw) = pending.secret_string() {
-                secrets = secrets.with_pending(raw);
+                secrets.api_keys_mut().set_pending(D::api_key_of(raw));
             }
         }
         tracing::info!(
             secret_id = %self.secret_id,
             version = current.version_id().unwrap_or(""),
-            previous_api_key_accepted = secrets.accepts_previous_api_key(),
-            pending_api_key_accepted = secrets.accepts_pending_api_key(),
+            previous_api_key_accepted = secrets.api_keys().accepts_previous(),
+            pending_api_key_accepted = secrets.api_keys().accepts_pending(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "secret fetched from Secrets Manager"
         );
