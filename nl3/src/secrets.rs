@@ -223,7 +223,8 @@ pub struct HookSecrets {
     /// Per-application entries (`APPS`), by the key Okta's request names the app with.
     /// An entry that cannot be used is kept with the reason, so only its app's calls fail.
     apps: HashMap<String, Result<AppEntry, String>>,
-    /// `BREAK_GLASS_LOGINS`, lowercased: a failed check never refuses these accounts.
+    /// `BREAK_GLASS_LOGINS`, as [`login_key`] keeps them: a failed check never refuses these
+    /// accounts.
     break_glass: HashSet<String>,
 }
 
@@ -380,7 +381,7 @@ impl HookSecrets {
             None | Some(serde_json::Value::Null) => HashSet::new(),
             Some(serde_json::Value::Array(logins)) => logins
                 .iter()
-                .map(|login| login.as_str().map(|l| l.trim().to_lowercase()))
+                .map(|login| login.as_str().map(login_key))
                 .collect::<Option<_>>()
                 .ok_or_else(not_a_list)?,
             Some(_) => return Err(not_a_list()),
@@ -402,6 +403,17 @@ impl HookSecrets {
             break_glass,
         })
     }
+}
+
+/// A login as break-glass entries are compared: surrounding ASCII whitespace dropped and ASCII
+/// letters lowercased, nothing else. No Unicode case mapping or normalisation, so no look-alike
+/// matches an entry: the Kelvin sign `\u{212A}` is not `k`, `ẞ` is not `ß`, a decomposed `é` is not
+/// the composed one. Okta compares logins case-insensitively; a login with a non-ASCII letter
+/// matches only when written in the entry exactly as Okta sends it.
+pub fn login_key(login: &str) -> String {
+    login
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .to_ascii_lowercase()
 }
 
 /// The NL3 application a sign-in is checked as (docs/contract.md §5), as the hook resolves it.
@@ -478,10 +490,10 @@ impl<'a> ResolvedApp<'a> {
 }
 
 impl HookSecrets {
-    /// Whether `login` is a break-glass account (compared case-insensitively, as Okta compares
-    /// logins).
+    /// Whether `login` is a break-glass account: equal to an entry up to the case of ASCII
+    /// letters, every other character exactly ([`login_key`]).
     pub fn is_break_glass(&self, login: &str) -> bool {
-        !self.break_glass.is_empty() && self.break_glass.contains(&login.trim().to_lowercase())
+        !self.break_glass.is_empty() && self.break_glass.contains(&login_key(login))
     }
 
     /// Accepts the previous version's `API_KEY` too, until `until` (the source sets the keys of
@@ -736,6 +748,36 @@ mod tests {
         assert!(s.is_break_glass("ADMIN@EXAMPLE.COM "));
         assert!(!s.is_break_glass("admin@example.org"));
         assert!(!s.is_break_glass(""));
+    }
+
+    #[test]
+    fn break_glass_logins_match_by_ascii_case_alone_so_no_look_alike_matches() {
+        let logins = serde_json::json!([
+            "kevin@example.com",
+            "straße@example.com",
+            "e\u{301}lise@example.com",
+            "ÅSA@example.com",
+        ]);
+        let s = HookSecrets::from_json(
+            &serde_json::json!({"API_KEY": "k", "SIGNING_KEY": "c2s=", "BREAK_GLASS_LOGINS": logins})
+                .to_string(),
+            true,
+        )
+        .unwrap();
+        for (login, matches) in [
+            ("KEVIN@Example.COM", true),
+            ("\u{212A}evin@example.com", false), // KELVIN SIGN, lowercased to k by Unicode
+            ("straße@EXAMPLE.com", true),
+            ("STRAẞE@example.com", false), // capital sharp s, lowercased to ß by Unicode
+            ("strasse@example.com", false),
+            ("e\u{301}lise@example.com", true),
+            ("\u{e9}lise@example.com", false), // composed é: the same text only once normalised
+            ("ÅSA@example.com", true),
+            ("åsa@example.com", false), // a non-ASCII letter is compared as written
+            ("kevin@example.com\u{a0}", false), // a no-break space is not trimmed
+        ] {
+            assert_eq!(s.is_break_glass(login), matches, "{login:?}");
+        }
     }
 
     #[test]
