@@ -122,8 +122,10 @@ pub enum Failure {
     Nl3(#[source] Nl3Error),
     #[error("budget of {} ms ran out during {}", budget.as_millis(), stage.as_str())]
     OutOfTime { stage: Stage, budget: Duration },
-    /// An `APPS` entry that cannot be used (the reason names the app and the field).
-    #[error("{0}")]
+    /// An `APPS` entry that cannot be used (the reason names the app and the field). Decided
+    /// under the `FAIL_OPEN` and `MODE` the entry states, else the strictest: never the
+    /// deployment's.
+    #[error("{0} (an unusable APPS entry keeps the FAIL_OPEN and MODE it states, else FAIL_OPEN=false and MODE=enforce, never the deployment's)")]
     AppUnusable(String),
     #[error("app {0} has no NL3 settings and there is no default (APP_URI and SIGNING_KEY); UNLISTED_APPS=check")]
     AppNotConfigured(String),

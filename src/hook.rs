@@ -25,16 +25,6 @@ use crate::config::{ConfigError, Policy, Settings, Unlisted};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
 use crate::okta::{self, HookEvent};
 
-/// The NL3 application a call is checked as: an `APPS` entry or the default.
-struct Target<'a> {
-    issuer: &'a str,
-    signing_key: &'a jsonwebtoken::EncodingKey,
-    /// The entry's own `LOCKED_MESSAGE`, `FAIL_OPEN` and `MODE`, over the deployment's.
-    locked_message: Option<&'a str>,
-    fail_open: Option<bool>,
-    mode: Option<Mode>,
-}
-
 /// What an `APPS` entry changes in the policy for its calls.
 #[derive(Default)]
 struct AppPolicy {
@@ -238,13 +228,19 @@ impl Hook {
             return Verdict::NoUser;
         };
         trace.break_glass = secrets.is_break_glass(username);
-        let target = match self.target(&event, &secrets, trace) {
+        let app = secrets.resolve_app(&event.app_keys, self.nl3.default_issuer());
+        trace.app = Some(app.name().to_string());
+        // The app's own LOCKED_MESSAGE, FAIL_OPEN and MODE (an unusable entry's: never laxer
+        // than it states), also for a check that fails below.
+        *app_policy = AppPolicy {
+            locked_message: app.locked_message().map(str::to_string),
+            fail_open: Some(app.fail_open(self.policy.fail_open)),
+            mode: Some(app.mode(self.policy.mode)),
+        };
+        let (issuer, signing_key) = match self.target(&event, app, trace) {
             Ok(target) => target,
             Err(verdict) => return verdict,
         };
-        app_policy.locked_message = target.locked_message.map(str::to_string);
-        app_policy.fail_open = target.fail_open;
-        app_policy.mode = target.mode;
 
         let client_ip = event.client_ip.as_deref().unwrap_or("");
         let location = self
@@ -264,10 +260,7 @@ impl Hook {
             integration_data: location.as_ref().map_or(&*EMPTY_OBJECT, |l| &l.raw),
             user_device: None, // Okta sends no user agent
         };
-        let status = self
-            .nl3
-            .check(&check, target.issuer, target.signing_key)
-            .await;
+        let status = self.nl3.check(&check, issuer, signing_key).await;
         trace.nl3 = Some(at.elapsed());
         match status {
             Ok(LockStatus::Locked) => Verdict::Locked,
@@ -283,25 +276,20 @@ impl Hook {
     /// Which NL3 settings answer for the app signing in (docs/contract.md §5): its own `APPS`
     /// entry, else the default (`APP_URI` and `SIGNING_KEY`), else `UNLISTED_APPS` decides.
     fn target<'a>(
-        &'a self,
+        &self,
         event: &HookEvent,
-        secrets: &'a HookSecrets,
+        app: ResolvedApp<'a>,
         trace: &mut Trace,
-    ) -> Result<Target<'a>, Verdict> {
-        let app = secrets.resolve_app(&event.app_keys, self.nl3.default_issuer());
-        trace.app = Some(app.name().to_string());
+    ) -> Result<(&'a str, &'a jsonwebtoken::EncodingKey), Verdict> {
         if let Some((issuer, signing_key)) = app.nl3() {
             trace.app_uri = Some(issuer.to_string());
-            return Ok(Target {
-                issuer,
-                signing_key,
-                locked_message: app.locked_message(),
-                fail_open: Some(app.fail_open(self.policy.fail_open)),
-                mode: Some(app.mode(self.policy.mode)),
-            });
+            return Ok((issuer, signing_key));
         }
-        if let ResolvedApp::Unusable { why, .. } = app {
-            return Err(Verdict::CheckFailed(Failure::AppUnusable(why.to_string())));
+        if let ResolvedApp::Unusable { key, entry } = app {
+            tracing::error!(app = key, error = %entry.why, "APPS entry unusable: a failed check");
+            return Err(Verdict::CheckFailed(Failure::AppUnusable(
+                entry.why.clone(),
+            )));
         }
         let named = event
             .app_keys

@@ -222,7 +222,7 @@ pub struct HookSecrets {
     ipinfo_token: Option<String>,
     /// Per-application entries (`APPS`), by the key Okta's request names the app with.
     /// An entry that cannot be used is kept with the reason, so only its app's calls fail.
-    apps: HashMap<String, Result<AppEntry, String>>,
+    apps: HashMap<String, Result<AppEntry, UnusableEntry>>,
     /// `BREAK_GLASS_LOGINS`, as [`login_key`] keeps them: a failed check never refuses these
     /// accounts.
     break_glass: HashSet<String>,
@@ -272,6 +272,42 @@ impl AppEntry {
             fail_open,
             mode,
         })
+    }
+}
+
+/// An `APPS` entry that cannot be used: its app's sign-ins are failed checks, under the `MODE`
+/// and `FAIL_OPEN` the entry states readably, else the strictest (`enforce`, `false`) — never the
+/// deployment's, which the entry may have meant to override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnusableEntry {
+    /// Names the app and the field, never a value.
+    pub why: String,
+    /// The entry's `MODE`, when it states a readable one.
+    pub mode: Option<Mode>,
+    /// The entry's `FAIL_OPEN`, when it states a readable one.
+    pub fail_open: Option<bool>,
+}
+
+impl UnusableEntry {
+    fn new(key: &str, entry: &serde_json::Value, why: String) -> Self {
+        let field = |name: &str| entry.as_object().and_then(|o| o.get(name));
+        Self {
+            why: format!("app {key}: {why}"),
+            mode: field("MODE")
+                .and_then(serde_json::Value::as_str)
+                .and_then(Mode::parse),
+            fail_open: field("FAIL_OPEN").and_then(serde_json::Value::as_bool),
+        }
+    }
+
+    /// `MODE` for this app's sign-ins: the entry's, else `enforce`.
+    pub fn mode(&self) -> Mode {
+        self.mode.unwrap_or(Mode::Enforce)
+    }
+
+    /// `FAIL_OPEN` for this app's sign-ins: the entry's, else `false`.
+    pub fn fail_open(&self) -> bool {
+        self.fail_open.unwrap_or(false)
     }
 }
 
@@ -369,9 +405,9 @@ impl HookSecrets {
             Some(serde_json::Value::Object(apps)) => apps
                 .iter()
                 .map(|(key, entry)| {
-                    let entry =
-                        AppEntry::from_json(entry).map_err(|why| format!("app {key}: {why}"));
-                    (key.trim().to_string(), entry)
+                    let read = AppEntry::from_json(entry)
+                        .map_err(|why| UnusableEntry::new(key, entry, why));
+                    (key.trim().to_string(), read)
                 })
                 .collect(),
             Some(_) => return Err(Malformed("APPS is not a JSON object of app entries".into())),
@@ -421,8 +457,12 @@ pub fn login_key(login: &str) -> String {
 pub enum ResolvedApp<'a> {
     /// The `APPS` entry of the first key Okta named that has one.
     Entry { key: &'a str, entry: &'a AppEntry },
-    /// That entry cannot be used: `why` names the app and the field (never a value).
-    Unusable { key: &'a str, why: &'a str },
+    /// That entry cannot be used: a failed check, never under a laxer policy than the entry
+    /// states ([`UnusableEntry`]).
+    Unusable {
+        key: &'a str,
+        entry: &'a UnusableEntry,
+    },
     /// No entry: the default application (`APP_URI` and `SIGNING_KEY`).
     Default {
         app_uri: &'a str,
@@ -464,19 +504,21 @@ impl<'a> ResolvedApp<'a> {
         }
     }
 
-    /// The entry's `MODE` over the deployment's.
+    /// The entry's `MODE` over the deployment's; for an unusable entry, its own or `enforce`.
     pub fn mode(&self, deployment: Mode) -> Mode {
         match self {
             Self::Entry { entry, .. } => entry.mode.unwrap_or(deployment),
-            _ => deployment,
+            Self::Unusable { entry, .. } => entry.mode(),
+            Self::Default { .. } | Self::Unlisted => deployment,
         }
     }
 
-    /// The entry's `FAIL_OPEN` over the deployment's.
+    /// The entry's `FAIL_OPEN` over the deployment's; for an unusable entry, its own or `false`.
     pub fn fail_open(&self, deployment: bool) -> bool {
         match self {
             Self::Entry { entry, .. } => entry.fail_open.unwrap_or(deployment),
-            _ => deployment,
+            Self::Unusable { entry, .. } => entry.fail_open(),
+            Self::Default { .. } | Self::Unlisted => deployment,
         }
     }
 
@@ -550,7 +592,7 @@ impl HookSecrets {
             .find_map(|k| self.apps.get_key_value(k.as_ref()));
         match (listed, default_app_uri, self.signing_key()) {
             (Some((key, Ok(entry))), _, _) => ResolvedApp::Entry { key, entry },
-            (Some((key, Err(why))), _, _) => ResolvedApp::Unusable { key, why },
+            (Some((key, Err(entry))), _, _) => ResolvedApp::Unusable { key, entry },
             (None, Some(app_uri), Some(signing_key)) => ResolvedApp::Default {
                 app_uri,
                 signing_key,
@@ -690,12 +732,12 @@ mod tests {
             ),
         ] {
             let resolved = s.resolve_app(&[bad], None);
-            let ResolvedApp::Unusable { key, why } = resolved else {
+            let ResolvedApp::Unusable { key, entry } = resolved else {
                 panic!("{bad}: {resolved:?}")
             };
             assert_eq!(key, bad);
-            assert!(why.starts_with(expected), "{why}");
-            assert!(!why.contains("hunter2"));
+            assert!(entry.why.starts_with(expected), "{}", entry.why);
+            assert!(!entry.why.contains("hunter2"));
             assert!(resolved.nl3().is_none());
         }
         // No entry and no default application: unlisted, whatever APP_URI says.
@@ -710,6 +752,46 @@ mod tests {
             err.to_string().contains("APPS is not a JSON object"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_unusable_entry_never_inherits_a_laxer_policy_from_the_deployment() {
+        let raw = serde_json::json!({
+            "API_KEY": "k", "SIGNING_KEY": "c2s=",
+            "APPS": {
+                // Enforced on purpose, but with a field that cannot be read.
+                "enforced": {"APP_URI": "https://a.example.com", "SIGNING_KEY": "Y3Jt",
+                             "MODE": "enforce", "LOCKED_MESSAGE": 5},
+                // Says nothing of MODE or FAIL_OPEN: the strictest.
+                "silent": {"APP_URI": "https://a.example.com"},
+                "not-an-object": [1],
+                // States both readably: those hold, even where laxer than the strictest.
+                "reporting": {"APP_URI": "crm", "SIGNING_KEY": "Y3Jt", "MODE": "report",
+                              "FAIL_OPEN": true},
+                // A MODE that is neither value, a FAIL_OPEN that is not a boolean.
+                "unreadable": {"APP_URI": "https://a.example.com", "SIGNING_KEY": "Y3Jt",
+                               "MODE": "watch", "FAIL_OPEN": "yes"},
+            }
+        })
+        .to_string();
+        let s = HookSecrets::from_json(&raw, true).unwrap();
+        for (key, mode, fail_open) in [
+            ("enforced", Mode::Enforce, false),
+            ("silent", Mode::Enforce, false),
+            ("not-an-object", Mode::Enforce, false),
+            ("reporting", Mode::Report, true),
+            ("unreadable", Mode::Enforce, false),
+        ] {
+            let app = s.resolve_app(&[key], Some("https://app.example.com"));
+            assert!(
+                matches!(app, ResolvedApp::Unusable { .. }),
+                "{key}: {app:?}"
+            );
+            // The deployment reports and fails open: the entry does not inherit either.
+            assert_eq!(app.mode(Mode::Report), mode, "{key}");
+            assert_eq!(app.fail_open(true), fail_open, "{key}");
+            assert!(app.nl3().is_none(), "{key}");
+        }
     }
 
     #[test]

@@ -141,9 +141,11 @@ async fn enforce_and_report_apps_side_by_side_in_one_deployment() {
     assert!(!seen(&hr).0, "HR enforces");
     let default = decide(&hook, &okta_headers(), &token_for("other", LOCKED_USER)).await;
     assert_eq!(default.outcome, Outcome::Locked, "{}", default.reason);
-    // A MODE that is neither value makes that one entry unusable, naming the field.
+    // A MODE that is neither value makes that one entry unusable, naming the field: a failed
+    // check under the strictest policy (it states no readable MODE or FAIL_OPEN), not the
+    // deployment's FAIL_OPEN=true.
     let bad = decide(&hook, &okta_headers(), &token_for("bad", "a@example.com")).await;
-    assert_eq!(bad.outcome, Outcome::FailOpen);
+    assert_eq!(bad.outcome, Outcome::FailClosed);
     assert!(
         bad.reason
             .contains("app bad: MODE is not enforce or report"),
@@ -161,6 +163,59 @@ async fn enforce_and_report_apps_side_by_side_in_one_deployment() {
     assert_eq!(hr.outcome, Outcome::Locked);
     let default = decide(&hook, &okta_headers(), &token_for("other", LOCKED_USER)).await;
     assert_would_refuse(&default, "locked");
+}
+
+/// Hardening issue 9: a deployment in report mode that refuses on a failed check, and an app
+/// enforced on purpose whose entry has an unrelated field that cannot be read. Its locked user
+/// was let through as `would_refuse`, NL3 never asked, at INFO with no alarm. An unusable entry
+/// is a failed check under the strictest policy it could mean, counted as one.
+#[tokio::test]
+async fn an_unusable_entry_is_a_failed_check_never_silently_report_mode() {
+    let up = upstreams().await;
+    let apps = json!({
+        "hr": {"APP_URI": HR_URI, "SIGNING_KEY": b64(HR_KEY), "MODE": "enforce",
+               "LOCKED_MESSAGE": 5},
+    })
+    .to_string();
+    let hook = up
+        .hook(&[("MODE", "report"), ("FAIL_OPEN", "false"), ("APPS", &apps)])
+        .await;
+    let d = decide(&hook, &okta_headers(), &token_for("hr", LOCKED_USER)).await;
+    assert_eq!(d.outcome, Outcome::FailClosed, "{}", d.reason);
+    assert_eq!(d.would_refuse, None);
+    assert!(!seen(&d).0, "refused");
+    assert!(
+        d.reason.contains("app hr: LOCKED_MESSAGE is not a string"),
+        "{}",
+        d.reason
+    );
+    assert!(
+        d.reason.ends_with("FAIL_OPEN=false refuses the sign-in"),
+        "{}",
+        d.reason
+    );
+    let line = emf(&d);
+    assert_eq!(
+        (line["FailClosed"].clone(), line["WouldRefuse"].clone()),
+        (json!(1), json!(0))
+    );
+    assert_eq!(line["App"], "hr");
+
+    // A deployment that fails open lends the entry nothing either: it states no FAIL_OPEN.
+    let hook = up.hook(&[("MODE", "report"), ("APPS", &apps)]).await;
+    let d = decide(&hook, &okta_headers(), &token_for("hr", LOCKED_USER)).await;
+    assert_eq!(d.outcome, Outcome::FailClosed, "{}", d.reason);
+    assert!(up.nl3_requests().await.is_empty(), "NL3 was never asked");
+
+    // What an unusable entry states readably still holds: an app being rolled out in report
+    // mode is not refused because of a typo in its entry.
+    let apps = json!({
+        "hr": {"APP_URI": HR_URI, "SIGNING_KEY": "%%% not base64", "MODE": "report"},
+    })
+    .to_string();
+    let hook = up.hook(&[("FAIL_OPEN", "false"), ("APPS", &apps)]).await;
+    let d = decide(&hook, &okta_headers(), &token_for("hr", LOCKED_USER)).await;
+    assert_would_refuse(&d, "failed_check");
 }
 
 #[tokio::test]
