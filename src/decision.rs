@@ -61,7 +61,7 @@ outcomes! {
     Locked => "locked", "Locked";
     /// The hook call did not carry valid credentials.
     Forbidden => "forbidden", "Forbidden";
-    /// The check failed and `FAIL_OPEN=true` let the sign-in through.
+    /// The check failed and `FAIL_OPEN=true` (or a break-glass account) let the sign-in through.
     FailOpen => "fail_open", "FailOpen";
     /// The check failed and `FAIL_OPEN=false` refused the sign-in.
     FailClosed => "fail_closed", "FailClosed";
@@ -129,6 +129,9 @@ pub enum Failure {
     AppUnusable(String),
     #[error("app {0} has no NL3 settings and there is no default (APP_URI and SIGNING_KEY); UNLISTED_APPS=check")]
     AppNotConfigured(String),
+    /// The default application's `SIGNING_KEY` cannot be used (the reason names the field).
+    #[error("the default app cannot be used: {0}")]
+    DefaultUnusable(String),
 }
 
 /// Why a request could not be read: answered 400.
@@ -171,8 +174,9 @@ impl Verdict {
         }
     }
 
-    /// Why, in words for the Okta admin and the logs. Never a secret.
-    fn reason(&self, fail_open: bool) -> String {
+    /// Why, in words for the Okta admin and the logs, under `FAIL_OPEN=fail_open` (the policy's,
+    /// not the break-glass exemption). Never a secret.
+    fn reason(&self, fail_open: bool, break_glass: bool) -> String {
         match self {
             Self::NotLocked => "NL3: account is not locked".into(),
             Self::Locked => "NL3: account is locked".into(),
@@ -182,6 +186,9 @@ impl Verdict {
             Self::CheckFailed(failure) if fail_open => {
                 format!("{failure}; FAIL_OPEN=true lets the sign-in through")
             }
+            Self::CheckFailed(failure) if break_glass => format!(
+                "{failure}; FAIL_OPEN=false, but a break-glass account: a failed check never refuses it"
+            ),
             Self::CheckFailed(failure) => format!("{failure}; FAIL_OPEN=false refuses the sign-in"),
             Self::Unlisted { refused: false } => {
                 "the app has no NL3 settings; UNLISTED_APPS=allow lets it through unchecked".into()
@@ -251,10 +258,7 @@ impl Decision {
             Some(_) => Outcome::WouldRefuse,
             None => enforced,
         };
-        let mut reason = verdict.reason(fail_open);
-        if trace.break_glass && matches!(verdict, Verdict::CheckFailed(_)) && !policy.fail_open {
-            reason.push_str(" (a break-glass account: a failed check never refuses it)");
-        }
+        let mut reason = verdict.reason(policy.fail_open, trace.break_glass);
         if would_refuse.is_some() {
             reason.push_str("; MODE=report lets it through");
         }

@@ -285,11 +285,23 @@ impl Hook {
             trace.app_uri = Some(issuer.to_string());
             return Ok((issuer, signing_key));
         }
-        if let ResolvedApp::Unusable { key, entry } = app {
-            tracing::error!(app = key, error = %entry.why, "APPS entry unusable: a failed check");
-            return Err(Verdict::CheckFailed(Failure::AppUnusable(
-                entry.why.clone(),
-            )));
+        match app {
+            ResolvedApp::Unusable { key, entry } => {
+                tracing::error!(app = key, error = %entry.why, "APPS entry unusable: a failed check");
+                return Err(Verdict::CheckFailed(Failure::AppUnusable(
+                    entry.why.clone(),
+                )));
+            }
+            ResolvedApp::DefaultUnusable { why } => {
+                tracing::error!(
+                    error = why,
+                    "the default app's settings are unusable: a failed check"
+                );
+                return Err(Verdict::CheckFailed(Failure::DefaultUnusable(
+                    why.to_string(),
+                )));
+            }
+            _ => {}
         }
         let named = event
             .app_keys

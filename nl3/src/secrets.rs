@@ -217,8 +217,10 @@ impl KeysOnly {
 /// Secrets ready for use: API keys as digests, signing keys decoded and ready to sign.
 pub struct HookSecrets {
     keys: ApiKeys,
-    /// The default application's key; `None` only when `APPS` has entries.
-    signing_key: Option<EncodingKey>,
+    /// The default application's key; `None` only when `APPS` has entries. One that is not
+    /// base64 makes the default application unusable, not the whole secret: Okta's calls are
+    /// still authenticated, other apps' entries still work, break-glass logins still known.
+    signing_key: Option<Result<EncodingKey, String>>,
     ipinfo_token: Option<String>,
     /// Per-application entries (`APPS`), by the key Okta's request names the app with.
     /// An entry that cannot be used is kept with the reason, so only its app's calls fail.
@@ -338,7 +340,10 @@ impl std::fmt::Debug for HookSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HookSecrets")
             .field("keys", &self.keys)
-            .field("signing_key", &self.signing_key.as_ref().map(|_| ".."))
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|k| k.as_ref().map(|_| "..")),
+            )
             .field("ipinfo_token", &self.ipinfo_token.as_ref().map(|_| ".."))
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
             .field("break_glass_logins", &self.break_glass.len())
@@ -422,11 +427,11 @@ impl HookSecrets {
                 .ok_or_else(not_a_list)?,
             Some(_) => return Err(not_a_list()),
         };
-        // Without per-application entries, the default application's key is required.
+        // Without per-application entries, the default application's key is required: a
+        // secret with no NL3 key at all is none the hook can use.
         let signing_key = match non_empty(fields.signing_key) {
             Some(key) => Some(
-                decode_signing_key(&key)
-                    .ok_or_else(|| Malformed("SIGNING_KEY is not base64".into()))?,
+                decode_signing_key(&key).ok_or_else(|| "SIGNING_KEY is not base64".to_string()),
             ),
             None if apps.is_empty() => return Err(Malformed("SIGNING_KEY is missing".into())),
             None => None,
@@ -468,6 +473,9 @@ pub enum ResolvedApp<'a> {
         app_uri: &'a str,
         signing_key: &'a EncodingKey,
     },
+    /// No entry, and the default application's `SIGNING_KEY` cannot be used (`why` names the
+    /// field): a failed check under the deployment's policy, which is the default's own.
+    DefaultUnusable { why: &'a str },
     /// No entry and no default: `UNLISTED_APPS` decides.
     Unlisted,
 }
@@ -487,7 +495,7 @@ impl<'a> ResolvedApp<'a> {
     pub fn name(&self) -> &'a str {
         match self {
             Self::Entry { key, .. } | Self::Unusable { key, .. } => key,
-            Self::Default { .. } => "default",
+            Self::Default { .. } | Self::DefaultUnusable { .. } => "default",
             Self::Unlisted => "unlisted",
         }
     }
@@ -500,7 +508,7 @@ impl<'a> ResolvedApp<'a> {
                 app_uri,
                 signing_key,
             } => Some((app_uri, signing_key)),
-            Self::Unusable { .. } | Self::Unlisted => None,
+            Self::Unusable { .. } | Self::DefaultUnusable { .. } | Self::Unlisted => None,
         }
     }
 
@@ -509,7 +517,7 @@ impl<'a> ResolvedApp<'a> {
         match self {
             Self::Entry { entry, .. } => entry.mode.unwrap_or(deployment),
             Self::Unusable { entry, .. } => entry.mode(),
-            Self::Default { .. } | Self::Unlisted => deployment,
+            Self::Default { .. } | Self::DefaultUnusable { .. } | Self::Unlisted => deployment,
         }
     }
 
@@ -518,7 +526,7 @@ impl<'a> ResolvedApp<'a> {
         match self {
             Self::Entry { entry, .. } => entry.fail_open.unwrap_or(deployment),
             Self::Unusable { entry, .. } => entry.fail_open(),
-            Self::Default { .. } | Self::Unlisted => deployment,
+            Self::Default { .. } | Self::DefaultUnusable { .. } | Self::Unlisted => deployment,
         }
     }
 
@@ -573,15 +581,16 @@ impl HookSecrets {
         self.keys.accepts(presented)
     }
 
-    /// The default application's signing key (`SIGNING_KEY`), when there is one.
+    /// The default application's signing key (`SIGNING_KEY`), when there is a usable one.
     pub fn signing_key(&self) -> Option<&EncodingKey> {
-        self.signing_key.as_ref()
+        self.signing_key.as_ref()?.as_ref().ok()
     }
 
     /// The application a sign-in is checked as: the `APPS` entry of the first of `keys` (the
     /// OIDC client ID, the SAML app's ID or issuer URI, in the order Okta's request gives them)
     /// that has one; else the default application, `default_app_uri` (`APP_URI`) with
-    /// `SIGNING_KEY`, when both are there; else [`ResolvedApp::Unlisted`].
+    /// `SIGNING_KEY`, when both are there (unusable when that key is); else
+    /// [`ResolvedApp::Unlisted`].
     pub fn resolve_app<'a, S: AsRef<str>>(
         &'a self,
         keys: &[S],
@@ -590,13 +599,14 @@ impl HookSecrets {
         let listed = keys
             .iter()
             .find_map(|k| self.apps.get_key_value(k.as_ref()));
-        match (listed, default_app_uri, self.signing_key()) {
+        match (listed, default_app_uri, &self.signing_key) {
             (Some((key, Ok(entry))), _, _) => ResolvedApp::Entry { key, entry },
             (Some((key, Err(entry))), _, _) => ResolvedApp::Unusable { key, entry },
-            (None, Some(app_uri), Some(signing_key)) => ResolvedApp::Default {
+            (None, Some(app_uri), Some(Ok(signing_key))) => ResolvedApp::Default {
                 app_uri,
                 signing_key,
             },
+            (None, Some(_), Some(Err(why))) => ResolvedApp::DefaultUnusable { why },
             (None, _, _) => ResolvedApp::Unlisted,
         }
     }
@@ -629,10 +639,6 @@ mod tests {
             (r#"{"SIGNING_KEY":"c2s="}"#, "API_KEY is missing"),
             (r#"{"API_KEY":"k"}"#, "SIGNING_KEY is missing"),
             (
-                r#"{"API_KEY":"k","SIGNING_KEY":"%%%-not-b64"}"#,
-                "SIGNING_KEY is not base64",
-            ),
-            (
                 r#"{"API_KEY":"hunter2-value","SIGNING_KEY":5}"#,
                 "not a JSON object",
             ),
@@ -642,6 +648,36 @@ mod tests {
             assert!(err.contains(expected), "{raw}: {err}");
             assert!(!err.contains("hunter2") && !err.contains("%%%"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_default_key_that_is_not_base64_makes_the_default_app_unusable_not_the_secret() {
+        let s = HookSecrets::from_json(
+            r#"{"API_KEY":"k","SIGNING_KEY":"%%%-not-b64","BREAK_GLASS_LOGINS":["a@example.com"],
+                "APPS":{"crm":{"APP_URI":"https://crm.example.com","SIGNING_KEY":"Y3Jt"}}}"#,
+            true,
+        )
+        .unwrap();
+        // Okta's calls can still be authenticated and break-glass logins known.
+        assert!(s.accepts_api_key(b"k"));
+        assert!(s.is_break_glass("a@example.com"));
+        assert!(s.signing_key().is_none());
+        let app = s.resolve_app(&["other"], Some("https://app.example.com"));
+        let ResolvedApp::DefaultUnusable { why } = app else {
+            panic!("{app:?}")
+        };
+        assert_eq!(why, "SIGNING_KEY is not base64");
+        assert_eq!(app.name(), "default");
+        assert!(app.nl3().is_none());
+        // The default's policy is the deployment's own.
+        assert_eq!(app.mode(Mode::Report), Mode::Report);
+        assert!(app.fail_open(true));
+        // An app with an entry of its own is unaffected.
+        assert!(matches!(
+            s.resolve_app(&["crm"], Some("https://app.example.com")),
+            ResolvedApp::Entry { .. }
+        ));
+        assert!(!format!("{s:?}").contains("%%%"));
     }
 
     #[test]
