@@ -14,8 +14,8 @@ root = pathlib.Path(__file__).resolve().parent.parent
 CRATES = {
     # The hook (nl3-okta-hook).
     "src": {
-        "config": 0, "okta": 0,
-        "oauth": 1,
+        "config": 0,
+        "oauth": 1, "okta": 1,
         "auth": 2,
         "decision": 3,
         "hook": 4, "logging": 4, "metrics": 4,

@@ -62,6 +62,19 @@ pub enum Unlisted {
     Refuse,
 }
 
+/// Which name a sign-in is checked under (`USERNAME_SOURCE`, docs/contract.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsernameSource {
+    /// The Okta login (`data.context.user.profile.login`, else the session's), for both hook
+    /// types; the app username only when Okta sends no login.
+    #[default]
+    OktaLogin,
+    /// The name the app knows the user by (a token's `preferred_username`, a SAML NameID),
+    /// else the Okta login: for NL3 accounts keyed by app usernames. Admins map
+    /// `preferred_username` per app, possibly to an attribute users can edit.
+    AppUsername,
+}
+
 /// Okta OAuth 2.0 hook authentication, enabled by `OAUTH_ISSUER`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthSettings {
@@ -119,6 +132,7 @@ pub struct Settings {
     pub secrets: SecretsSettings,
     pub policy: Policy,
     pub observability: Observability,
+    pub username_source: UsernameSource,
 }
 
 /// A true/false variable, `default` when unset (or empty, as every variable: [`Vars`]).
@@ -175,6 +189,20 @@ impl Settings {
             auth: auth_settings(&lookup)?,
             secrets: SecretsSettings::from_lookup(&lookup, HookSecrets::ENV_FIELDS)?,
             observability: observability(&lookup),
+            username_source: match env
+                .get("USERNAME_SOURCE")
+                .map(|v| v.trim().to_ascii_lowercase())
+            {
+                None => UsernameSource::OktaLogin,
+                Some(v) if v == "okta_login" => UsernameSource::OktaLogin,
+                Some(v) if v == "app_username" => UsernameSource::AppUsername,
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: "USERNAME_SOURCE",
+                        why: "expected okta_login or app_username",
+                    })
+                }
+            },
             policy,
         })
     }
@@ -276,6 +304,23 @@ mod tests {
         assert!(s.auth.oauth.is_none());
         assert_eq!(s.observability, Observability::default());
         assert_eq!(s.policy.unlisted, Unlisted::Check);
+        assert_eq!(s.username_source, UsernameSource::OktaLogin);
+    }
+
+    #[test]
+    fn username_source_is_the_okta_login_unless_the_app_username_is_asked_for() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("USERNAME_SOURCE", " App_Username "));
+        assert_eq!(
+            settings(&pairs).unwrap().username_source,
+            UsernameSource::AppUsername
+        );
+        pairs.pop();
+        pairs.push(("USERNAME_SOURCE", "okta_login"));
+        assert_eq!(
+            settings(&pairs).unwrap().username_source,
+            UsernameSource::OktaLogin
+        );
     }
 
     #[test]
@@ -296,6 +341,7 @@ mod tests {
             ("API_KEY_HEADER", "bad header"),
             ("IPINFO_TIMEOUT_MS", "99999"),
             ("UNLISTED_APPS", "maybe"),
+            ("USERNAME_SOURCE", "preferred_username"),
         ] {
             let mut with_bad = BASE.to_vec();
             with_bad.retain(|(k, _)| *k != name);

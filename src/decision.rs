@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::auth::AuthFailure;
 use crate::config::{ConfigError, Policy};
-use crate::okta::{Answer, BadRequest, HookType};
+use crate::okta::{Answer, BadRequest, HookType, Name};
 
 /// Shown to the user when the check could not be done and `FAIL_OPEN=false`.
 pub const FAIL_CLOSED_MESSAGE: &str =
@@ -227,6 +227,8 @@ pub struct Trace {
     pub app_uri: Option<String>,
     /// The user is one of `BREAK_GLASS_LOGINS`.
     pub break_glass: bool,
+    /// Set only when the request's Okta login and app username differ: which one was checked.
+    pub checked_as: Option<Name>,
 }
 
 #[derive(Debug)]
@@ -311,6 +313,9 @@ struct DebugContext<'a> {
     would_refuse: Option<&'static str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     break_glass: bool,
+    /// When the Okta login and the app username differ: which one NL3 was asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username_checked: Option<&'static str>,
 }
 
 impl<'a> DebugContext<'a> {
@@ -337,6 +342,7 @@ impl<'a> DebugContext<'a> {
             app_uri: trace.app_uri.as_deref(),
             would_refuse,
             break_glass: trace.break_glass,
+            username_checked: trace.checked_as.map(Name::as_str),
         }
     }
 }

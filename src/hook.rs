@@ -21,7 +21,7 @@ use nl3_shared::settings::{Mode, SecretsSettings};
 use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};
-use crate::config::{ConfigError, Policy, Settings, Unlisted};
+use crate::config::{ConfigError, Policy, Settings, Unlisted, UsernameSource};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
 use crate::okta::{self, HookEvent};
 
@@ -76,6 +76,7 @@ pub struct UpstreamCalls {
 /// Everything a decision uses.
 pub struct Hook {
     policy: Policy,
+    username_source: UsernameSource,
     secrets: SecretSource<HookSecrets>,
     auth: Authenticator,
     nl3: Nl3Client,
@@ -122,6 +123,7 @@ impl Hook {
             geo: IpinfoClient::new(http, settings.ipinfo),
             secrets,
             policy: settings.policy,
+            username_source: settings.username_source,
         })
     }
 
@@ -218,7 +220,7 @@ impl Hook {
             }
         };
 
-        let event = match okta::parse_event(request.body) {
+        let event = match okta::parse_event_as(request.body, self.username_source) {
             Ok(event) => event,
             Err(e) => return Verdict::Unreadable(Unreadable::Body(e)),
         };
@@ -227,7 +229,13 @@ impl Hook {
         let Some(username) = event.username.as_deref() else {
             return Verdict::NoUser;
         };
-        trace.break_glass = secrets.is_break_glass(username);
+        if event.names_differ() {
+            trace.checked_as = event.checked_as;
+        }
+        // On the Okta login whenever Okta sends one, whichever name NL3 is asked about.
+        trace.break_glass = event
+            .break_glass_name()
+            .is_some_and(|name| secrets.is_break_glass(name));
         let app = secrets.resolve_app(&event.app_keys, self.nl3.default_issuer());
         trace.app = Some(app.name().to_string());
         // The app's own LOCKED_MESSAGE, FAIL_OPEN and MODE (an unusable entry's: never laxer

@@ -3,8 +3,8 @@
 //!
 //! Layers, each importing only from the layers below it (`ARCHITECTURE.md` has the map):
 //!
-//! 0. leaves: [`config`] (typed settings), [`okta`] (Okta's request and answer);
-//! 1. [`oauth`] (JWKS);
+//! 0. leaves: [`config`] (typed settings);
+//! 1. [`okta`] (Okta's request and answer), [`oauth`] (JWKS);
 //! 2. [`auth`] (Okta's credentials);
 //! 3. [`decision`]: the decision as data;
 //! 4. [`hook`]: the service that decides; the observers [`logging`] and [`metrics`];
