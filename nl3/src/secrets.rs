@@ -110,6 +110,18 @@ impl ApiKeys {
         self.pending = key;
     }
 
+    pub(crate) fn current_key(&self) -> Option<&ApiKey> {
+        self.current.as_ref()
+    }
+
+    pub(crate) fn previous_key(&self) -> Option<&(ApiKey, SystemTime)> {
+        self.previous.as_ref()
+    }
+
+    pub(crate) fn pending_key(&self) -> Option<&ApiKey> {
+        self.pending.as_ref()
+    }
+
     /// Whether `presented` carries the current `API_KEY`, the pending one, or the previous one
     /// within its grace period. All are compared whatever the first gave (constant time per call).
     pub fn accepts(&self, presented: &[u8]) -> bool {

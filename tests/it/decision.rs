@@ -282,7 +282,7 @@ fn token_claiming(login: &str, preferred_username: &str) -> Value {
 
 /// A log writer for one test.
 #[derive(Clone, Default)]
-struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub(crate) struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl std::io::Write for Lines {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -291,6 +291,21 @@ impl std::io::Write for Lines {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+impl Lines {
+    /// Everything the hook logs on this thread from now until the guard is dropped (tokio's
+    /// current-thread runtime polls every task on it), through its own JSON subscriber.
+    pub(crate) fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let lines = Self::default();
+        let writer = lines.clone();
+        let subscriber = nl3_okta_hook::logging::json_subscriber("info", move || writer.clone());
+        (lines, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 
