@@ -220,6 +220,9 @@ pub struct Trace {
     pub jwks_fetched: bool,
     /// The first call of this execution environment.
     pub cold_start: bool,
+    /// An on-demand cold start's first call: how long it waited through the init phase before
+    /// it was delivered (counted in the decision's `elapsed`).
+    pub init_wait: Option<Duration>,
     /// Which NL3 settings answered: an `APPS` key, `default`, or `unlisted` (a bounded set,
     /// so it can be a metric dimension); `None` before the body was read.
     pub app: Option<String>,

@@ -11,7 +11,6 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
-use nl3_shared::cache::Got;
 use nl3_shared::check::{CheckRequest, LockStatus, Nl3Client};
 use nl3_shared::geo::{self, GeoError, IpinfoClient, Location, Origin};
 use nl3_shared::http_client;
@@ -77,7 +76,9 @@ pub struct UpstreamCalls {
 pub struct Hook {
     policy: Policy,
     username_source: UsernameSource,
-    secrets: SecretSource<HookSecrets>,
+    /// Shared with the warm-up's read, which may outlive the warm-up (a slow Secrets Manager at
+    /// a cold start): the first call then waits for that read instead of starting another.
+    secrets: Arc<SecretSource<HookSecrets>>,
     auth: Authenticator,
     nl3: Nl3Client,
     geo: IpinfoClient,
@@ -121,7 +122,7 @@ impl Hook {
             auth: Authenticator::new(&settings.auth, http.clone()),
             nl3: Nl3Client::new(http.clone(), settings.nl3),
             geo: IpinfoClient::new(http, settings.ipinfo),
-            secrets,
+            secrets: Arc::new(secrets),
             policy: settings.policy,
             username_source: settings.username_source,
         })
@@ -138,19 +139,23 @@ impl Hook {
         }
     }
 
-    /// Fetches the secret and opens the NL3 and ipinfo connections, within `limit`: Lambda's
-    /// init phase runs at full CPU and is not billed against Okta's 3 s. Returns how long the
-    /// secret and the connections took.
+    /// Fetches the secret and opens the NL3 and ipinfo connections, waiting at most `limit`:
+    /// Lambda's init phase runs at full CPU. A secret read still running then goes on in the
+    /// background, and the first call waits for it (within its own budget) instead of reading
+    /// again. Returns how long the secret and the connections took.
     pub async fn warm_up(&self, limit: Duration) -> (Duration, Duration) {
         let started = Instant::now();
+        let source = self.secrets.clone();
+        let read = tokio::spawn(async move { source.get(None).await.result.err() });
         let secrets = async {
-            match tokio::time::timeout(limit, self.secrets.get(None)).await {
-                Ok(Got { result: Ok(_), .. }) => {}
-                Ok(Got { result: Err(e), .. }) => {
+            match tokio::time::timeout(limit, read).await {
+                Ok(Ok(None)) => {}
+                Ok(Ok(Some(e))) => {
                     tracing::warn!(error = %e, "secrets not loaded at start-up; will retry per call")
                 }
+                Ok(Err(_)) => {} // the runtime is shutting down
                 Err(_) => tracing::warn!(
-                    "secrets not loaded at start-up (timed out); will retry per call"
+                    "secrets not loaded at start-up (timed out): the first call waits for the read"
                 ),
             }
             started.elapsed()
@@ -164,7 +169,13 @@ impl Hook {
 
     /// Decides one call. Never panics on input and never outlives the budget.
     pub async fn decide(&self, request: HookRequest<'_>) -> Decision {
-        let started = Instant::now();
+        self.decide_since(request, Instant::now()).await
+    }
+
+    /// Decides a call whose caller has been waiting since `started` (an on-demand cold start's
+    /// first call waited through the init phase): the budget, `elapsed` and the metrics count
+    /// from then.
+    pub async fn decide_since(&self, request: HookRequest<'_>, started: Instant) -> Decision {
         let mut deadline = started + self.policy.hook_timeout;
         if let Some(lambda) = request.lambda_deadline {
             let lambda = lambda.checked_sub(LAMBDA_DEADLINE_MARGIN).unwrap_or(lambda);

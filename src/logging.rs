@@ -152,6 +152,7 @@ pub fn log_decision(decision: &Decision, request_id: &str, xray_trace_id: Option
                 ipinfo_cached = t.ipinfo.map(|_| t.ipinfo_cached),
                 nl3_ms = ms(t.nl3),
                 cold_start = t.cold_start,
+                init_wait_ms = ms(t.init_wait),
                 "decision"
             )
         };

@@ -379,7 +379,7 @@ pub(crate) fn version(version_stage: &str, id: &str, api_key: &str) -> wiremock:
 }
 
 /// Secrets Manager's answer for a stage that does not exist.
-fn not_found() -> wiremock::ResponseTemplate {
+pub(crate) fn not_found() -> wiremock::ResponseTemplate {
     wiremock::ResponseTemplate::new(400).set_body_raw(
         r#"{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret value for staging label"}"#,
         "application/x-amz-json-1.1",
