@@ -2,7 +2,7 @@
 """Docs that cannot drift (run by `make test`):
 
 1. every relative link and `#anchor` in README.md and docs/*.md resolves (GitHub's anchors);
-2. every setting the code reads (hook, NL3 client, admin CLI, rotation function, sentinel) has a
+2. every setting the code reads (hook, shared crate, admin CLI, rotation function, sentinel) has a
    row in docs/configuration.md's table, and the table names nothing the code no longer reads;
 3. every UPPER_CASE variable a shell snippet in them sets for a program (`export NAME=…`,
    `NAME=… command`, `make … NAME=…`) is one that some code reads, and every one it reads

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Checks the layering (ARCHITECTURE.md): in each layered crate, every `crate::` import points to
 a module of a lower layer (or a leaf importing nothing), and the module graph has no cycle; and
-the crates depend on each other only downwards (the admin crate never on the hook crate; the NL3
-client crate and the test-support crate on neither). Prints the graphs and exits non-zero on a
+the crates depend on each other only downwards (the admin crate never on the hook crate; the
+shared crate and the test-support crate on neither). Prints the graphs and exits non-zero on a
 violation. Run by `make lint`."""
 import pathlib
 import re
@@ -15,14 +15,12 @@ root = pathlib.Path(__file__).resolve().parent.parent
 CRATES = {
     # The hook (nl3-okta-hook).
     "src": {
-        "api_key": 0, "cache": 0, "config": 0, "lenient": 0,
-        "event": 1, "okta": 1,
-        "oauth": 1, "secrets": 1,
-        "secret_source": 2,
-        "auth": 3,
-        "decision": 4,
-        "hook": 5, "logging": 5, "metrics": 5,
-        "app": 6,
+        "config": 0,
+        "oauth": 1, "okta": 1,
+        "auth": 2,
+        "decision": 3,
+        "hook": 4, "logging": 4, "metrics": 4,
+        "app": 5,
     },
     # The Okta side (nl3-okta-admin): the CLI and the Okta-side functions.
     "admin/src": {
@@ -35,10 +33,12 @@ CRATES = {
         "function": 6, "output": 6,
         "cli": 7,
     },
-    # NL3's check and ipinfo's location (nl3-client), below the hook and the admin crate.
+    # What the hook shares with the Okta side (nl3-shared), below the hook and the admin crate.
     "nl3/src": {
-        "http_client": 0, "settings": 0,
-        "check": 1, "geo": 1,
+        "api_key": 0, "cache": 0, "http_client": 0, "lenient": 0, "settings": 0,
+        "check": 1, "event": 1, "geo": 1, "secrets": 1,
+        "secret_source": 2,
+        "header_secret": 3,
     },
 }
 
@@ -111,9 +111,9 @@ for src_dir, layers in CRATES.items():
 
 # The admin crate (admin/) is built without the hook crate: it must not depend on it.
 must_not_name("admin", "the admin crate", ["nl3-okta-hook"], ["nl3_okta_hook"])
-# The NL3 client crate (nl3/) sits below both: it depends on neither.
+# The shared crate (nl3/) sits below both: it depends on neither.
 must_not_name(
-    "nl3", "the NL3 client crate",
+    "nl3", "the shared crate",
     ["nl3-okta-hook", "nl3-okta-admin"], ["nl3_okta_hook", "nl3_okta_admin"],
 )
 # The test-support crate (testkit/) serves both sides' tests: it depends on neither.

@@ -5,13 +5,14 @@
 //! Top layer: imports everything below it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{self, ConfigError, Observability, Policy, Settings};
 use crate::decision::{Decision, Failure, Trace, Unreadable, Verdict};
-use crate::event::{HttpEvent, HttpResponse};
 use crate::hook::{Hook, HookRequest};
 use crate::{logging, metrics};
+use nl3_shared::event::{HttpEvent, HttpResponse};
 
 /// What Lambda tells about one invocation, beside its payload.
 #[derive(Debug, Clone, Default)]
@@ -23,8 +24,48 @@ pub struct Invocation {
     pub xray_trace_id: Option<String>,
 }
 
-/// How long the init phase may spend fetching the secret before the first call.
+/// How long the init phase may spend fetching the secret before the first call, when no call is
+/// waiting for it (provisioned concurrency, Managed Instances).
 const WARM_UP_LIMIT: Duration = Duration::from_secs(3);
+/// On an on-demand cold start, the warm-up stops this long before the first call's budget ends,
+/// so that the call still answers within it.
+const WARM_UP_MARGIN: Duration = Duration::from_millis(100);
+/// A first call delivered this soon after the init phase ended was waiting for it (queued while
+/// the environment started); one delivered later arrived afterwards (Lambda may initialise an
+/// on-demand environment before any call needs it) and waited for nothing.
+const QUEUED_DURING_INIT: Duration = Duration::from_millis(200);
+
+/// The init phase, as the first call sees it.
+struct Init {
+    /// When the process started: an on-demand cold start's first call has waited since then.
+    started: Instant,
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE` is `on-demand` (or unset, as in local runs): a call is
+    /// waiting through the init phase. With provisioned concurrency or Managed Instances none is.
+    on_demand: bool,
+    /// When the init phase ended (the warm-up done).
+    ended: OnceLock<Instant>,
+}
+
+impl Init {
+    /// Since when the first call, delivered at `received`, has been waiting.
+    fn waited_since(&self, received: Instant) -> Option<Instant> {
+        let ended = *self.ended.get()?;
+        (self.on_demand && received.saturating_duration_since(ended) <= QUEUED_DURING_INIT)
+            .then_some(self.started)
+    }
+
+    /// How long the warm-up may take: on an on-demand cold start, what is left of the first
+    /// call's budget (less a margin to answer in); else [`WARM_UP_LIMIT`].
+    fn warm_up_limit(&self, budget: Duration) -> Duration {
+        if !self.on_demand {
+            return WARM_UP_LIMIT;
+        }
+        let until = self.started + budget.saturating_sub(WARM_UP_MARGIN);
+        until
+            .saturating_duration_since(Instant::now())
+            .min(WARM_UP_LIMIT)
+    }
+}
 
 enum State {
     Ready(Box<Hook>),
@@ -40,20 +81,29 @@ pub struct App {
     state: State,
     names: Observability,
     cold: AtomicBool,
+    init: Init,
 }
 
 impl App {
-    /// Reads the environment and builds the hook. A bad setting is logged once, naming the
-    /// variable; the process keeps running and answers every call.
-    pub async fn from_env() -> Self {
+    /// Reads the environment and builds the hook, in a process that started at
+    /// `process_started`. A bad setting is logged once, naming the variable; the process keeps
+    /// running and answers every call.
+    pub async fn from_env(process_started: Instant) -> Self {
         let lookup = |name: &str| std::env::var(name).ok();
         let built = match Settings::from_env() {
             Ok(settings) => Hook::from_settings(settings).await,
             Err(error) => Err(error),
         };
-        Self::new(built, config::observability(&lookup), || {
+        let mut app = Self::new(built, config::observability(&lookup), || {
             config::fail_open(&lookup).unwrap_or(false)
-        })
+        });
+        app.init = Init {
+            started: process_started,
+            on_demand: std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE")
+                .map_or(true, |t| t.trim().is_empty() || t == "on-demand"),
+            ended: OnceLock::new(),
+        };
+        app
     }
 
     /// From a built hook (or the setting that stopped it): for tests and the fuzz targets, which
@@ -75,7 +125,7 @@ impl App {
                         locked_message: config::DEFAULT_LOCKED_MESSAGE.into(),
                         hook_timeout: Duration::from_millis(config::DEFAULT_HOOK_TIMEOUT_MS),
                         unlisted: config::Unlisted::Check,
-                        mode: config::Mode::Enforce,
+                        mode: nl3_shared::settings::Mode::Enforce,
                     },
                 }
             }
@@ -84,21 +134,31 @@ impl App {
             state,
             names,
             cold: AtomicBool::new(true),
+            // Built by a test or a fuzz target: no init phase anyone waited through.
+            init: Init {
+                started: Instant::now(),
+                on_demand: false,
+                ended: OnceLock::new(),
+            },
         }
     }
 
     /// Fetches the secret and opens the NL3 and ipinfo connections during Lambda's init phase,
-    /// so the first sign-in after a cold start waits for none of them.
+    /// so the first sign-in after a cold start waits for none of them — on an on-demand cold
+    /// start only for as long as the call waiting through the init phase has budget left. Ends
+    /// the init phase.
     pub async fn warm_up(&self) {
-        let State::Ready(hook) = &self.state else {
-            return;
-        };
-        let (secrets, connections) = hook.warm_up(WARM_UP_LIMIT).await;
-        tracing::info!(
-            secrets_ms = secrets.as_millis() as u64,
-            connections_ms = connections.as_millis() as u64,
-            "warmed up during init"
-        );
+        if let State::Ready(hook) = &self.state {
+            let limit = self.init.warm_up_limit(hook.policy().hook_timeout);
+            let (secrets, connections) = hook.warm_up(limit).await;
+            tracing::info!(
+                secrets_ms = secrets.as_millis() as u64,
+                connections_ms = connections.as_millis() as u64,
+                limit_ms = limit.as_millis() as u64,
+                "warmed up during init"
+            );
+        }
+        let _ = self.init.ended.set(Instant::now());
     }
 
     /// Answers one Lambda payload, whatever its bytes, with the JSON the Runtime API posts back.
@@ -126,11 +186,19 @@ impl App {
 
     /// The decision for one event, without logging it.
     async fn decide(&self, event: &HttpEvent, invocation: &Invocation) -> Decision {
+        let received = Instant::now();
+        let cold_start = self.cold.swap(false, Ordering::Relaxed);
+        // The call that waited through an on-demand init phase: its budget, elapsedMs and
+        // HookDuration count from the process start, the wait it really had.
+        let waited_since = cold_start
+            .then(|| self.init.waited_since(received))
+            .flatten();
+        let started = waited_since.unwrap_or(received);
         let trace = Trace {
-            cold_start: self.cold.swap(false, Ordering::Relaxed),
+            cold_start,
+            init_wait: waited_since.map(|since| received.saturating_duration_since(since)),
             ..Trace::default()
         };
-        let started = Instant::now();
         let (hook, policy) = match &self.state {
             State::Ready(hook) => (hook, hook.policy()),
             State::Misconfigured { error, policy } => {
@@ -145,14 +213,14 @@ impl App {
                 return Decision::conclude(verdict, policy, started.elapsed(), trace);
             }
         };
-        let mut decision = hook
-            .decide(HookRequest {
-                headers: &event.headers,
-                body: &body,
-                lambda_deadline: deadline_instant(invocation.deadline_ms),
-            })
-            .await;
+        let request = HookRequest {
+            headers: &event.headers,
+            body: &body,
+            lambda_deadline: deadline_instant(invocation.deadline_ms),
+        };
+        let mut decision = hook.decide_since(request, started).await;
         decision.trace.cold_start = trace.cold_start;
+        decision.trace.init_wait = trace.init_wait;
         decision
     }
 }

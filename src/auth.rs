@@ -1,45 +1,34 @@
-//! Authenticating Okta's call (docs/contract.md §1, §5): the header secret (`API_KEY`, current or
-//! previous within its grace period), an OAuth bearer token, or (during a migration,
-//! `OAUTH_ACCEPT_API_KEY=true`) either.
+//! Authenticating Okta's call (docs/contract.md §1, §5): the header secret (`API_KEY`, current,
+//! pending, or previous within its grace period: `nl3_shared::header_secret`, which re-reads a
+//! rotated secret), an OAuth bearer token, or (during a migration, `OAUTH_ACCEPT_API_KEY=true`)
+//! either.
 //!
-//! A key that does not match may have been rotated: the secret is then re-read (a read that
-//! started after this call did, shared by concurrent callers, at most once a second) and the key
-//! checked again, so a rotated key is accepted from its first call.
-//!
-//! Layer 3: imports the adapters (the secret and its source, OAuth) and leaves.
+//! Layer 2: imports OAuth and leaves (the header secret and the secret's source from the shared
+//! crate).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{HeaderMap, HeaderName};
+use http::HeaderMap;
+use nl3_shared::header_secret::{HeaderSecret, HeaderSecretFailure};
+use nl3_shared::secret_source::SecretSource;
+use nl3_shared::secrets::HookSecrets;
 
 use crate::config::AuthSettings;
 use crate::oauth::{OAuthVerifier, TokenError};
-use crate::secret_source::SecretSource;
-use crate::secrets::HookSecrets;
 
 /// Why a hook call is refused. Shown in logs and Okta's System Log: never a presented value.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthFailure {
-    #[error("no {0} header")]
-    MissingHeader(HeaderName),
-    #[error("{0} header does not carry the API key")]
-    Mismatch(HeaderName),
-    #[error("no API_KEY is configured")]
-    NoApiKey,
+    /// The header secret is missing, does not match, or none is configured.
+    #[error(transparent)]
+    Header(#[from] HeaderSecretFailure),
     #[error("OAuth is configured: a bearer token is required")]
     BearerRequired,
     #[error("bearer token: {0}")]
     Token(#[from] TokenError),
     #[error("credentials could not be verified within the budget")]
     NotInTime,
-}
-
-impl AuthFailure {
-    /// Whether a freshly read secret could change the verdict (the key was rotated).
-    pub fn may_be_rotation(&self) -> bool {
-        matches!(self, Self::Mismatch(_) | Self::NoApiKey)
-    }
 }
 
 /// The verdict on one call's credentials, and the upstream work it took.
@@ -55,7 +44,7 @@ pub struct Authentication {
 
 /// Checks Okta's credentials on each call.
 pub struct Authenticator {
-    header: HeaderName,
+    header: HeaderSecret,
     oauth: Option<OAuthVerifier>,
     accept_api_key: bool,
 }
@@ -63,7 +52,7 @@ pub struct Authenticator {
 impl Authenticator {
     pub fn new(settings: &AuthSettings, http: reqwest::Client) -> Self {
         Self {
-            header: settings.api_key_header.clone(),
+            header: HeaderSecret::new(settings.api_key_header.clone()),
             oauth: settings
                 .oauth
                 .clone()
@@ -82,75 +71,35 @@ impl Authenticator {
         &self,
         headers: &HeaderMap,
         secrets: Arc<HookSecrets>,
-        source: &SecretSource,
+        source: &SecretSource<HookSecrets>,
         call_started: Instant,
         deadline: Instant,
     ) -> Authentication {
-        let mut done = Authentication {
-            result: Err(AuthFailure::NotInTime),
-            secrets_fetched: false,
-            jwks_fetched: false,
-        };
-        let why = match self.check(headers, &secrets, deadline, &mut done).await {
-            Ok(()) => {
-                done.result = Ok(secrets);
-                return done;
-            }
-            Err(why) => why,
-        };
-        if !why.may_be_rotation() {
-            done.result = Err(why);
-            return done;
-        }
-        let Some(fresh) = source.refresh_since(call_started.into()).await else {
-            done.result = Err(why);
-            return done;
-        };
-        done.secrets_fetched = fresh.fetched;
-        done.result = match fresh.result {
-            Err(e) => {
-                tracing::warn!(error = %e, "secret re-read after a key mismatch failed");
-                Err(why)
-            }
-            Ok(fresh) => match self.check(headers, &fresh, deadline, &mut done).await {
-                Ok(()) => {
-                    tracing::info!("hook call authenticated after re-reading the secret");
-                    Ok(fresh)
-                }
-                Err(why) => Err(why),
-            },
-        };
-        done
-    }
-
-    async fn check(
-        &self,
-        headers: &HeaderMap,
-        secrets: &HookSecrets,
-        deadline: Instant,
-        done: &mut Authentication,
-    ) -> Result<(), AuthFailure> {
         if let Some(verifier) = &self.oauth {
             if let Some(token) = bearer_token(headers) {
                 let verified = verifier.verify(token, Some(deadline)).await;
-                done.jwks_fetched |= verified.jwks_fetched;
-                return Ok(verified.result?);
+                return Authentication {
+                    result: verified.result.map(|()| secrets).map_err(AuthFailure::from),
+                    secrets_fetched: false,
+                    jwks_fetched: verified.jwks_fetched,
+                };
             }
             if !self.accept_api_key {
-                return Err(AuthFailure::BearerRequired);
+                return Authentication {
+                    result: Err(AuthFailure::BearerRequired),
+                    secrets_fetched: false,
+                    jwks_fetched: false,
+                };
             }
         }
-        // HeaderMap lookups ignore case: HTTP API events arrive lower-cased, REST API ones not.
-        let presented = headers
-            .get(&self.header)
-            .ok_or_else(|| AuthFailure::MissingHeader(self.header.clone()))?;
-        if !secrets.has_api_key() {
-            return Err(AuthFailure::NoApiKey);
-        }
-        if secrets.accepts_api_key(presented.as_bytes()) {
-            Ok(())
-        } else {
-            Err(AuthFailure::Mismatch(self.header.clone()))
+        let checked = self
+            .header
+            .authenticate(headers, secrets, source, call_started)
+            .await;
+        Authentication {
+            result: checked.result.map_err(AuthFailure::from),
+            secrets_fetched: checked.secrets_fetched,
+            jwks_fetched: false,
         }
     }
 }

@@ -1,13 +1,18 @@
 //! Settings, read once from the environment and checked into typed values: one struct per party
 //! (NL3, ipinfo, hook authentication, secrets, policy, observability). Names are kept from NL3's
 //! reference handler so an existing deployment's configuration carries over (docs/contract.md §5).
+//! What the Okta-facing functions read too (NL3's and ipinfo's variables, the secret's source,
+//! `API_KEY_HEADER`, `MODE`) is parsed by `nl3_shared::settings`, so both read them alike.
 //!
 //! A leaf: imports nothing from the crate.
 
 use std::time::Duration;
 
 use http::HeaderName;
-use nl3_client::settings::{IpinfoSettings, Nl3Settings, SettingsError, Vars};
+use nl3_shared::secrets::{HookSecrets, SecretDocument};
+use nl3_shared::settings::{
+    api_key_header, IpinfoSettings, Mode, Nl3Settings, SecretsSettings, SettingsError, Vars,
+};
 
 /// `errorSummary` shown to the user when NL3 says the account is locked and `LOCKED_MESSAGE` is unset.
 pub const DEFAULT_LOCKED_MESSAGE: &str =
@@ -21,8 +26,6 @@ pub const MIN_HOOK_TIMEOUT_MS: u64 = 50;
 pub const DEFAULT_NAMESPACE: &str = "NL3OktaHook";
 /// The `service` metric dimension unless `POWERTOOLS_SERVICE_NAME` says otherwise.
 pub const DEFAULT_SERVICE: &str = "nl3-okta-hook";
-/// How long the previous `API_KEY` stays accepted after a new one is put in the secret.
-pub const DEFAULT_API_KEY_GRACE_SECONDS: u64 = 3600;
 
 /// A missing or invalid setting, always naming the variable (never its value: it may be a secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +62,19 @@ pub enum Unlisted {
     Refuse,
 }
 
+/// Which name a sign-in is checked under (`USERNAME_SOURCE`, docs/contract.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsernameSource {
+    /// The Okta login (`data.context.user.profile.login`, else the session's), for both hook
+    /// types; the app username only when Okta sends no login.
+    #[default]
+    OktaLogin,
+    /// The name the app knows the user by (a token's `preferred_username`, a SAML NameID),
+    /// else the Okta login: for NL3 accounts keyed by app usernames. Admins map
+    /// `preferred_username` per app, possibly to an attribute users can edit.
+    AppUsername,
+}
+
 /// Okta OAuth 2.0 hook authentication, enabled by `OAUTH_ISSUER`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthSettings {
@@ -78,62 +94,6 @@ pub struct AuthSettings {
     /// Whether the `API_KEY` header secret is accepted: always without OAuth, with it only during
     /// a migration (`OAUTH_ACCEPT_API_KEY`).
     pub accept_api_key: bool,
-}
-
-/// Where the secrets come from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum SecretsSettings {
-    /// `SECRET_ID`: a Secrets Manager secret holding `API_KEY`, `SIGNING_KEY`, `IPINFO_TOKEN`.
-    SecretsManager {
-        secret_id: String,
-        ttl: Duration,
-        /// How long after a new version is created the previous version's `API_KEY` still works.
-        api_key_grace: Duration,
-    },
-    /// No `SECRET_ID`: the values from the environment (local runs, the reference's way), as the
-    /// JSON object the secret would hold.
-    Environment { json: String },
-}
-
-impl std::fmt::Debug for SecretsSettings {
-    // Never print the environment secrets.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::SecretsManager {
-                secret_id,
-                ttl,
-                api_key_grace,
-            } => f
-                .debug_struct("SecretsManager")
-                .field("secret_id", secret_id)
-                .field("ttl", ttl)
-                .field("api_key_grace", api_key_grace)
-                .finish(),
-            Self::Environment { .. } => f.write_str("Environment"),
-        }
-    }
-}
-
-/// Whether the hook may refuse sign-ins (`MODE`, globally and per `APPS` entry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Refuse what the decision refuses.
-    #[default]
-    Enforce,
-    /// Report only: everything is checked, nothing is refused (but a call that fails Okta's
-    /// authentication); the answer says what would have been refused.
-    Report,
-}
-
-impl Mode {
-    /// `enforce` or `report`, in any case.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "enforce" => Some(Self::Enforce),
-            "report" => Some(Self::Report),
-            _ => None,
-        }
-    }
 }
 
 /// What the hook decides when it cannot ask NL3, and what it tells users.
@@ -168,9 +128,11 @@ pub struct Settings {
     pub nl3: Nl3Settings,
     pub ipinfo: IpinfoSettings,
     pub auth: AuthSettings,
+    /// Where the secret comes from; read as [`HookSecrets`] (all of it).
     pub secrets: SecretsSettings,
     pub policy: Policy,
     pub observability: Observability,
+    pub username_source: UsernameSource,
 }
 
 /// A true/false variable, `default` when unset (or empty, as every variable: [`Vars`]).
@@ -218,35 +180,37 @@ impl Settings {
                     })
                 }
             },
-            mode: match env.get("MODE") {
-                None => Mode::Enforce,
-                Some(v) => Mode::parse(&v).ok_or(ConfigError::Invalid {
-                    name: "MODE",
-                    why: "expected enforce or report",
-                })?,
-            },
+            mode: Mode::from_lookup(&lookup)?,
         };
         Ok(Self {
             // NL3's and ipinfo's variables are read as the Okta-side tools read them.
             nl3: Nl3Settings::from_lookup(&lookup)?,
             ipinfo: IpinfoSettings::from_lookup(&lookup, policy.hook_timeout)?,
-            auth: auth_settings(env)?,
-            secrets: secrets_settings(env)?,
+            auth: auth_settings(&lookup)?,
+            secrets: SecretsSettings::from_lookup(&lookup, HookSecrets::ENV_FIELDS)?,
             observability: observability(&lookup),
+            username_source: match env
+                .get("USERNAME_SOURCE")
+                .map(|v| v.trim().to_ascii_lowercase())
+            {
+                None => UsernameSource::OktaLogin,
+                Some(v) if v == "okta_login" => UsernameSource::OktaLogin,
+                Some(v) if v == "app_username" => UsernameSource::AppUsername,
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: "USERNAME_SOURCE",
+                        why: "expected okta_login or app_username",
+                    })
+                }
+            },
             policy,
         })
     }
 }
 
-fn auth_settings(env: Vars<'_>) -> Result<AuthSettings, ConfigError> {
-    let header = env
-        .get("API_KEY_HEADER")
-        .unwrap_or_else(|| "Authorization".into());
-    let api_key_header =
-        HeaderName::from_bytes(header.trim().as_bytes()).map_err(|_| ConfigError::Invalid {
-            name: "API_KEY_HEADER",
-            why: "not a valid HTTP header name",
-        })?;
+fn auth_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<AuthSettings, ConfigError> {
+    let env = Vars::new(lookup);
+    let api_key_header = api_key_header(lookup)?;
     let Some(issuer) = env.get("OAUTH_ISSUER") else {
         return Ok(AuthSettings {
             api_key_header,
@@ -271,38 +235,6 @@ fn auth_settings(env: Vars<'_>) -> Result<AuthSettings, ConfigError> {
             jwks_url,
         }),
     })
-}
-
-fn secrets_settings(env: Vars<'_>) -> Result<SecretsSettings, ConfigError> {
-    Ok(match env.get("SECRET_ID") {
-        Some(secret_id) => SecretsSettings::SecretsManager {
-            secret_id,
-            ttl: Duration::from_secs(env.number("SECRET_TTL_SECONDS", 900, 0..=86_400)?),
-            api_key_grace: Duration::from_secs(env.number(
-                "API_KEY_GRACE_SECONDS",
-                DEFAULT_API_KEY_GRACE_SECONDS,
-                0..=7 * 86_400,
-            )?),
-        },
-        None => SecretsSettings::Environment {
-            json: serde_json::json!({
-                "API_KEY": env.get("API_KEY"),
-                "SIGNING_KEY": env.get("SIGNING_KEY"),
-                "IPINFO_TOKEN": env.get("IPINFO_TOKEN"),
-                // JSON as in the secret; text that is not JSON is kept, for the secret's
-                // parser to report as malformed.
-                "APPS": env.get("APPS").map(json_or_text),
-                "BREAK_GLASS_LOGINS": env.get("BREAK_GLASS_LOGINS").map(json_or_text),
-            })
-            .to_string(),
-        },
-    })
-}
-
-/// A JSON setting as its value; text that is not JSON stays text, for the secret's parser to
-/// name as malformed.
-fn json_or_text(text: String) -> serde_json::Value {
-    serde_json::from_str(&text).unwrap_or(text.into())
 }
 
 /// `FAIL_OPEN`, by the one rule the hook has: unset means true; set, it must read as a boolean.
@@ -372,6 +304,23 @@ mod tests {
         assert!(s.auth.oauth.is_none());
         assert_eq!(s.observability, Observability::default());
         assert_eq!(s.policy.unlisted, Unlisted::Check);
+        assert_eq!(s.username_source, UsernameSource::OktaLogin);
+    }
+
+    #[test]
+    fn username_source_is_the_okta_login_unless_the_app_username_is_asked_for() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("USERNAME_SOURCE", " App_Username "));
+        assert_eq!(
+            settings(&pairs).unwrap().username_source,
+            UsernameSource::AppUsername
+        );
+        pairs.pop();
+        pairs.push(("USERNAME_SOURCE", "okta_login"));
+        assert_eq!(
+            settings(&pairs).unwrap().username_source,
+            UsernameSource::OktaLogin
+        );
     }
 
     #[test]
@@ -392,6 +341,7 @@ mod tests {
             ("API_KEY_HEADER", "bad header"),
             ("IPINFO_TIMEOUT_MS", "99999"),
             ("UNLISTED_APPS", "maybe"),
+            ("USERNAME_SOURCE", "preferred_username"),
         ] {
             let mut with_bad = BASE.to_vec();
             with_bad.retain(|(k, _)| *k != name);

@@ -3,18 +3,19 @@
 //! ([`Decision::conclude`]). No I/O here: the hook service produces verdicts, the observers
 //! (logs, metrics) and the Lambda glue read decisions.
 //!
-//! Layer 4: imports the adapters' error types and leaves.
+//! Layer 3: imports the adapters' error types and leaves.
 
 use std::time::Duration;
 
-use nl3_client::check::Nl3Error;
+use nl3_shared::check::Nl3Error;
+use nl3_shared::event::EventError;
+use nl3_shared::secret_source::SecretsError;
+use nl3_shared::settings::Mode;
 use serde::Serialize;
 
 use crate::auth::AuthFailure;
-use crate::config::{ConfigError, Mode, Policy};
-use crate::event::EventError;
-use crate::okta::{Answer, BadRequest, HookType};
-use crate::secret_source::SecretsError;
+use crate::config::{ConfigError, Policy};
+use crate::okta::{Answer, BadRequest, HookType, Name};
 
 /// Shown to the user when the check could not be done and `FAIL_OPEN=false`.
 pub const FAIL_CLOSED_MESSAGE: &str =
@@ -60,7 +61,7 @@ outcomes! {
     Locked => "locked", "Locked";
     /// The hook call did not carry valid credentials.
     Forbidden => "forbidden", "Forbidden";
-    /// The check failed and `FAIL_OPEN=true` let the sign-in through.
+    /// The check failed and `FAIL_OPEN=true` (or a break-glass account) let the sign-in through.
     FailOpen => "fail_open", "FailOpen";
     /// The check failed and `FAIL_OPEN=false` refused the sign-in.
     FailClosed => "fail_closed", "FailClosed";
@@ -121,11 +122,16 @@ pub enum Failure {
     Nl3(#[source] Nl3Error),
     #[error("budget of {} ms ran out during {}", budget.as_millis(), stage.as_str())]
     OutOfTime { stage: Stage, budget: Duration },
-    /// An `APPS` entry that cannot be used (the reason names the app and the field).
-    #[error("{0}")]
+    /// An `APPS` entry that cannot be used (the reason names the app and the field). Decided
+    /// under the `FAIL_OPEN` and `MODE` the entry states, else the strictest: never the
+    /// deployment's.
+    #[error("{0} (an unusable APPS entry keeps the FAIL_OPEN and MODE it states, else FAIL_OPEN=false and MODE=enforce, never the deployment's)")]
     AppUnusable(String),
     #[error("app {0} has no NL3 settings and there is no default (APP_URI and SIGNING_KEY); UNLISTED_APPS=check")]
     AppNotConfigured(String),
+    /// The default application's `SIGNING_KEY` cannot be used (the reason names the field).
+    #[error("the default app cannot be used: {0}")]
+    DefaultUnusable(String),
 }
 
 /// Why a request could not be read: answered 400.
@@ -168,8 +174,9 @@ impl Verdict {
         }
     }
 
-    /// Why, in words for the Okta admin and the logs. Never a secret.
-    fn reason(&self, fail_open: bool) -> String {
+    /// Why, in words for the Okta admin and the logs, under `FAIL_OPEN=fail_open` (the policy's,
+    /// not the break-glass exemption). Never a secret.
+    fn reason(&self, fail_open: bool, break_glass: bool) -> String {
         match self {
             Self::NotLocked => "NL3: account is not locked".into(),
             Self::Locked => "NL3: account is locked".into(),
@@ -179,6 +186,9 @@ impl Verdict {
             Self::CheckFailed(failure) if fail_open => {
                 format!("{failure}; FAIL_OPEN=true lets the sign-in through")
             }
+            Self::CheckFailed(failure) if break_glass => format!(
+                "{failure}; FAIL_OPEN=false, but a break-glass account: a failed check never refuses it"
+            ),
             Self::CheckFailed(failure) => format!("{failure}; FAIL_OPEN=false refuses the sign-in"),
             Self::Unlisted { refused: false } => {
                 "the app has no NL3 settings; UNLISTED_APPS=allow lets it through unchecked".into()
@@ -210,6 +220,9 @@ pub struct Trace {
     pub jwks_fetched: bool,
     /// The first call of this execution environment.
     pub cold_start: bool,
+    /// An on-demand cold start's first call: how long it waited through the init phase before
+    /// it was delivered (counted in the decision's `elapsed`).
+    pub init_wait: Option<Duration>,
     /// Which NL3 settings answered: an `APPS` key, `default`, or `unlisted` (a bounded set,
     /// so it can be a metric dimension); `None` before the body was read.
     pub app: Option<String>,
@@ -217,6 +230,8 @@ pub struct Trace {
     pub app_uri: Option<String>,
     /// The user is one of `BREAK_GLASS_LOGINS`.
     pub break_glass: bool,
+    /// Set only when the request's Okta login and app username differ: which one was checked.
+    pub checked_as: Option<Name>,
 }
 
 #[derive(Debug)]
@@ -248,10 +263,7 @@ impl Decision {
             Some(_) => Outcome::WouldRefuse,
             None => enforced,
         };
-        let mut reason = verdict.reason(fail_open);
-        if trace.break_glass && matches!(verdict, Verdict::CheckFailed(_)) && !policy.fail_open {
-            reason.push_str(" (a break-glass account: a failed check never refuses it)");
-        }
+        let mut reason = verdict.reason(policy.fail_open, trace.break_glass);
         if would_refuse.is_some() {
             reason.push_str("; MODE=report lets it through");
         }
@@ -304,6 +316,9 @@ struct DebugContext<'a> {
     would_refuse: Option<&'static str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     break_glass: bool,
+    /// When the Okta login and the app username differ: which one NL3 was asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username_checked: Option<&'static str>,
 }
 
 impl<'a> DebugContext<'a> {
@@ -330,6 +345,7 @@ impl<'a> DebugContext<'a> {
             app_uri: trace.app_uri.as_deref(),
             would_refuse,
             break_glass: trace.break_glass,
+            username_checked: trace.checked_as.map(Name::as_str),
         }
     }
 }
@@ -344,7 +360,7 @@ mod tests {
             locked_message: "Locked.".into(),
             hook_timeout: Duration::from_millis(2500),
             unlisted: crate::config::Unlisted::Check,
-            mode: crate::config::Mode::Enforce,
+            mode: Mode::Enforce,
         }
     }
 
@@ -370,7 +386,9 @@ mod tests {
             (Verdict::Locked, true, Outcome::Locked, 200, Some("Locked.")),
             (Verdict::NoUser, false, Outcome::NoUser, 200, None),
             (
-                Verdict::Forbidden(AuthFailure::NoApiKey),
+                Verdict::Forbidden(AuthFailure::Header(
+                    nl3_shared::header_secret::HeaderSecretFailure::NoApiKey,
+                )),
                 true,
                 Outcome::Forbidden,
                 200,

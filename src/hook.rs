@@ -5,34 +5,24 @@
 //! wait on the network runs inside one budget (`HOOK_TIMEOUT_MS`, or less when Lambda's own
 //! deadline is nearer); when the budget runs out the check has failed, and `FAIL_OPEN` decides.
 //!
-//! Layer 5: imports authentication, the adapters, the decision data and leaves.
+//! Layer 4: imports authentication, the adapters, the decision data and leaves.
 
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
-use nl3_client::check::{CheckRequest, LockStatus, Nl3Client};
-use nl3_client::geo::{self, GeoError, IpinfoClient, Location, Origin};
-use nl3_client::http_client;
+use nl3_shared::check::{CheckRequest, LockStatus, Nl3Client};
+use nl3_shared::geo::{self, GeoError, IpinfoClient, Location, Origin};
+use nl3_shared::http_client;
+use nl3_shared::secret_source::{self, SecretSource};
+use nl3_shared::secrets::{HookSecrets, ResolvedApp};
+use nl3_shared::settings::{Mode, SecretsSettings};
 use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};
-use crate::cache::Got;
-use crate::config::{ConfigError, Mode, Policy, SecretsSettings, Settings, Unlisted};
+use crate::config::{ConfigError, Policy, Settings, Unlisted, UsernameSource};
 use crate::decision::{Decision, Failure, Stage, Trace, Unreadable, Verdict};
 use crate::okta::{self, HookEvent};
-use crate::secret_source::{self, SecretSource, SecretsManagerSettings};
-use crate::secrets::HookSecrets;
-
-/// The NL3 application a call is checked as: an `APPS` entry or the default.
-struct Target<'a> {
-    issuer: &'a str,
-    signing_key: &'a jsonwebtoken::EncodingKey,
-    /// The entry's own `LOCKED_MESSAGE`, `FAIL_OPEN` and `MODE`, over the deployment's.
-    locked_message: Option<&'a str>,
-    fail_open: Option<bool>,
-    mode: Option<Mode>,
-}
 
 /// What an `APPS` entry changes in the policy for its calls.
 #[derive(Default)]
@@ -85,7 +75,10 @@ pub struct UpstreamCalls {
 /// Everything a decision uses.
 pub struct Hook {
     policy: Policy,
-    secrets: SecretSource,
+    username_source: UsernameSource,
+    /// Shared with the warm-up's read, which may outlive the warm-up (a slow Secrets Manager at
+    /// a cold start): the first call then waits for that read instead of starting another.
+    secrets: Arc<SecretSource<HookSecrets>>,
     auth: Authenticator,
     nl3: Nl3Client,
     geo: IpinfoClient,
@@ -98,13 +91,7 @@ impl Hook {
         let client = match &settings.secrets {
             SecretsSettings::Environment { .. } => None,
             SecretsSettings::SecretsManager { .. } => {
-                let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await;
-                Some(secret_source::secrets_manager_client(
-                    (&aws).into(),
-                    settings.policy.hook_timeout,
-                ))
+                Some(secret_source::client_from_environment(settings.policy.hook_timeout).await)
             }
         };
         Self::build(settings, client)
@@ -123,40 +110,21 @@ impl Hook {
         client: Option<aws_sdk_secretsmanager::Client>,
     ) -> Result<Self, ConfigError> {
         let api_key_required = settings.auth.accept_api_key;
-        let secrets = match (settings.secrets, client) {
-            (SecretsSettings::Environment { json }, _) => {
-                SecretSource::from_environment(&json, api_key_required)
-            }
-            (
-                SecretsSettings::SecretsManager {
-                    secret_id,
-                    ttl,
-                    api_key_grace,
-                },
-                Some(client),
-            ) => SecretSource::secrets_manager(
-                client,
-                SecretsManagerSettings {
-                    secret_id,
-                    ttl,
-                    api_key_grace,
-                    api_key_required,
-                },
-            ),
-            (SecretsSettings::SecretsManager { .. }, None) => {
-                return Err(ConfigError::Startup(
+        let secrets = SecretSource::from_settings(settings.secrets, client, api_key_required)
+            .ok_or_else(|| {
+                ConfigError::Startup(
                     "SECRET_ID is set but there is no Secrets Manager client".into(),
-                ))
-            }
-        };
+                )
+            })?;
         let http = http_client::build(settings.policy.hook_timeout, USER_AGENT)
             .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
         Ok(Self {
             auth: Authenticator::new(&settings.auth, http.clone()),
             nl3: Nl3Client::new(http.clone(), settings.nl3),
             geo: IpinfoClient::new(http, settings.ipinfo),
-            secrets,
+            secrets: Arc::new(secrets),
             policy: settings.policy,
+            username_source: settings.username_source,
         })
     }
 
@@ -171,19 +139,23 @@ impl Hook {
         }
     }
 
-    /// Fetches the secret and opens the NL3 and ipinfo connections, within `limit`: Lambda's
-    /// init phase runs at full CPU and is not billed against Okta's 3 s. Returns how long the
-    /// secret and the connections took.
+    /// Fetches the secret and opens the NL3 and ipinfo connections, waiting at most `limit`:
+    /// Lambda's init phase runs at full CPU. A secret read still running then goes on in the
+    /// background, and the first call waits for it (within its own budget) instead of reading
+    /// again. Returns how long the secret and the connections took.
     pub async fn warm_up(&self, limit: Duration) -> (Duration, Duration) {
         let started = Instant::now();
+        let source = self.secrets.clone();
+        let read = tokio::spawn(async move { source.get(None).await.result.err() });
         let secrets = async {
-            match tokio::time::timeout(limit, self.secrets.get(None)).await {
-                Ok(Got { result: Ok(_), .. }) => {}
-                Ok(Got { result: Err(e), .. }) => {
+            match tokio::time::timeout(limit, read).await {
+                Ok(Ok(None)) => {}
+                Ok(Ok(Some(e))) => {
                     tracing::warn!(error = %e, "secrets not loaded at start-up; will retry per call")
                 }
+                Ok(Err(_)) => {} // the runtime is shutting down
                 Err(_) => tracing::warn!(
-                    "secrets not loaded at start-up (timed out); will retry per call"
+                    "secrets not loaded at start-up (timed out): the first call waits for the read"
                 ),
             }
             started.elapsed()
@@ -197,7 +169,13 @@ impl Hook {
 
     /// Decides one call. Never panics on input and never outlives the budget.
     pub async fn decide(&self, request: HookRequest<'_>) -> Decision {
-        let started = Instant::now();
+        self.decide_since(request, Instant::now()).await
+    }
+
+    /// Decides a call whose caller has been waiting since `started` (an on-demand cold start's
+    /// first call waited through the init phase): the budget, `elapsed` and the metrics count
+    /// from then.
+    pub async fn decide_since(&self, request: HookRequest<'_>, started: Instant) -> Decision {
         let mut deadline = started + self.policy.hook_timeout;
         if let Some(lambda) = request.lambda_deadline {
             let lambda = lambda.checked_sub(LAMBDA_DEADLINE_MARGIN).unwrap_or(lambda);
@@ -253,7 +231,7 @@ impl Hook {
             }
         };
 
-        let event = match okta::parse_event(request.body) {
+        let event = match okta::parse_event_as(request.body, self.username_source) {
             Ok(event) => event,
             Err(e) => return Verdict::Unreadable(Unreadable::Body(e)),
         };
@@ -262,14 +240,26 @@ impl Hook {
         let Some(username) = event.username.as_deref() else {
             return Verdict::NoUser;
         };
-        trace.break_glass = secrets.is_break_glass(username);
-        let target = match self.target(&event, &secrets, trace) {
+        if event.names_differ() {
+            trace.checked_as = event.checked_as;
+        }
+        // On the Okta login whenever Okta sends one, whichever name NL3 is asked about.
+        trace.break_glass = event
+            .break_glass_name()
+            .is_some_and(|name| secrets.is_break_glass(name));
+        let app = secrets.resolve_app(&event.app_keys, self.nl3.default_issuer());
+        trace.app = Some(app.name().to_string());
+        // The app's own LOCKED_MESSAGE, FAIL_OPEN and MODE (an unusable entry's: never laxer
+        // than it states), also for a check that fails below.
+        *app_policy = AppPolicy {
+            locked_message: app.locked_message().map(str::to_string),
+            fail_open: Some(app.fail_open(self.policy.fail_open)),
+            mode: Some(app.mode(self.policy.mode)),
+        };
+        let (issuer, signing_key) = match self.target(&event, app, trace) {
             Ok(target) => target,
             Err(verdict) => return verdict,
         };
-        app_policy.locked_message = target.locked_message.map(str::to_string);
-        app_policy.fail_open = target.fail_open;
-        app_policy.mode = target.mode;
 
         let client_ip = event.client_ip.as_deref().unwrap_or("");
         let location = self
@@ -289,10 +279,7 @@ impl Hook {
             integration_data: location.as_ref().map_or(&*EMPTY_OBJECT, |l| &l.raw),
             user_device: None, // Okta sends no user agent
         };
-        let status = self
-            .nl3
-            .check(&check, target.issuer, target.signing_key)
-            .await;
+        let status = self.nl3.check(&check, issuer, signing_key).await;
         trace.nl3 = Some(at.elapsed());
         match status {
             Ok(LockStatus::Locked) => Verdict::Locked,
@@ -308,39 +295,33 @@ impl Hook {
     /// Which NL3 settings answer for the app signing in (docs/contract.md §5): its own `APPS`
     /// entry, else the default (`APP_URI` and `SIGNING_KEY`), else `UNLISTED_APPS` decides.
     fn target<'a>(
-        &'a self,
+        &self,
         event: &HookEvent,
-        secrets: &'a HookSecrets,
+        app: ResolvedApp<'a>,
         trace: &mut Trace,
-    ) -> Result<Target<'a>, Verdict> {
-        if let Some((key, entry)) = secrets.app(&event.app_keys) {
-            trace.app = Some(key.to_string());
-            let app = entry
-                .as_ref()
-                .map_err(|why| Verdict::CheckFailed(Failure::AppUnusable(why.clone())))?;
-            trace.app_uri = Some(app.app_uri.clone());
-            return Ok(Target {
-                issuer: &app.app_uri,
-                signing_key: app.signing_key(),
-                locked_message: app.locked_message.as_deref(),
-                fail_open: app.fail_open,
-                mode: app.mode,
-            });
-        }
-        if let (Some(issuer), Some(signing_key)) =
-            (self.nl3.default_issuer(), secrets.signing_key())
-        {
-            trace.app = Some("default".into());
+    ) -> Result<(&'a str, &'a jsonwebtoken::EncodingKey), Verdict> {
+        if let Some((issuer, signing_key)) = app.nl3() {
             trace.app_uri = Some(issuer.to_string());
-            return Ok(Target {
-                issuer,
-                signing_key,
-                locked_message: None,
-                fail_open: None,
-                mode: None,
-            });
+            return Ok((issuer, signing_key));
         }
-        trace.app = Some("unlisted".into());
+        match app {
+            ResolvedApp::Unusable { key, entry } => {
+                tracing::error!(app = key, error = %entry.why, "APPS entry unusable: a failed check");
+                return Err(Verdict::CheckFailed(Failure::AppUnusable(
+                    entry.why.clone(),
+                )));
+            }
+            ResolvedApp::DefaultUnusable { why } => {
+                tracing::error!(
+                    error = why,
+                    "the default app's settings are unusable: a failed check"
+                );
+                return Err(Verdict::CheckFailed(Failure::DefaultUnusable(
+                    why.to_string(),
+                )));
+            }
+            _ => {}
+        }
         let named = event
             .app_keys
             .first()

@@ -3,32 +3,23 @@
 //!
 //! Layers, each importing only from the layers below it (`ARCHITECTURE.md` has the map):
 //!
-//! 0. leaves: [`config`] (typed settings), [`lenient`] (tolerant serde field types),
-//!    [`api_key`], [`cache`] (the refreshing cache);
-//! 1. the edges and adapters: [`event`] (the Lambda event edge, `aws_lambda_events`' shapes),
-//!    [`okta`] (Okta's request and answer), [`secrets`] (what the secret holds), [`oauth`]
-//!    (JWKS);
-//! 2. [`secret_source`]: where the secret comes from (Secrets Manager or the environment);
-//! 3. [`auth`] (Okta's credentials);
-//! 4. [`decision`]: the decision as data;
-//! 5. [`hook`]: the service that decides; the observers [`logging`] and [`metrics`];
-//! 6. [`app`]: the Lambda glue. `main.rs` only wires (`lambda_runtime`).
+//! 0. leaves: [`config`] (typed settings);
+//! 1. [`okta`] (Okta's request and answer), [`oauth`] (JWKS);
+//! 2. [`auth`] (Okta's credentials);
+//! 3. [`decision`]: the decision as data;
+//! 4. [`hook`]: the service that decides; the observers [`logging`] and [`metrics`];
+//! 5. [`app`]: the Lambda glue. `main.rs` only wires (`lambda_runtime`).
 //!
-//! Below them all, the `nl3_client` crate (`nl3/`): NL3's lock check, ipinfo's location and the
-//! one outbound HTTP client, shared with the Okta-side tools (`nl3-okta-admin`, `admin/`), a
-//! crate of their own that cannot import the hook's modules.
+//! Below them all, the `nl3_shared` crate (`nl3/`): NL3's lock check, ipinfo's location, the one
+//! outbound HTTP client, the Lambda event edge (`event`, with `lenient`), the hook secret (its
+//! document `secrets`, its source `secret_source`, the header-secret check `header_secret`, the
+//! digest `api_key`, the refreshing `cache`), shared with the Okta-side tools (`nl3-okta-admin`,
+//! `admin/`), a crate of their own that cannot import the hook's modules.
 
-pub mod api_key;
-pub mod cache;
 pub mod config;
-pub mod event;
-pub mod lenient;
 pub mod okta;
 
 pub mod oauth;
-pub mod secrets;
-
-pub mod secret_source;
 
 pub mod auth;
 

@@ -139,6 +139,10 @@ pub fn log_decision(decision: &Decision, request_id: &str, xray_trace_id: Option
                 decision = decision.outcome.as_str(),
                 would_refuse = decision.would_refuse,
                 break_glass = t.break_glass,
+                // Which name was checked when the Okta login and the app username differ (the
+                // names themselves never: Okta's System Log has the user).
+                username_checked = t.checked_as.map(|n| n.as_str()),
+                usernames_differ = t.checked_as.map(|_| true),
                 reason = %decision.reason,
                 status = decision.answer.status,
                 elapsed_ms = decision.elapsed.as_millis() as u64,
@@ -148,6 +152,7 @@ pub fn log_decision(decision: &Decision, request_id: &str, xray_trace_id: Option
                 ipinfo_cached = t.ipinfo.map(|_| t.ipinfo_cached),
                 nl3_ms = ms(t.nl3),
                 cold_start = t.cold_start,
+                init_wait_ms = ms(t.init_wait),
                 "decision"
             )
         };

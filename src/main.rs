@@ -8,6 +8,11 @@
 //! The payload is taken as any JSON value (`RawValue`) and read by the hook itself, so every
 //! event Lambda delivers gets an answer, never a deserialization error.
 
+// The compiler's query depth while laying out `main`'s future: the first call's secret read
+// runs as a task of its own (the warm-up hands it over), and laying out that task from here, the
+// AWS SDK's futures inside the cache's inside lambda_runtime's, passes the default 128.
+#![recursion_limit = "256"]
+
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -19,7 +24,7 @@ use serde_json::value::RawValue;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let started = std::time::Instant::now();
     nl3_okta_hook::logging::init();
-    let app = Arc::new(App::from_env().await);
+    let app = Arc::new(App::from_env(started).await);
     let built = started.elapsed();
     // Lambda's init phase runs at full CPU and is not billed against Okta's 3 s: warm up here.
     app.warm_up().await;

@@ -15,11 +15,11 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use nl3_client::http_client::{describe, read_capped, redirect};
+use nl3_shared::http_client::{describe, read_capped, redirect};
 use serde::Deserialize;
 
-use crate::cache::{CachePolicy, Refreshing, Stale, WhenLimited};
 use crate::config::OAuthSettings;
+use nl3_shared::cache::{CachePolicy, Refreshing, Stale, WhenLimited};
 
 pub const UNKNOWN_KID_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Keys are re-read this often even without an unknown `kid`, so a revoked key stops working.

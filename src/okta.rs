@@ -2,14 +2,18 @@
 //! (§2). Reading is pure and never touches the network, so it can be fuzzed on its own.
 //!
 //! Okta's body is read through serde into structs that hold only the paths the hook reads
-//! ([`crate::lenient`]: a value of the wrong type counts as absent, strings are borrowed where
-//! they need no unescaping). Imports only the leaf `lenient`.
+//! ([`nl3_shared::lenient`]: a value of the wrong type counts as absent, strings are borrowed where
+//! they need no unescaping).
+//!
+//! Layer 1: imports the settings' `UsernameSource`.
 
-use nl3_client::check::IntegrationType;
+use nl3_shared::check::IntegrationType;
+use nl3_shared::lenient::{Obj, Text};
+use nl3_shared::paths;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::lenient::{paths, Obj, Text};
+use crate::config::UsernameSource;
 
 /// Okta inline hook bodies are a few KiB; anything far larger is not from Okta.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -51,8 +55,17 @@ impl HookType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookEvent {
     pub hook_type: HookType,
-    /// Who signs in; `None` for a client-credentials token request (nobody to check).
+    /// Who is checked, by the [`UsernameSource`] asked for (docs/contract.md §1); `None` for a
+    /// client-credentials token request (nobody to check).
     pub username: Option<String>,
+    /// Which name that is.
+    pub checked_as: Option<Name>,
+    /// The Okta login: `data.context.user.profile.login`, else `data.context.session.login`.
+    /// Break-glass entries are matched on it.
+    pub login: Option<String>,
+    /// The name the app knows the user by: a token's `preferred_username` claim, a SAML
+    /// assertion's NameID.
+    pub app_username: Option<String>,
     /// `data.context.request.ipAddress`, untrusted text as Okta sent it.
     pub client_ip: Option<String>,
     /// Okta's `eventId`, for correlating our log line with Okta's System Log.
@@ -79,8 +92,46 @@ pub enum BadRequest {
     UsernameTooLong,
 }
 
-/// Parses an inline hook request body.
+/// The two names a request can carry for who signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Name {
+    OktaLogin,
+    AppUsername,
+}
+
+impl Name {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OktaLogin => "okta_login",
+            Self::AppUsername => "app_username",
+        }
+    }
+}
+
+impl HookEvent {
+    /// The name break-glass entries are matched on: the Okta login whenever Okta sends one,
+    /// whichever name is checked; else the name checked.
+    pub fn break_glass_name(&self) -> Option<&str> {
+        self.login.as_deref().or(self.username.as_deref())
+    }
+
+    /// Whether the request carries both names and they differ (compared as the break-glass
+    /// entries are: ASCII case aside): then the one checked is not the other.
+    pub fn names_differ(&self) -> bool {
+        match (&self.login, &self.app_username) {
+            (Some(login), Some(app)) => !login.eq_ignore_ascii_case(app),
+            _ => false,
+        }
+    }
+}
+
+/// Parses an inline hook request body, checking the Okta login (the default `USERNAME_SOURCE`).
 pub fn parse_event(body: &[u8]) -> Result<HookEvent, BadRequest> {
+    parse_event_as(body, UsernameSource::OktaLogin)
+}
+
+/// Parses an inline hook request body, checking the name `source` says.
+pub fn parse_event_as(body: &[u8], source: UsernameSource) -> Result<HookEvent, BadRequest> {
     if body.len() > MAX_BODY_BYTES {
         return Err(BadRequest::TooLarge);
     }
@@ -109,18 +160,37 @@ pub fn parse_event(body: &[u8]) -> Result<HookEvent, BadRequest> {
         .get()
         .ok_or(BadRequest::NotAnEvent("data is missing or not an object"))?;
 
-    let username = username(hook_type, data);
-    if username
-        .as_ref()
-        .is_some_and(|u| u.len() > MAX_USERNAME_BYTES)
+    let (login, app_username) = names(hook_type, data);
+    if [&login, &app_username]
+        .into_iter()
+        .flatten()
+        .any(|name| name.len() > MAX_USERNAME_BYTES)
     {
         return Err(BadRequest::UsernameTooLong);
     }
+    // The name `source` asks for, else the other: the Preview sends no app username, a
+    // request may carry no Okta login.
+    let checked_as =
+        match (source, &login, &app_username) {
+            (_, None, None) => None,
+            (UsernameSource::OktaLogin, Some(_), _)
+            | (UsernameSource::AppUsername, Some(_), None) => Some(Name::OktaLogin),
+            (UsernameSource::AppUsername, _, Some(_))
+            | (UsernameSource::OktaLogin, None, Some(_)) => Some(Name::AppUsername),
+        };
+    let username = match checked_as {
+        Some(Name::OktaLogin) => login.clone(),
+        Some(Name::AppUsername) => app_username.clone(),
+        None => None,
+    };
     let context = data.context.get();
     Ok(HookEvent {
         app_keys: app_keys(hook_type, data),
         hook_type,
         username,
+        checked_as,
+        login,
+        app_username,
         client_ip: context
             .and_then(|c| c.request.get())
             .and_then(|r| r.ip_address.text()),
@@ -131,9 +201,10 @@ pub fn parse_event(body: &[u8]) -> Result<HookEvent, BadRequest> {
     })
 }
 
-/// Who signs in, in the order docs/contract.md §1 gives. Okta's admin Preview sends no
-/// `identity`, so a token hook falls back to the user profile, then the session.
-fn username(hook_type: HookType, data: &Data) -> Option<String> {
+/// Who signs in (docs/contract.md §1): the Okta login (the user's profile, else the session),
+/// and the name the app knows the user by (a token's `preferred_username`, a SAML assertion's
+/// NameID). Okta's admin Preview sends no `identity`; a client-credentials token request, neither.
+fn names(hook_type: HookType, data: &Data) -> (Option<String>, Option<String>) {
     let context = data.context.get();
     let preferred = || {
         data.identity
@@ -158,10 +229,12 @@ fn username(hook_type: HookType, data: &Data) -> Option<String> {
             .and_then(|a| a.subject.get())
             .and_then(|s| s.name_id.text())
     };
-    match hook_type {
-        HookType::Token => preferred().or_else(profile).or_else(session),
-        HookType::Saml => profile().or_else(session).or_else(name_id),
-    }
+    let login = profile().or_else(session);
+    let app_username = match hook_type {
+        HookType::Token => preferred(),
+        HookType::Saml => name_id(),
+    };
+    (login, app_username)
 }
 
 /// The application's identifiers, in the order they are looked up (docs/contract.md §1).
@@ -309,7 +382,7 @@ mod tests {
     }
 
     #[test]
-    fn okta_token_sample_reads_preferred_username() {
+    fn okta_token_sample_reads_the_okta_login() {
         let e = parse_event(TOKEN_SAMPLE.as_bytes()).unwrap();
         assert_eq!(e.hook_type, HookType::Token);
         assert_eq!(e.username.as_deref(), Some("administrator1@clouditude.net"));
@@ -395,16 +468,84 @@ mod tests {
     #[test]
     fn non_ascii_usernames_are_kept_and_long_ones_refused() {
         let body = edited(TOKEN_SAMPLE, |v| {
-            v["data"]["identity"]["claims"]["preferred_username"] = json!("żółw@例え.jp");
+            v["data"]["context"]["user"]["profile"]["login"] = json!("żółw@例え.jp");
         });
         assert_eq!(
             parse_event(&body).unwrap().username.as_deref(),
             Some("żółw@例え.jp")
         );
-        let body = edited(TOKEN_SAMPLE, |v| {
-            v["data"]["identity"]["claims"]["preferred_username"] = json!("a".repeat(2000));
+        // Either name over the limit is not from Okta, whichever is checked.
+        for path in [
+            "identity/claims/preferred_username",
+            "context/user/profile/login",
+        ] {
+            let body = edited(TOKEN_SAMPLE, |v| {
+                *v.pointer_mut(&format!("/data/{path}")).unwrap() = json!("a".repeat(2000));
+            });
+            for source in [UsernameSource::OktaLogin, UsernameSource::AppUsername] {
+                assert_eq!(
+                    parse_event_as(&body, source),
+                    Err(BadRequest::UsernameTooLong),
+                    "{path}"
+                );
+            }
+        }
+    }
+
+    /// Hardening issue 6: a token whose `preferred_username` (mapped per app by an admin,
+    /// possibly to an attribute users edit) names an unlocked colleague was checked under that
+    /// name. The Okta login is checked whenever Okta sends it, for both hook types.
+    #[test]
+    fn the_okta_login_is_checked_unless_the_app_username_is_asked_for() {
+        let token = edited(TOKEN_SAMPLE, |v| {
+            v["data"]["identity"]["claims"]["preferred_username"] = json!("colleague@example.com");
+            v["data"]["context"]["user"]["profile"]["login"] = json!("locked@example.com");
         });
-        assert_eq!(parse_event(&body), Err(BadRequest::UsernameTooLong));
+        let e = parse_event(&token).unwrap();
+        assert_eq!(e.username.as_deref(), Some("locked@example.com"));
+        assert_eq!(e.checked_as, Some(Name::OktaLogin));
+        assert!(e.names_differ());
+        assert_eq!(e.break_glass_name(), Some("locked@example.com"));
+        // A deployment keyed by app usernames asks for the claim; break-glass entries are still
+        // matched on the Okta login.
+        let e = parse_event_as(&token, UsernameSource::AppUsername).unwrap();
+        assert_eq!(e.username.as_deref(), Some("colleague@example.com"));
+        assert_eq!(e.checked_as, Some(Name::AppUsername));
+        assert_eq!(e.break_glass_name(), Some("locked@example.com"));
+
+        // SAML: the login, or the assertion's NameID when asked for.
+        let saml = edited(SAML_SAMPLE, |v| {
+            v["data"]["assertion"]["subject"]["nameId"] = json!("app.name");
+        });
+        let e = parse_event(&saml).unwrap();
+        assert_eq!(e.username.as_deref(), Some("administrator1@example.com"));
+        assert!(e.names_differ());
+        let e = parse_event_as(&saml, UsernameSource::AppUsername).unwrap();
+        assert_eq!(e.username.as_deref(), Some("app.name"));
+
+        // Names equal but for ASCII case do not differ; a missing name falls back to the other.
+        let same = edited(TOKEN_SAMPLE, |v| {
+            v["data"]["identity"]["claims"]["preferred_username"] =
+                json!("ADMINISTRATOR1@clouditude.net");
+        });
+        assert!(!parse_event(&same).unwrap().names_differ());
+        let preview = edited(TOKEN_SAMPLE, |v| {
+            v["data"].as_object_mut().unwrap().remove("identity");
+        });
+        let e = parse_event_as(&preview, UsernameSource::AppUsername).unwrap();
+        assert_eq!(e.username.as_deref(), Some("administrator1@clouditude.net"));
+        assert_eq!(e.checked_as, Some(Name::OktaLogin));
+        assert!(!e.names_differ());
+        let no_login = edited(TOKEN_SAMPLE, |v| {
+            let ctx = v["data"]["context"].as_object_mut().unwrap();
+            ctx.remove("user");
+            ctx.remove("session");
+            v["data"]["identity"]["claims"]["preferred_username"] = json!("claim@example.com");
+        });
+        let e = parse_event(&no_login).unwrap();
+        assert_eq!(e.username.as_deref(), Some("claim@example.com"));
+        assert_eq!(e.checked_as, Some(Name::AppUsername));
+        assert_eq!(e.break_glass_name(), Some("claim@example.com"));
     }
 
     #[test]

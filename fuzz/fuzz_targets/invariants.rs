@@ -7,14 +7,14 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use http::HeaderMap;
-use nl3_client::geo;
-use nl3_okta_hook::api_key::ApiKey;
+use nl3_shared::geo;
+use nl3_shared::api_key::ApiKey;
 use nl3_okta_hook::app::{App, Invocation};
 use nl3_okta_hook::config::{Observability, Settings};
-use nl3_okta_hook::event::{EventKind, HttpEvent};
+use nl3_shared::event::{EventKind, HttpEvent};
 use nl3_okta_hook::hook::Hook;
 use nl3_okta_hook::okta;
-use nl3_okta_hook::secrets::HookSecrets;
+use nl3_shared::secrets::HookSecrets;
 use serde_json::Value;
 
 /// The `API_KEY` of `local/local.env`: the events in `events/` carry its base64 form, so the seed

@@ -1,15 +1,26 @@
-//! Where NL3 and ipinfo are, and how long ipinfo may take (docs/contract.md §3, §4, §5), read
-//! from variables (`APP_URI`, `API_URI`, `API_PATH`, `IPINFO_URL`, `IPINFO_TIMEOUT_MS`,
-//! `IPINFO_CACHE_TTL_SECONDS`) by the one set of rules ([`Vars`]), so that the hook and the
-//! Okta-side tools read them identically. Names are kept from NL3's reference handler.
+//! The settings the hook shares with the Okta-facing functions (docs/contract.md §3, §4, §5),
+//! read from variables by the one set of rules ([`Vars`]), so that the hook and the Okta-side
+//! functions read them identically: where NL3 and ipinfo are and how long ipinfo may take
+//! (`APP_URI`, `API_URI`, `API_PATH`, `IPINFO_URL`, `IPINFO_TIMEOUT_MS`,
+//! `IPINFO_CACHE_TTL_SECONDS`); where the hook secret comes from (`SECRET_ID`,
+//! `SECRET_TTL_SECONDS`, `API_KEY_GRACE_SECONDS`, or the environment); the header carrying it
+//! (`API_KEY_HEADER`); and whether sign-ins may be refused (`MODE`). Names are kept from NL3's
+//! reference handler.
 //!
 //! A leaf: imports nothing from the crate.
 
 use std::time::Duration;
 
+use http::HeaderName;
 use reqwest::Url;
 
 pub const DEFAULT_IPINFO_URL: &str = "https://ipinfo.io";
+/// How long a secret read from Secrets Manager is used before it is read again.
+pub const DEFAULT_SECRET_TTL_SECONDS: u64 = 900;
+/// How long the previous `API_KEY` stays accepted after a new one is put in the secret.
+pub const DEFAULT_API_KEY_GRACE_SECONDS: u64 = 3600;
+/// The header carrying the hook secret unless `API_KEY_HEADER` names another.
+pub const DEFAULT_API_KEY_HEADER: &str = "Authorization";
 
 /// A missing or invalid variable, always naming it (never its value: it may be a secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -139,6 +150,148 @@ impl IpinfoSettings {
     }
 }
 
+/// Whether sign-ins may be refused (`MODE`, globally and per `APPS` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Refuse what the decision refuses.
+    #[default]
+    Enforce,
+    /// Report only: everything is checked, nothing is refused (but a call that fails Okta's
+    /// authentication); the answer says what would have been refused.
+    Report,
+}
+
+impl Mode {
+    /// `enforce` or `report`, in any case.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "enforce" => Some(Self::Enforce),
+            "report" => Some(Self::Report),
+            _ => None,
+        }
+    }
+
+    /// The deployment's `MODE`: `enforce` when unset.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        match Vars::new(lookup).get("MODE") {
+            None => Ok(Self::Enforce),
+            Some(v) => Self::parse(&v).ok_or(SettingsError::Invalid {
+                name: "MODE",
+                why: "expected enforce or report",
+            }),
+        }
+    }
+}
+
+/// `API_KEY_HEADER`: the header carrying the hook secret (Okta's `authScheme.key`),
+/// `Authorization` when unset.
+pub fn api_key_header(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<HeaderName, SettingsError> {
+    let header = Vars::new(lookup)
+        .get("API_KEY_HEADER")
+        .unwrap_or_else(|| DEFAULT_API_KEY_HEADER.into());
+    HeaderName::from_bytes(header.trim().as_bytes()).map_err(|_| SettingsError::Invalid {
+        name: "API_KEY_HEADER",
+        why: "not a valid HTTP header name",
+    })
+}
+
+/// A field of the hook secret that a reader takes from the environment when there is no
+/// `SECRET_ID` (each reader names only the fields it reads: a receiver of Okta's calls never
+/// takes `SIGNING_KEY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvField {
+    /// A string field, as it is.
+    Text(&'static str),
+    /// A field that holds JSON in the secret (`APPS`, `BREAK_GLASS_LOGINS`): the variable's
+    /// text read as JSON; text that is not JSON is kept as a string, for the secret's reader to
+    /// name as malformed.
+    Json(&'static str),
+}
+
+/// Where the hook secret comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretsSettings {
+    /// `SECRET_ID`: a Secrets Manager secret.
+    SecretsManager {
+        secret_id: String,
+        /// `SECRET_TTL_SECONDS`: how long a read secret is used before it is read again.
+        ttl: Duration,
+        /// `API_KEY_GRACE_SECONDS`: how long after a new version is created the previous
+        /// version's `API_KEY` still works.
+        api_key_grace: Duration,
+    },
+    /// No `SECRET_ID`: the fields from the environment (local runs, the reference's way), as
+    /// the JSON object the secret would hold.
+    Environment { json: String },
+}
+
+impl std::fmt::Debug for SecretsSettings {
+    // Never print the environment secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SecretsManager {
+                secret_id,
+                ttl,
+                api_key_grace,
+            } => f
+                .debug_struct("SecretsManager")
+                .field("secret_id", secret_id)
+                .field("ttl", ttl)
+                .field("api_key_grace", api_key_grace)
+                .finish(),
+            Self::Environment { .. } => f.write_str("Environment"),
+        }
+    }
+}
+
+impl SecretsSettings {
+    /// `SECRET_ID` (with `SECRET_TTL_SECONDS` and `API_KEY_GRACE_SECONDS`), or without it the
+    /// environment's `fields` (only those: what the secret's reader reads).
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        fields: &[EnvField],
+    ) -> Result<Self, SettingsError> {
+        let vars = Vars::new(lookup);
+        Ok(match vars.get("SECRET_ID") {
+            Some(secret_id) => Self::SecretsManager {
+                secret_id,
+                ttl: Duration::from_secs(vars.number(
+                    "SECRET_TTL_SECONDS",
+                    DEFAULT_SECRET_TTL_SECONDS,
+                    0..=86_400,
+                )?),
+                api_key_grace: Duration::from_secs(vars.number(
+                    "API_KEY_GRACE_SECONDS",
+                    DEFAULT_API_KEY_GRACE_SECONDS,
+                    0..=7 * 86_400,
+                )?),
+            },
+            None => {
+                let json: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .map(|field| match *field {
+                        EnvField::Text(name) => (name.to_string(), vars.get(name).into()),
+                        EnvField::Json(name) => {
+                            (name.to_string(), vars.get(name).map(json_or_text).into())
+                        }
+                    })
+                    .collect();
+                Self::Environment {
+                    json: serde_json::Value::Object(json).to_string(),
+                }
+            }
+        })
+    }
+}
+
+/// A JSON setting as its value; text that is not JSON stays text, for the secret's reader to
+/// name as malformed.
+fn json_or_text(text: String) -> serde_json::Value {
+    serde_json::from_str(&text).unwrap_or(text.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +387,104 @@ mod tests {
         assert_eq!(s.base_url, "http://127.0.0.1:9", "no trailing slash");
         assert_eq!(s.timeout, Duration::from_millis(2500));
         assert!(s.cache_ttl.is_zero());
+    }
+
+    #[test]
+    fn mode_and_the_key_header_are_read_as_the_hook_reads_them() {
+        let lookup = table(&[]);
+        assert_eq!(Mode::from_lookup(&lookup), Ok(Mode::Enforce));
+        assert_eq!(
+            api_key_header(&lookup).unwrap(),
+            http::header::AUTHORIZATION
+        );
+        let pairs = [("MODE", " REPORT "), ("API_KEY_HEADER", " X-Okta-Secret ")];
+        let lookup = table(&pairs);
+        assert_eq!(Mode::from_lookup(&lookup), Ok(Mode::Report));
+        assert_eq!(api_key_header(&lookup).unwrap(), "x-okta-secret");
+        let pairs = [("MODE", "watch"), ("API_KEY_HEADER", "bad header")];
+        let lookup = table(&pairs);
+        assert_eq!(
+            Mode::from_lookup(&lookup).unwrap_err().to_string(),
+            "MODE is invalid: expected enforce or report"
+        );
+        let err = api_key_header(&lookup).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "API_KEY_HEADER is invalid: not a valid HTTP header name"
+        );
+        let pairs = [("MODE", "")];
+        assert_eq!(Mode::from_lookup(&table(&pairs)), Ok(Mode::Enforce));
+    }
+
+    #[test]
+    fn the_secret_comes_from_secrets_manager_or_from_the_named_fields_alone() {
+        let pairs = [("SECRET_ID", "nl3/okta-hook"), ("API_KEY", "hunter2")];
+        let s = SecretsSettings::from_lookup(&table(&pairs), &[]).unwrap();
+        assert_eq!(
+            s,
+            SecretsSettings::SecretsManager {
+                secret_id: "nl3/okta-hook".into(),
+                ttl: Duration::from_secs(900),
+                api_key_grace: Duration::from_secs(3600),
+            }
+        );
+        let pairs = [
+            ("SECRET_ID", "nl3/okta-hook"),
+            ("SECRET_TTL_SECONDS", "0"),
+            ("API_KEY_GRACE_SECONDS", "604800"),
+        ];
+        let s = SecretsSettings::from_lookup(&table(&pairs), &[]).unwrap();
+        assert!(matches!(
+            s,
+            SecretsSettings::SecretsManager { ttl, api_key_grace, .. }
+                if ttl.is_zero() && api_key_grace == Duration::from_secs(604_800)
+        ));
+        for (name, value) in [
+            ("SECRET_TTL_SECONDS", "86401"),
+            ("API_KEY_GRACE_SECONDS", "604801"),
+        ] {
+            let pairs = [("SECRET_ID", "x"), (name, value)];
+            let err = SecretsSettings::from_lookup(&table(&pairs), &[]).unwrap_err();
+            assert!(
+                matches!(err, SettingsError::Invalid { name: n, .. } if n == name),
+                "{err}"
+            );
+        }
+
+        // Without SECRET_ID: the fields asked for, and only those (a receiver asks for API_KEY
+        // alone and never holds the signing key); JSON fields as JSON, unreadable text kept.
+        let pairs = [
+            ("SECRET_ID", " "),
+            ("API_KEY", "k"),
+            ("SIGNING_KEY", "hunter2-signing"),
+            ("APPS", r#"{"a": {}}"#),
+            ("BREAK_GLASS_LOGINS", "not json"),
+        ];
+        let lookup = table(&pairs);
+        let only_key = SecretsSettings::from_lookup(&lookup, &[EnvField::Text("API_KEY")]).unwrap();
+        let SecretsSettings::Environment { json } = &only_key else {
+            panic!("{only_key:?}")
+        };
+        assert_eq!(json, r#"{"API_KEY":"k"}"#);
+        assert!(!format!("{only_key:?}").contains('k'), "{only_key:?}");
+        let all = SecretsSettings::from_lookup(
+            &lookup,
+            &[
+                EnvField::Text("API_KEY"),
+                EnvField::Text("IPINFO_TOKEN"),
+                EnvField::Json("APPS"),
+                EnvField::Json("BREAK_GLASS_LOGINS"),
+            ],
+        )
+        .unwrap();
+        let SecretsSettings::Environment { json } = all else {
+            panic!("{all:?}")
+        };
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"API_KEY": "k", "IPINFO_TOKEN": null, "APPS": {"a": {}},
+                               "BREAK_GLASS_LOGINS": "not json"})
+        );
     }
 }

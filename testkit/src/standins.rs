@@ -7,7 +7,7 @@
 //! a string).
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use nl3_client::check::Nl3Claims;
+use nl3_shared::check::Nl3Claims;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};

@@ -119,7 +119,11 @@ async fn each_app_is_checked_with_its_own_settings() {
 async fn a_malformed_entry_is_unusable_alone() {
     let up = upstreams().await;
     let apps = apps().to_string();
-    for (fail_open, expected) in [("true", Outcome::FailOpen), ("false", Outcome::FailClosed)] {
+    // The entry states no FAIL_OPEN: an unusable entry is refused whatever the deployment's.
+    for (fail_open, expected) in [
+        ("true", Outcome::FailClosed),
+        ("false", Outcome::FailClosed),
+    ] {
         let hook = up.hook(&[("APPS", &apps), ("FAIL_OPEN", fail_open)]).await;
         let d = decide(
             &hook,

@@ -271,3 +271,120 @@ async fn answers_and_debug_context_carry_no_secret() {
         assert!(!text.contains("eyJ"), "a JWT leaked: {text}");
     }
 }
+
+/// A token request whose `preferred_username` (a claim admins map per app, possibly to an
+/// attribute users can edit) names someone else than the Okta login.
+fn token_claiming(login: &str, preferred_username: &str) -> Value {
+    let mut e = with_user(token_event(), login);
+    e["data"]["identity"]["claims"]["preferred_username"] = json!(preferred_username);
+    e
+}
+
+/// A log writer for one test.
+#[derive(Clone, Default)]
+pub(crate) struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    /// Everything the hook logs on this thread from now until the guard is dropped (tokio's
+    /// current-thread runtime polls every task on it), through its own JSON subscriber.
+    pub(crate) fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let lines = Self::default();
+        let writer = lines.clone();
+        let subscriber = nl3_okta_hook::logging::json_subscriber("info", move || writer.clone());
+        (lines, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// The decision line `log_decision` writes for `d`.
+fn decision_line(d: &nl3_okta_hook::decision::Decision) -> Value {
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = nl3_okta_hook::logging::json_subscriber("info", move || writer.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        nl3_okta_hook::logging::log_decision(d, "request-1", None)
+    });
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    serde_json::from_str(text.trim()).expect("one JSON line")
+}
+
+/// Hardening issue 6: the token hook checked `preferred_username`, so a locked login whose token
+/// claimed an unlocked colleague's name was allowed, and a break-glass entry matching the claim
+/// rescued a locked login during an NL3 outage with `FAIL_OPEN=false`. The Okta login is checked
+/// (and matched against break-glass entries) for both hook types.
+#[tokio::test]
+async fn the_token_hook_checks_the_okta_login_not_the_claimed_name() {
+    let up = Upstreams::start().await;
+    let hook = up.hook(&[]).await;
+    let event = token_claiming(LOCKED_USER, "colleague@example.com");
+    let d = decide(&hook, &okta_headers(), &event).await;
+    assert_eq!(d.outcome, Outcome::Locked, "{}", d.reason);
+    let sent = up.nl3_requests().await;
+    let token = sent[0].headers["x-nl3-authorization-token"]
+        .to_str()
+        .unwrap();
+    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(token)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sub"], LOCKED_USER, "NL3 is asked about the login");
+    // Okta's System Log and the decision line say which name was checked, never the names.
+    assert_eq!(
+        d.answer.json()["debugContext"]["usernameChecked"],
+        "okta_login"
+    );
+    let line = decision_line(&d);
+    assert_eq!(line["username_checked"], "okta_login", "{line}");
+    assert_eq!(line["usernames_differ"], true, "{line}");
+    assert!(!line.to_string().contains("@example.com"), "{line}");
+    // Equal names add nothing.
+    let d = decide(&hook, &okta_headers(), &token_event()).await;
+    assert!(d.answer.json()["debugContext"]
+        .get("usernameChecked")
+        .is_none());
+    assert!(decision_line(&d).get("usernames_differ").is_none());
+
+    // A deployment whose NL3 accounts are keyed by the app username may ask for it.
+    let by_app = up.hook(&[("USERNAME_SOURCE", "app_username")]).await;
+    let d = decide(&by_app, &okta_headers(), &event).await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    assert_eq!(
+        d.answer.json()["debugContext"]["usernameChecked"],
+        "app_username"
+    );
+
+    // NL3 down, FAIL_OPEN=false: a break-glass entry naming the claimed colleague does not
+    // rescue the locked login; one naming the login does, whichever name NL3 is asked about.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    for (source, entry, expected) in [
+        ("okta_login", "colleague@example.com", Outcome::FailClosed),
+        ("app_username", "colleague@example.com", Outcome::FailClosed),
+        ("okta_login", LOCKED_USER, Outcome::FailOpen),
+        ("app_username", LOCKED_USER, Outcome::FailOpen),
+    ] {
+        let logins = json!([entry]).to_string();
+        let outage = up
+            .hook(&[
+                ("FAIL_OPEN", "false"),
+                ("API_URI", &dead),
+                ("BREAK_GLASS_LOGINS", &logins),
+                ("USERNAME_SOURCE", source),
+            ])
+            .await;
+        let d = decide(&outage, &okta_headers(), &event).await;
+        assert_eq!(d.outcome, expected, "{source}, {entry}: {}", d.reason);
+        assert_eq!(d.trace.break_glass, expected == Outcome::FailOpen);
+    }
+}

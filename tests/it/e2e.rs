@@ -2,8 +2,10 @@
 //! driven with `cargo lambda invoke --data-file events/…` and plain HTTP.
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::helpers::*;
+use nl3_testkit::emulator::Emulator;
 use serde_json::Value;
 
 const LOCAL_API_KEY: &str = "local-dev-api-key"; // what events/ carry, base64-encoded
@@ -206,4 +208,163 @@ async fn missing_setting_is_reported_once_and_every_call_still_answered() {
         .count();
     assert_eq!(reports, 1, "{logs:#?}");
     assert!(up.nl3_requests().await.is_empty());
+}
+
+/// The built hook, started through a script that first writes the time it started (ns since the
+/// epoch), so that a test can measure from the process start to the answer.
+fn timed_hook(env: &mut Vec<(String, String)>) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let script = dir.join(format!("timed-hook-{}-{run}.sh", std::process::id()));
+    let started = dir.join(format!("timed-hook-{}-{run}.started", std::process::id()));
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nPATH=/usr/bin:/bin date +%s%N > \"$STARTED_AT_FILE\"\nexec \"$HOOK_BINARY\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.push(("STARTED_AT_FILE".into(), started.display().to_string()));
+    // The binary the other end-to-end tests run (see helpers::emulated_hook).
+    let hook = nl3_testkit::workspace_bin("nl3-okta-hook", "nl3-okta-hook");
+    env.push(("HOOK_BINARY".into(), hook.display().to_string()));
+    (script, started)
+}
+
+/// How long after the process started `at` is.
+fn since_start(started_file: &Path, at: std::time::SystemTime) -> std::time::Duration {
+    let ns: u64 = std::fs::read_to_string(started_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    at.duration_since(std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns))
+        .unwrap()
+}
+
+/// The environment of a hook reading its secret from the Secrets Manager at `endpoint`, as an
+/// on-demand Lambda environment starts.
+fn cold_env(up: &Upstreams, endpoint: &str, budget_ms: &str) -> Vec<(String, String)> {
+    let mut env = local_env(up);
+    env.retain(|(k, _)| !["API_KEY", "SIGNING_KEY", "IPINFO_TOKEN"].contains(&k.as_str()));
+    for (k, v) in [
+        ("SECRET_ID", "nl3/okta-hook"),
+        ("HOOK_TIMEOUT_MS", budget_ms),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    env
+}
+
+/// The EMF line of the one call the function answered.
+async fn metrics_line(emulator: &Emulator) -> Value {
+    emulator.wait_for_lines(1, r#""HookDuration""#).await;
+    let lines = emulator.function_logs.snapshot();
+    let line = lines
+        .iter()
+        .find(|l| l.contains(r#""HookDuration""#))
+        .unwrap();
+    serde_json::from_str(line).unwrap()
+}
+
+/// Hardening issue 7: on an on-demand cold start Okta's call waits through the init phase. With
+/// Secrets Manager hanging, the first answer came 5.1 s after the call (its `elapsedMs` said
+/// 2500); with Secrets Manager slow, `elapsedMs` left out the wait. The first answer lands within
+/// `HOOK_TIMEOUT_MS` of the process start, and `elapsedMs` and `HookDuration` count the wait.
+#[tokio::test]
+async fn a_cold_start_answers_within_the_budget_from_the_process_start() {
+    let up = Upstreams::start().await;
+    let token = token_event().to_string();
+
+    // Secrets Manager accepts the connection and never answers.
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", hanging.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hanging.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut env = cold_env(&up, &endpoint, "1500");
+    let (script, started) = timed_hook(&mut env);
+    let emulator = Emulator::start_binary(&script, env).await;
+    // Okta's call, queued while the environment starts.
+    let (status, body) = emulator
+        .post_function_url(&b64(LOCAL_API_KEY), &token)
+        .await;
+    let answered = since_start(&started, std::time::SystemTime::now());
+    assert_eq!(status, 200);
+    assert_eq!(body["debugContext"]["decision"], "fail_open", "{body}");
+    let reason = body["debugContext"]["reason"].as_str().unwrap();
+    assert!(reason.contains("ran out during secrets"), "{reason}");
+    assert!(
+        answered < Duration::from_millis(1500) + SLACK,
+        "answered {answered:?} after the process started"
+    );
+    let elapsed_ms: u64 = body["debugContext"]["elapsedMs"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        elapsed_ms >= 1500,
+        "elapsedMs {elapsed_ms} counts the init phase"
+    );
+    assert!(
+        u128::from(elapsed_ms) <= answered.as_millis(),
+        "{elapsed_ms} {answered:?}"
+    );
+    let emf = metrics_line(&emulator).await;
+    assert!(emf["HookDuration"].as_f64().unwrap() >= 1500.0, "{emf}");
+    assert_eq!(emf["ColdStart"], 1);
+    drop(emulator);
+
+    // Secrets Manager answers after a second: the call waited that second, and says so.
+    let sm = crate::secrets_manager::secrets_manager_stand_in().await;
+    let slow = crate::secrets_manager::version("AWSCURRENT", "v1", LOCAL_API_KEY)
+        .set_delay(Duration::from_millis(1000));
+    crate::secrets_manager::stage(&sm, "AWSCURRENT", slow).await;
+    for stage in ["AWSPENDING", "AWSPREVIOUS"] {
+        crate::secrets_manager::stage(&sm, stage, crate::secrets_manager::not_found()).await;
+    }
+    let mut env = cold_env(&up, &sm.uri(), "2500");
+    let (script, started) = timed_hook(&mut env);
+    let emulator = Emulator::start_binary(&script, env).await;
+    let (status, body) = emulator
+        .post_function_url(&b64(LOCAL_API_KEY), &token)
+        .await;
+    let answered = since_start(&started, std::time::SystemTime::now());
+    assert_eq!(status, 200);
+    assert_eq!(body["debugContext"]["decision"], "allowed", "{body}");
+    assert!(
+        answered < Duration::from_millis(2500) + SLACK,
+        "{answered:?}"
+    );
+    let elapsed_ms: u64 = body["debugContext"]["elapsedMs"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        elapsed_ms >= 1000,
+        "elapsedMs {elapsed_ms} counts the wait for the secret"
+    );
+    assert!(
+        u128::from(elapsed_ms) <= answered.as_millis(),
+        "{elapsed_ms} {answered:?}"
+    );
+    let emf = metrics_line(&emulator).await;
+    assert!(emf["HookDuration"].as_f64().unwrap() >= 1000.0, "{emf}");
+    let decision = emulator.wait_for_decisions(1).await;
+    assert!(
+        decision[0]["init_wait_ms"].as_u64().unwrap() >= 1000,
+        "{}",
+        decision[0]
+    );
 }

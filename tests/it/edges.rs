@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::helpers::*;
 use nl3_okta_hook::app::{App, Invocation};
 use nl3_okta_hook::config::{ConfigError, Observability};
-use nl3_okta_hook::event::MAX_BODY_BYTES;
 use nl3_okta_hook::hook::Hook;
+use nl3_shared::event::MAX_BODY_BYTES;
 use serde_json::{json, Value};
 
 /// A REST API v1 proxy event, the shape NL3's setup uses, with the given edits.
@@ -296,7 +296,7 @@ async fn a_misconfigured_hook_answers_every_event_with_fail_open_deciding() {
 /// counting that comparison only when the form decoded.
 #[test]
 fn an_empty_api_key_accepts_only_an_empty_value() {
-    let key = nl3_okta_hook::api_key::ApiKey::new("");
+    let key = nl3_shared::api_key::ApiKey::new("");
     assert!(key.matches(b""));
     for value in [&b"!!!"[..], b"Basic !!!", b"not base64!"] {
         assert!(!key.matches(value), "{value:?}");
@@ -305,7 +305,7 @@ fn an_empty_api_key_accepts_only_an_empty_value() {
 
 #[test]
 fn a_blank_api_key_never_becomes_the_hooks_key() {
-    use nl3_okta_hook::secrets::HookSecrets;
+    use nl3_shared::secrets::HookSecrets;
     for blank in ["", "  ", "\t"] {
         let secret = json!({"API_KEY": blank, "SIGNING_KEY": b64(SIGNING_KEY)}).to_string();
         assert!(HookSecrets::from_json(&secret, true).is_err(), "{blank:?}");

@@ -107,7 +107,7 @@ pub fn sdk_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"));
-    nl3_okta_hook::secret_source::secrets_manager_client(builder, Duration::from_secs(3))
+    nl3_shared::secret_source::secrets_manager_client(builder, Duration::from_secs(3))
 }
 
 /// One row of the fault matrix (docs/operations.md, When something is down) (`make fault-matrix` collects them).

@@ -1,5 +1,6 @@
 //! Secrets from a real Secrets Manager API (moto's server) through the real SDK client: caching,
-//! rotation, and Secrets Manager being down at cold start and later.
+//! rotation, and Secrets Manager being down at cold start and later; and a stand-in answering
+//! each version stage as a test says (failing one, hanging, slow), which moto cannot.
 
 use std::time::{Duration, Instant};
 
@@ -8,9 +9,7 @@ use std::sync::Arc;
 use crate::helpers::*;
 use nl3_okta_hook::decision::{Decision, Outcome};
 use nl3_okta_hook::hook::Hook;
-use nl3_okta_hook::secret_source::{
-    FORCED_REFRESH_INTERVAL, RETRY_AFTER_FAILURE, STALE_REFRESH_WAIT,
-};
+use nl3_shared::secret_source::{FORCED_REFRESH_INTERVAL, RETRY_AFTER_FAILURE, STALE_REFRESH_WAIT};
 
 const SECRET_ID: &str = "nl3/okta-hook";
 
@@ -338,4 +337,140 @@ async fn malformed_or_missing_secret_is_a_failed_check() {
     assert_eq!(d.outcome, Outcome::FailOpen);
     assert!(d.reason.contains("ResourceNotFound"), "{}", d.reason);
     assert!(up.nl3_requests().await.is_empty());
+}
+
+/// A Secrets Manager stand-in on loopback: `GetSecretValue` answered per version stage with what
+/// each test mounts ([`stage`]), through the real SDK client.
+pub(crate) async fn secrets_manager_stand_in() -> wiremock::MockServer {
+    wiremock::MockServer::start().await
+}
+
+/// Answers `GetSecretValue` for `version_stage` with `answer`.
+pub(crate) async fn stage(
+    server: &wiremock::MockServer,
+    version_stage: &str,
+    answer: wiremock::ResponseTemplate,
+) {
+    use wiremock::matchers::{body_partial_json, header, method};
+    wiremock::Mock::given(method("POST"))
+        .and(header("x-amz-target", "secretsmanager.GetSecretValue"))
+        .and(body_partial_json(
+            serde_json::json!({"VersionStage": version_stage}),
+        ))
+        .respond_with(answer)
+        .mount(server)
+        .await;
+}
+
+/// A version of the secret holding `api_key`, as Secrets Manager answers it.
+pub(crate) fn version(version_stage: &str, id: &str, api_key: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200).set_body_raw(
+        serde_json::json!({
+            "ARN": format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{SECRET_ID}"),
+            "Name": SECRET_ID,
+            "VersionId": id,
+            "SecretString": secret_json(api_key),
+            "VersionStages": [version_stage],
+            "CreatedDate": now_s() as f64 - 60.0,
+        })
+        .to_string(),
+        "application/x-amz-json-1.1",
+    )
+}
+
+/// Secrets Manager's answer for a stage that does not exist.
+pub(crate) fn not_found() -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(400).set_body_raw(
+        r#"{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret value for staging label"}"#,
+        "application/x-amz-json-1.1",
+    )
+}
+
+/// A failed read that is not "not found" (retried once by the SDK, failing again).
+fn internal_error() -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(500).set_body_raw(
+        r#"{"__type":"InternalServiceError","message":"We encountered an internal error."}"#,
+        "application/x-amz-json-1.1",
+    )
+}
+
+/// Hardening issue 8: with only the AWSPENDING reads failing (500s), the pending key Okta
+/// already sends was refused on every call until the reads recovered, and the log said "secret
+/// fetched". Only Secrets Manager's not-found means absent: a failed read keeps the last known
+/// key of that stage (AWSPREVIOUS likewise), and is logged as the failure it is.
+#[tokio::test]
+async fn a_failed_pending_or_previous_read_keeps_that_stages_last_known_key() {
+    let sm = secrets_manager_stand_in().await;
+    let every_stage = |pending: wiremock::ResponseTemplate,
+                       previous: wiremock::ResponseTemplate| {
+        let sm = &sm;
+        async move {
+            sm.reset().await;
+            stage(sm, "AWSCURRENT", version("AWSCURRENT", "v2", "key-current")).await;
+            stage(sm, "AWSPENDING", pending).await;
+            stage(sm, "AWSPREVIOUS", previous).await;
+        }
+    };
+    every_stage(
+        version("AWSPENDING", "v3", "key-pending"),
+        version("AWSPREVIOUS", "v1", "key-previous"),
+    )
+    .await;
+    let up = Upstreams::start().await;
+    // TTL zero: every call reads the three stages again.
+    let hook = hook_with(&up, &sm.uri(), 0, &[]);
+    for key in ["key-current", "key-pending", "key-previous"] {
+        let d = decide(&hook, &headers_for(key), &token_event()).await;
+        assert_eq!(d.outcome, Outcome::Allowed, "{key}: {}", d.reason);
+    }
+
+    // Only the pending and previous reads fail now.
+    every_stage(internal_error(), internal_error()).await;
+    let (logs, guard) = crate::decision::Lines::capture();
+    for key in ["key-pending", "key-previous", "key-current"] {
+        let d = decide(&hook, &headers_for(key), &token_event()).await;
+        assert_eq!(d.outcome, Outcome::Allowed, "{key}: {}", d.reason);
+        assert!(reads(&[&d]) >= 1, "{key}: the stages were read again");
+    }
+    drop(guard);
+    let logs = logs.text();
+    for stage in ["AWSPENDING", "AWSPREVIOUS"] {
+        assert!(
+            logs.lines().any(|l| l.contains(r#""level":"WARN""#)
+                && l.contains(stage)
+                && l.contains("could not be read")),
+            "{stage}: {logs}"
+        );
+    }
+    assert!(
+        logs.contains(r#""failed_stages":"AWSPREVIOUS,AWSPENDING""#),
+        "{logs}"
+    );
+    assert!(!logs.contains("key-pending") && !logs.contains("key-previous"));
+
+    // AWSCURRENT moves on (a rotation finished) while AWSPREVIOUS still fails: the version that
+    // was current is the previous one now, and its key keeps working within the grace period.
+    sm.reset().await;
+    stage(&sm, "AWSCURRENT", version("AWSCURRENT", "v4", "key-next")).await;
+    stage(&sm, "AWSPENDING", internal_error()).await;
+    stage(&sm, "AWSPREVIOUS", internal_error()).await;
+    for key in ["key-next", "key-current"] {
+        let d = decide(&hook, &headers_for(key), &token_event()).await;
+        assert_eq!(d.outcome, Outcome::Allowed, "{key}: {}", d.reason);
+    }
+
+    // Not found does mean absent: those keys are no longer accepted.
+    sm.reset().await;
+    stage(&sm, "AWSCURRENT", version("AWSCURRENT", "v4", "key-next")).await;
+    stage(&sm, "AWSPENDING", not_found()).await;
+    stage(&sm, "AWSPREVIOUS", not_found()).await;
+    for (key, expected) in [
+        ("key-pending", Outcome::Forbidden),
+        ("key-previous", Outcome::Forbidden),
+        ("key-current", Outcome::Forbidden),
+        ("key-next", Outcome::Allowed),
+    ] {
+        let d = decide(&hook, &headers_for(key), &token_event()).await;
+        assert_eq!(d.outcome, expected, "{key}: {}", d.reason);
+    }
 }

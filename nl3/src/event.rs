@@ -571,7 +571,7 @@ mod tests {
                 EventKind::Alb { multi_value: true },
             ),
         ] {
-            let path = format!("{}/events/{file}", env!("CARGO_MANIFEST_DIR"));
+            let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
             let bytes = std::fs::read(&path).unwrap();
             let probe: Obj<Probe> = serde_json::from_slice(&bytes).unwrap();
             assert_eq!(probe.get().unwrap().kind(), kind, "{file}");

@@ -91,7 +91,8 @@ impl<'de, T: Lenient<'de>> Visitor<'de> for AnyValue<T> {
 
 /// Declares structs that read only some paths of a JSON document, a line or two a struct: each
 /// field lenient ([`Text`], [`Obj`]), absent by default, borrowed where it can be, read from its
-/// own name or the JSON name after `as`.
+/// own name or the JSON name after `as`. (The caller depends on `serde` with `derive`.)
+#[macro_export]
 macro_rules! paths {
     ($($name:ident { $($field:ident $(as $json:literal)?: $ty:ty),* })*) => {$(
         #[derive(serde::Deserialize)]
@@ -100,7 +101,6 @@ macro_rules! paths {
         }
     )*};
 }
-pub(crate) use paths;
 
 /// A JSON string at a path the hook reads.
 #[derive(Debug, Default)]
