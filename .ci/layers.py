@@ -37,7 +37,7 @@ CRATES = {
     "nl3/src": {
         "api_key": 0, "cache": 0, "http_client": 0, "lenient": 0, "settings": 0,
         "check": 1, "event": 1, "geo": 1, "secrets": 1,
-        "secret_source": 2,
+        "ask": 2, "secret_source": 2,
         "header_secret": 3,
     },
 }

@@ -7,17 +7,16 @@
 //!
 //! Layer 4: imports authentication, the adapters, the decision data and leaves.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
-use nl3_shared::check::{CheckRequest, LockStatus, Nl3Client};
+use nl3_shared::check::{LockStatus, Nl3Client};
 use nl3_shared::geo::{self, GeoError, IpinfoClient, Location, Origin};
 use nl3_shared::http_client;
 use nl3_shared::secret_source::{self, SecretSource};
 use nl3_shared::secrets::{HookSecrets, ResolvedApp};
 use nl3_shared::settings::{Mode, SecretsSettings};
-use serde_json::value::RawValue;
 
 use crate::auth::{AuthFailure, Authenticator};
 use crate::config::{ConfigError, Policy, Settings, Unlisted, UsernameSource};
@@ -44,10 +43,6 @@ impl AppPolicy {
         }
     }
 }
-
-/// `integrationData` when ipinfo gave nothing.
-static EMPTY_OBJECT: LazyLock<Box<RawValue>> =
-    LazyLock::new(|| RawValue::from_string("{}".into()).expect("{} is JSON"));
 
 /// How the hook names itself to NL3, ipinfo and the JWKS.
 const USER_AGENT: &str = concat!("nl3-okta-hook/", env!("CARGO_PKG_VERSION"));
@@ -268,17 +263,14 @@ impl Hook {
 
         trace.stage = Stage::Nl3;
         let at = Instant::now();
-        let shown_ip: String = client_ip.chars().take(100).collect();
-        let check = CheckRequest {
+        // Okta sends no user agent to an inline hook.
+        let check = nl3_shared::ask::check_request(
             username,
-            integration_type: event.hook_type.integration_type(),
-            client_ip: &shown_ip,
-            parsed_ip: client_ip.trim().parse().ok(),
-            user_location: location.as_ref().map_or("", |l| l.city_region.as_str()),
-            lat_long: location.as_ref().and_then(|l| l.lat_long.as_deref()),
-            integration_data: location.as_ref().map_or(&*EMPTY_OBJECT, |l| &l.raw),
-            user_device: None, // Okta sends no user agent
-        };
+            event.hook_type.integration_type(),
+            client_ip,
+            location.as_deref(),
+            None,
+        );
         let status = self.nl3.check(&check, issuer, signing_key).await;
         trace.nl3 = Some(at.elapsed());
         match status {

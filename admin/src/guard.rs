@@ -133,11 +133,12 @@ pub struct Checked {
 }
 
 /// Asks NL3 whether the user of a sign-in is locked, exactly as the hook does (the app's
-/// settings from `APPS`, location from ipinfo). An error means the check did not happen: the
-/// event is retried, never decided on a guess.
+/// settings from `APPS`, location from ipinfo). `None`: no NL3 application answers for this
+/// sign-in (no `APPS` entry and no default app), so it is not checked. An error means the check
+/// did not happen: the event is retried, never decided on a guess.
 #[allow(async_fn_in_trait)]
 pub trait LockCheck {
-    async fn check(&self, sign_in: &SignIn) -> Result<Checked, String>;
+    async fn check(&self, sign_in: &SignIn) -> Result<Option<Checked>, String>;
 }
 
 /// What the guard did with an event.
@@ -159,6 +160,8 @@ pub enum Done {
     NotQuarantined,
     /// Okta no longer knows the user (deleted): nothing to contain.
     UserGone,
+    /// No NL3 application answers for the sign-in's app (no `APPS` entry, no default).
+    NotEnrolled,
     /// Seen already (a repeated delivery): nothing more.
     Repeated,
 }
@@ -174,6 +177,7 @@ impl Done {
             Done::StillLocked => "still_locked",
             Done::NotQuarantined => "not_quarantined",
             Done::UserGone => "user_gone",
+            Done::NotEnrolled => "not_enrolled",
             Done::Repeated => "repeated",
         }
     }
@@ -310,11 +314,13 @@ impl<'a> Guard<'a> {
         }
         let checked = match self.memory.answer(sign_in) {
             Some(checked) => checked,
-            None => {
-                let checked = nl3.check(sign_in).await.map_err(Retry::Check)?;
-                self.memory.remember(sign_in, &checked);
-                checked
-            }
+            None => match nl3.check(sign_in).await.map_err(Retry::Check)? {
+                Some(checked) => {
+                    self.memory.remember(sign_in, &checked);
+                    checked
+                }
+                None => return Ok(Done::NotEnrolled),
+            },
         };
         let gone = |e: Error| match e {
             Error::NotFound(_) => Ok(Done::UserGone),

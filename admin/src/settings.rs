@@ -592,6 +592,75 @@ pub fn parse_rate(expr: &str) -> Result<Duration> {
     }
 }
 
+/// A setting of the shared crate's parsing, as this crate's error (the variable named).
+fn shared(e: nl3_shared::settings::SettingsError) -> Error {
+    Error::Setting(e.to_string())
+}
+
+/// `nl3-okta-events`'s settings: the hook secret's `API_KEY`s and where they travel, the queue.
+pub struct Events {
+    /// `SECRET_ID` (with `SECRET_TTL_SECONDS`, `API_KEY_GRACE_SECONDS`) or `API_KEY`: read as
+    /// the hook reads them, `API_KEY` alone.
+    pub secrets: nl3_shared::settings::SecretsSettings,
+    /// `API_KEY_HEADER` (default `Authorization`).
+    pub header: http::HeaderName,
+    /// `EVENTS_QUEUE_URL`: the guard's SQS FIFO queue.
+    pub queue_url: String,
+}
+
+impl Events {
+    pub fn read(vars: &Vars) -> Result<Events> {
+        let lookup = |name: &str| vars.text(name);
+        Ok(Events {
+            secrets: nl3_shared::settings::SecretsSettings::from_lookup(
+                &lookup,
+                <nl3_shared::secrets::KeysOnly as nl3_shared::secrets::SecretDocument>::ENV_FIELDS,
+            )
+            .map_err(shared)?,
+            header: nl3_shared::settings::api_key_header(&lookup).map_err(shared)?,
+            queue_url: vars.required(
+                "EVENTS_QUEUE_URL",
+                "the guard's SQS FIFO queue (the stack's EventsQueueUrl)",
+            )?,
+        })
+    }
+}
+
+/// `nl3-okta-guard`'s settings: NL3 and ipinfo as the hook's, the hook secret, Okta, the
+/// quarantine group.
+pub struct Guard {
+    pub nl3: nl3_shared::settings::Nl3Settings,
+    pub ipinfo: nl3_shared::settings::IpinfoSettings,
+    /// `MODE`: the deployment's, over which an `APPS` entry's own wins.
+    pub mode: nl3_shared::settings::Mode,
+    /// The hook secret (`SIGNING_KEY`, `IPINFO_TOKEN`, `APPS`, `BREAK_GLASS_LOGINS`).
+    pub secrets: nl3_shared::settings::SecretsSettings,
+    /// `GUARD_CHECK_TIMEOUT_MS` (default 5000): one check's time (NL3 and ipinfo).
+    pub check_timeout: Duration,
+    /// `QUARANTINE_GROUP_ID`.
+    pub quarantine_group: Option<String>,
+}
+
+impl Guard {
+    pub fn read(vars: &Vars) -> Result<Guard> {
+        let lookup = |name: &str| vars.text(name);
+        let check_timeout = Duration::from_millis(vars.number("GUARD_CHECK_TIMEOUT_MS", 5000)?);
+        Ok(Guard {
+            nl3: nl3_shared::settings::Nl3Settings::from_lookup(&lookup).map_err(shared)?,
+            ipinfo: nl3_shared::settings::IpinfoSettings::from_lookup(&lookup, check_timeout)
+                .map_err(shared)?,
+            mode: nl3_shared::settings::Mode::from_lookup(&lookup).map_err(shared)?,
+            secrets: nl3_shared::settings::SecretsSettings::from_lookup(
+                &lookup,
+                <nl3_shared::secrets::HookSecrets as nl3_shared::secrets::SecretDocument>::ENV_FIELDS,
+            )
+            .map_err(shared)?,
+            check_timeout,
+            quarantine_group: vars.text("QUARANTINE_GROUP_ID"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

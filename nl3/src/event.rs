@@ -35,8 +35,6 @@ use crate::lenient::{Obj, Present, Text};
 
 /// The largest body the hook reads. Okta's inline hook requests are a few KiB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// The largest raw `body` string kept: a base64 body of [`MAX_BODY_BYTES`] is 4/3 of it.
-const MAX_RAW_BODY_CHARS: usize = MAX_BODY_BYTES / 3 * 4 + 4;
 
 /// Which event shape Lambda delivered, so the answer can take the same shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,17 +72,12 @@ enum Body {
     #[default]
     Absent,
     Text(String),
-    TooLarge,
     NotText,
 }
 
 impl Body {
     fn text(text: String) -> Self {
-        if text.len() > MAX_RAW_BODY_CHARS {
-            Body::TooLarge
-        } else {
-            Body::Text(text)
-        }
+        Body::Text(text)
     }
 }
 
@@ -156,8 +149,15 @@ impl HttpEvent {
         }
     }
 
-    /// The request body, decoded from base64 when the event says so (else not copied).
+    /// The request body, decoded from base64 when the event says so (else not copied), up to
+    /// [`MAX_BODY_BYTES`].
     pub fn body(&self) -> Result<Cow<'_, [u8]>, EventError> {
+        self.body_up_to(MAX_BODY_BYTES)
+    }
+
+    /// [`HttpEvent::body`], up to `max` bytes (a receiver of larger calls than Okta's inline
+    /// hooks: an event hook's batch of System Log events).
+    pub fn body_up_to(&self, max: usize) -> Result<Cow<'_, [u8]>, EventError> {
         if let Some(why) = &self.unreadable {
             return Err(EventError::Unreadable(why.clone()));
         }
@@ -166,13 +166,16 @@ impl HttpEvent {
         }
         let text = match &self.body {
             Body::Absent => return Ok(Cow::Borrowed(&[])),
-            Body::TooLarge => return Err(EventError::TooLarge),
             Body::NotText => return Err(EventError::NotText),
             Body::Text(text) => text,
         };
+        // A base64 body of `max` bytes is 4/3 of it: refused before it is decoded.
+        if text.len() > max / 3 * 4 + 4 {
+            return Err(EventError::TooLarge);
+        }
         if !self.base64 {
             return match text.len() {
-                n if n > MAX_BODY_BYTES => Err(EventError::TooLarge),
+                n if n > max => Err(EventError::TooLarge),
                 _ => Ok(Cow::Borrowed(text.as_bytes())),
             };
         }
@@ -473,9 +476,18 @@ mod tests {
         let big = "x".repeat(MAX_BODY_BYTES + 1);
         let e = event(json!({"httpMethod": "POST", "body": big}));
         assert_eq!(e.body(), Err(EventError::TooLarge));
+        // A base64 body too large is refused before it is decoded (it would not decode).
         let huge = "x".repeat(6 * 1024 * 1024);
         let e = event(json!({"httpMethod": "POST", "body": huge, "isBase64Encoded": true}));
-        assert!(matches!(e.body, Body::TooLarge));
+        assert_eq!(e.body(), Err(EventError::TooLarge));
+        // A receiver of larger calls sets its own bound.
+        let batch = "y".repeat(MAX_BODY_BYTES * 3);
+        let e = event(json!({"httpMethod": "POST", "body": batch}));
+        assert_eq!(e.body(), Err(EventError::TooLarge));
+        assert_eq!(
+            e.body_up_to(MAX_BODY_BYTES * 4).unwrap().len(),
+            MAX_BODY_BYTES * 3
+        );
         // The crate's typed REST event takes the same path.
         let typed = json!({"httpMethod": "POST", "requestContext": {}, "body": "x".repeat(MAX_BODY_BYTES * 2)});
         assert_eq!(event(typed).body(), Err(EventError::TooLarge));

@@ -14,7 +14,8 @@
 //! 1. [`check`] (NL3's signed lock-check request and its answer), [`geo`] (ipinfo's location),
 //!    [`event`] (any Lambda HTTP event → headers and body; the answer in the event's shape),
 //!    [`secrets`] (what the secret holds: [`secrets::HookSecrets`], [`secrets::KeysOnly`]);
-//! 2. [`secret_source`]: where the secret comes from (Secrets Manager or the environment);
+//! 2. [`ask`] (one check's request from what a caller knows), [`secret_source`]: where the
+//!    secret comes from (Secrets Manager or the environment);
 //! 3. [`header_secret`]: a call authenticated by the hook secret in a header.
 
 pub mod api_key;
@@ -28,6 +29,7 @@ pub mod event;
 pub mod geo;
 pub mod secrets;
 
+pub mod ask;
 pub mod secret_source;
 
 pub mod header_secret;

@@ -7,15 +7,130 @@
 //! Different users' go in parallel, a bounded number at a time.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
-use crate::guard::{classify, Done, Guard, Ignored, LockCheck, Work};
+use nl3_shared::ask::check_request;
+use nl3_shared::check::{IntegrationType, LockStatus, Nl3Client};
+use nl3_shared::geo::{self, IpinfoClient};
+use nl3_shared::secret_source::{self, SecretSource};
+use nl3_shared::secrets::{HookSecrets, ResolvedApp};
+use nl3_shared::settings::{Mode, SecretsSettings};
+
+use crate::error::{Error, Result};
+use crate::guard::{classify, Checked, Done, Guard, Ignored, LockCheck, SignIn, Work};
 use crate::model::LogEvent;
-use crate::settings::Metrics;
+use crate::settings::{self, Metrics};
+
+/// How the guard names itself to NL3 and ipinfo.
+const USER_AGENT: &str = concat!("nl3-okta-guard/", env!("CARGO_PKG_VERSION"));
+
+/// NL3, ipinfo and the hook secret, asked exactly as the hook asks them: the app's `APPS` entry
+/// (or the default app), its effective `MODE`, the location, the same request.
+pub struct Nl3Check {
+    nl3: Nl3Client,
+    geo: IpinfoClient,
+    secrets: SecretSource<HookSecrets>,
+    mode: Mode,
+    timeout: Duration,
+}
+
+impl Nl3Check {
+    pub async fn new(settings: settings::Guard) -> Result<Nl3Check> {
+        let client = match &settings.secrets {
+            SecretsSettings::Environment { .. } => None,
+            SecretsSettings::SecretsManager { .. } => {
+                Some(secret_source::client_from_environment(settings.check_timeout).await)
+            }
+        };
+        // The guard never needs API_KEY: it is not called by Okta.
+        let secrets =
+            SecretSource::from_settings(settings.secrets, client, false).ok_or_else(|| {
+                Error::Setting("SECRET_ID is set but there is no Secrets Manager client".into())
+            })?;
+        let http =
+            nl3_shared::http_client::build(settings.check_timeout, USER_AGENT).map_err(|e| {
+                Error::SettingFrom {
+                    what: "cannot build the HTTP client".into(),
+                    source: Box::new(e),
+                }
+            })?;
+        Ok(Nl3Check {
+            nl3: Nl3Client::new(http.clone(), settings.nl3),
+            geo: IpinfoClient::new(http, settings.ipinfo),
+            secrets,
+            mode: settings.mode,
+            timeout: settings.check_timeout,
+        })
+    }
+}
+
+impl LockCheck for Nl3Check {
+    async fn check(&self, sign_in: &SignIn) -> std::result::Result<Option<Checked>, String> {
+        let deadline = Instant::now() + self.timeout;
+        let secrets = self
+            .secrets
+            .get(Some(deadline))
+            .await
+            .result
+            .map_err(|e| format!("the hook secret could not be read: {e}"))?;
+        let keys: Vec<&str> = sign_in.app.iter().map(String::as_str).collect();
+        let app = secrets.resolve_app(&keys, self.nl3.default_issuer());
+        let (issuer, signing_key) = match (app, app.nl3()) {
+            (_, Some(nl3)) => nl3,
+            (ResolvedApp::Unusable { entry, .. }, None) => {
+                return Err(format!("the APPS entry cannot be used: {}", entry.why))
+            }
+            (ResolvedApp::DefaultUnusable { why }, None) => {
+                return Err(format!("the default app cannot be used: {why}"))
+            }
+            _ => return Ok(None),
+        };
+        let location = match geo::lookup_address(&sign_in.ip) {
+            None => None,
+            Some(ip) => {
+                let slice = self
+                    .geo
+                    .timeout()
+                    .min(deadline.saturating_duration_since(Instant::now()));
+                match self.geo.locate(ip, secrets.ipinfo_token(), slice).await {
+                    Ok((location, _)) => Some(location),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no location from ipinfo; the check goes on without it");
+                        None
+                    }
+                }
+            }
+        };
+        let integration = if sign_in.saml {
+            IntegrationType::OktaSaml
+        } else {
+            IntegrationType::OktaOidc
+        };
+        let request = check_request(
+            &sign_in.login,
+            integration,
+            &sign_in.ip,
+            location.as_deref(),
+            sign_in.user_agent.as_deref(),
+        );
+        let status = tokio::time::timeout_at(
+            deadline.into(),
+            self.nl3.check(&request, issuer, signing_key),
+        )
+        .await
+        .map_err(|_| "NL3 did not answer within GUARD_CHECK_TIMEOUT_MS".to_string())?
+        .map_err(|e| e.to_string())?;
+        Ok(Some(Checked {
+            locked: status == LockStatus::Locked,
+            report: app.mode(self.mode) == Mode::Report,
+            app: app.name().to_string(),
+        }))
+    }
+}
 
 /// How many users' events are handled at once: the checks run in parallel, bounded (the
 /// function's reserved concurrency bounds it across invocations).
@@ -128,7 +243,9 @@ fn metric(done: &Done) -> &'static str {
         Done::WouldRelease => "WouldRelease",
         Done::NotLocked => "NotLocked",
         Done::StillLocked => "StillLocked",
-        Done::NotQuarantined | Done::Repeated | Done::UserGone => "GuardSkipped",
+        Done::NotQuarantined | Done::Repeated | Done::UserGone | Done::NotEnrolled => {
+            "GuardSkipped"
+        }
     }
 }
 
@@ -247,4 +364,77 @@ pub fn emf(tally: &Tally, metrics: &Metrics, received: usize) -> String {
         line["ContainLatency"] = json!(tally.contain_ms);
     }
     line.to_string()
+}
+
+/// How long one Okta call may wait out a rate limit inside the worker's invocation (60 s).
+const RATE_LIMIT_WAIT: Duration = Duration::from_secs(20);
+
+/// The worker, built once per container: NL3's check, the Okta client (its credentials read
+/// from `OKTA_SECRET_ID` once), what it remembers across invocations. A part that could not be
+/// built fails every batch (its messages come back, and end in the dead-letter queue, alarmed)
+/// until the container is replaced.
+pub struct Worker {
+    pub check: Result<Nl3Check>,
+    pub okta: Result<crate::okta::OktaClient>,
+    pub quarantine: Option<String>,
+    pub metrics: Metrics,
+    pub memory: crate::guard::Memory,
+}
+
+impl Worker {
+    pub async fn new(
+        guard: Result<settings::Guard>,
+        okta: Result<settings::FunctionOkta>,
+        metrics: Metrics,
+        secrets: &aws_sdk_secretsmanager::Client,
+    ) -> Worker {
+        let quarantine = guard.as_ref().ok().and_then(|g| g.quarantine_group.clone());
+        let check = match guard {
+            Ok(g) => Nl3Check::new(g).await,
+            Err(e) => Err(e),
+        };
+        let okta = match okta {
+            Ok(o) => super::okta_client(&o, secrets, crate::guard::SCOPES, RATE_LIMIT_WAIT).await,
+            Err(e) => Err(e),
+        };
+        for e in [check.as_ref().err(), okta.as_ref().err()]
+            .into_iter()
+            .flatten()
+        {
+            tracing::error!(error = %e, "the guard is misconfigured: every batch comes back");
+        }
+        Worker {
+            check,
+            okta,
+            quarantine,
+            metrics,
+            memory: crate::guard::Memory::default(),
+        }
+    }
+
+    /// One invocation: the batch handled, its EMF line written, the messages to hand back.
+    pub async fn invoke(&self, payload: Value) -> SqsBatchResponse {
+        let records = records(payload);
+        let received = records.len();
+        let (response, tally) = match (&self.check, &self.okta) {
+            (Ok(check), Ok(okta)) => {
+                let guard = Guard::new(okta, self.quarantine.clone(), &self.memory);
+                handle(records, &guard, check).await
+            }
+            _ => {
+                // Misconfigured: nothing is decided; every message comes back.
+                let mut response = SqsBatchResponse::default();
+                let mut tally = Tally::default();
+                for r in &records {
+                    let id = r.message_id.clone().unwrap_or_default();
+                    response.add_failure(id.clone());
+                    tally.add("GuardError");
+                    tally.failed.push(id);
+                }
+                (response, tally)
+            }
+        };
+        println!("{}", emf(&tally, &self.metrics, received));
+        response
+    }
 }

@@ -2,6 +2,7 @@
 //! is here: the invocation's deadline from `lambda_runtime`'s context, and an Okta client whose
 //! credentials come from the function's own secret (`OKTA_SECRET_ID`, never the hook's secret).
 
+pub mod events;
 pub mod guard;
 pub mod rotate;
 pub mod sentinel;
