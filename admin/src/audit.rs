@@ -365,7 +365,8 @@ pub fn quarantine_row(q: &Quarantine) -> QuarantineRow {
     policies.sort_by_key(|p| p.priority);
     let mut ahead = Vec::new();
     for policy in policies {
-        let for_everyone = policy.groups.is_empty();
+        // The Default Policy names the Everyone group by its id: every user is in it.
+        let for_everyone = policy.groups.is_empty() || policy.system;
         if !for_everyone && !policy.groups.iter().any(|g| g == group) {
             ahead.push(format!("policy {:?}", policy.name));
             continue;
@@ -819,6 +820,43 @@ mod tests {
         // Without a hook URL, a hook calling elsewhere counts.
         let report = audit(&s, "https://acme.okta.com", Expect::default());
         assert_eq!(report.rules[3].verdict, Covered);
+    }
+
+    #[test]
+    fn the_default_policy_decides_for_the_quarantine_group_through_everyone() {
+        use crate::model::SignOnPolicy;
+        let rule = |id: &str, priority: i64, access: &str, groups: &[&str]| {
+            json!({"id": id, "name": id, "status": "ACTIVE", "priority": priority,
+                   "conditions": {"people": {"groups": {"include": groups}}},
+                   "actions": {"signon": {"access": access}}})
+        };
+        let quarantine = |system: bool, rules: &[Value]| Quarantine {
+            group_id: "00gQ".into(),
+            group_name: Some("quarantine".into()),
+            policies: vec![SignOnPolicy::from_json(
+                &json!({"id": "00p1", "name": "Default Policy", "status": "ACTIVE",
+                        "priority": 1, "system": system,
+                        "conditions": {"people": {"groups": {"include": ["00gEVERYONE"]}}}}),
+                rules,
+            )],
+        };
+        let deny_first = [
+            rule("deny", 1, "DENY", &["00gQ"]),
+            rule("allow", 2, "ALLOW", &[]),
+        ];
+        // Okta's Default Policy is the Everyone group's, by that group's id.
+        let row = quarantine_row(&quarantine(true, &deny_first));
+        assert_eq!(row.verdict, Verdict::Covered, "{}", row.reason);
+        assert_eq!(row.rule.as_deref(), Some("Default Policy › deny"));
+        let allow_first = [
+            rule("allow", 1, "ALLOW", &[]),
+            rule("deny", 2, "DENY", &["00gQ"]),
+        ];
+        let row = quarantine_row(&quarantine(true, &allow_first));
+        assert_eq!(row.verdict, Verdict::NotCovered);
+        // Another policy for one group only: not known to apply to the quarantine group.
+        let row = quarantine_row(&quarantine(false, &deny_first));
+        assert_eq!(row.verdict, Verdict::NotCovered);
     }
 
     #[test]

@@ -742,6 +742,9 @@ pub struct SignOnPolicy {
     pub priority: i64,
     /// `conditions.people.groups.include`: the groups the policy applies to (empty: everyone).
     pub groups: Vec<String>,
+    /// `system`: Okta's Default Policy, which is assigned to the Everyone group (by that
+    /// group's id) and applies to every user.
+    pub system: bool,
     pub rules: Vec<SignOnRule>,
 }
 
@@ -770,6 +773,7 @@ impl SignOnPolicy {
             status: s(&v["status"]),
             priority: v["priority"].as_i64().unwrap_or(i64::MAX),
             groups: strings(&v["conditions"]["people"]["groups"]["include"]),
+            system: v["system"].as_bool().unwrap_or(false),
             rules,
         }
     }

@@ -105,6 +105,9 @@ pub struct Failures {
     pub events_read: usize,
     pub pages: usize,
     pub truncated: Option<String>,
+    /// The guard's event hook is watched: its failed deliveries were read too.
+    #[serde(skip)]
+    pub event_hook: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -408,6 +411,7 @@ async fn failures(
         events_read: read.events.len(),
         pages: read.pages,
         truncated: read.truncated,
+        event_hook: ours.has_event_hook(),
     })
 }
 
@@ -505,19 +509,24 @@ impl Run {
             + failed(matches!(self.probe, Some(Err(_))))
     }
 
-    /// OktaHookFailures by `HookType` (token and saml always, unknown when any).
-    /// (only counts above zero when the window was not read to its end: a zero would claim
-    /// what was not counted).
+    /// OktaHookFailures by `HookType` (token and saml always, events when the guard's event
+    /// hook is watched, unknown when any) (only counts above zero when the window was not read
+    /// to its end: a zero would claim what was not counted).
     fn failures_by_type(&self) -> Option<Vec<(&'static str, u64)>> {
         let Some(Ok(f)) = &self.failures else {
             return None;
         };
         let count = |t: &str| f.failures.iter().filter(|x| x.hook_type == t).count() as u64;
-        let out = [("token", count("token")), ("saml", count("saml"))]
-            .into_iter()
-            .chain([("unknown", count("unknown"))])
-            .filter(|(t, n)| *n > 0 || (f.truncated.is_none() && *t != "unknown"))
-            .collect();
+        let out = [
+            ("token", count("token"), true),
+            ("saml", count("saml"), true),
+            ("events", count("events"), f.event_hook),
+            ("unknown", count("unknown"), false),
+        ]
+        .into_iter()
+        .filter(|(_, n, zero)| *n > 0 || (f.truncated.is_none() && *zero))
+        .map(|(t, n, _)| (t, n))
+        .collect();
         Some(out)
     }
 
@@ -683,6 +692,7 @@ mod tests {
             events_read: n,
             pages: 1,
             truncated: truncated.then(|| "stopped after 1 page(s)".to_string()),
+            event_hook: false,
         };
         let metrics = Metrics {
             namespace: "N".into(),
@@ -717,6 +727,43 @@ mod tests {
         assert_eq!(some[0]["OktaHookFailures"], 2.0);
         assert_eq!(some[0]["OktaHookFailuresPartial"], true);
         assert_eq!(some.len(), 2, "token only: {some:?}");
+    }
+
+    #[test]
+    fn failed_deliveries_to_the_event_hook_have_their_hook_type() {
+        let delivery = Failure {
+            uuid: "u1".into(),
+            time: String::new(),
+            event_type: "event_hook.delivery".into(),
+            hook_id: "who1".into(),
+            hook_name: "NL3 after-sign-in guard".into(),
+            hook_type: "events",
+            outcome: "FAILURE".into(),
+            reason: "Read timed out".into(),
+            malformed: false,
+        };
+        let run = |failures: Vec<Failure>, event_hook: bool| Run {
+            since: String::new(),
+            until: String::new(),
+            coverage: None,
+            failures: Some(Ok(Failures {
+                failures,
+                events_read: 1,
+                pages: 1,
+                truncated: None,
+                event_hook,
+            })),
+            probe: None,
+            elapsed_ms: 1,
+        };
+        let by_type = |r: &Run| r.failures_by_type().unwrap();
+        assert_eq!(
+            by_type(&run(vec![delivery], true)),
+            [("token", 0), ("saml", 0), ("events", 1)]
+        );
+        // Watched and none failed: a counted zero; not watched: no line.
+        assert_eq!(by_type(&run(vec![], true))[2], ("events", 0));
+        assert_eq!(by_type(&run(vec![], false)).len(), 2);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! A real Secrets Manager API on loopback: moto's server, spoken to by the real AWS SDK.
+//! Real Secrets Manager and SQS APIs on loopback: moto's server, spoken to by the real AWS SDK.
 
 use std::time::Duration;
 
@@ -56,5 +56,18 @@ impl Moto {
             .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
             .build();
         aws_sdk_secretsmanager::Client::from_conf(config)
+    }
+
+    /// An SQS client for this server, with test credentials: for a test's own calls (creating
+    /// queues, and receiving and deleting messages as Lambda's SQS event source does).
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        use aws_sdk_sqs::config::{Credentials, Region};
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version_latest()
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .build();
+        aws_sdk_sqs::Client::from_conf(config)
     }
 }

@@ -165,6 +165,36 @@ impl Org {
         response.json().await.unwrap_or(Value::Null)
     }
 
+    /// The events happen in the org and Okta delivers them to its event hooks (the stand-in's
+    /// `deliver`: each ACTIVE, VERIFIED and subscribed event hook gets one POST, retried once):
+    /// the stand-in's report, one entry per event hook. Events the LogEvent schema refuses fail
+    /// the test.
+    pub async fn deliver(&self, events: &[Value]) -> Value {
+        let response = reqwest::Client::new()
+            .post(format!("{}/__control/orgs/{}/deliver", self.base, self.id))
+            .json(&json!({ "events": events }))
+            .send()
+            .await
+            .expect("deliver through the stand-in");
+        let status = response.status();
+        let report: Value = response.json().await.expect("the delivery report");
+        assert!(status.is_success(), "deliver: {status}: {report:#}");
+        report
+    }
+
+    /// Okta refusing the requests that match `faults` (the stand-in's `faults`: a list of
+    /// `{method, pathContains, status[, times]}`; `[]` clears them).
+    pub async fn faults(&self, faults: Value) {
+        let status = reqwest::Client::new()
+            .post(format!("{}/__control/orgs/{}/faults", self.base, self.id))
+            .json(&faults)
+            .send()
+            .await
+            .expect("set the stand-in's faults")
+            .status();
+        assert!(status.is_success(), "faults: {status}");
+    }
+
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("OKTA_ORG_URL".into(), self.base.clone()),

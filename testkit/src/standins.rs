@@ -28,7 +28,13 @@ pub struct Expect {
 }
 
 /// NL3's lock check.
-pub struct Nl3StandIn(pub Expect);
+pub struct Nl3StandIn {
+    pub expect: Expect,
+    /// The `userDevice` values it accepts: `"N/A"` from the hook (Okta's inline hook calls carry
+    /// no user agent); the after-sign-in guard sends the sign-in's user agent from the System
+    /// Log event instead.
+    pub devices: Vec<String>,
+}
 
 impl Nl3StandIn {
     fn violation(&self, request: &Request) -> Result<String, String> {
@@ -43,13 +49,13 @@ impl Nl3StandIn {
             .claims
             .iss;
         let (issuer, key) = self
-            .0
+            .expect
             .apps
             .iter()
             .find(|(app, _)| *app == issuer)
             .ok_or_else(|| format!("JWT rejected: unknown issuer {issuer}"))?;
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[&self.0.audience]);
+        validation.set_audience(&[&self.expect.audience]);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "aud", "iss"]);
         validation.validate_nbf = true;
@@ -87,7 +93,9 @@ impl Nl3StandIn {
         {
             return Err(format!("body fields {keys:?}"));
         }
-        if body["userDevice"] != "N/A"
+        if !body["userDevice"]
+            .as_str()
+            .is_some_and(|d| self.devices.iter().any(|x| x == d))
             || !body["userLocation"].is_string()
             || !body["integrationData"].is_object()
             || !matches!(
@@ -142,11 +150,20 @@ impl Respond for IpinfoStandIn {
     }
 }
 
-/// Mounts the NL3 stand-in on `server`.
+/// Mounts the NL3 stand-in on `server`, as the hook calls it (`userDevice` `"N/A"`).
 pub async fn mount_nl3(server: &MockServer, expect: &Expect) {
+    mount_nl3_for_devices(server, expect, &["N/A"]).await;
+}
+
+/// Mounts the NL3 stand-in on `server`, accepting `devices` as `userDevice` (the user agents
+/// of the sign-ins the after-sign-in guard checks).
+pub async fn mount_nl3_for_devices(server: &MockServer, expect: &Expect, devices: &[&str]) {
     Mock::given(method("POST"))
         .and(path(expect.path.as_str()))
-        .respond_with(Nl3StandIn(expect.clone()))
+        .respond_with(Nl3StandIn {
+            expect: expect.clone(),
+            devices: devices.iter().map(|d| d.to_string()).collect(),
+        })
         .mount(server)
         .await;
 }

@@ -66,6 +66,12 @@ impl Upstreams {
         standins::mount_nl3(&self.nl3, &self.expect()).await;
     }
 
+    /// NL3's stand-in as the after-sign-in guard asks it: `userDevice` is one of `devices` (the
+    /// user agents of the sign-ins it checks).
+    pub async fn mount_nl3_for_devices(&self, devices: &[&str]) {
+        standins::mount_nl3_for_devices(&self.nl3, &self.expect(), devices).await;
+    }
+
     /// The environment the hook reads, pointing at these stand-ins.
     pub fn env(&self) -> Vec<(String, String)> {
         [

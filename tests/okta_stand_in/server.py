@@ -33,7 +33,8 @@ service app), so parallel tests never see each other's state. Control endpoints 
   POST /__control/orgs/{org}/faults      Okta refusing: a list of {method, pathContains, status
                                          [, errorCode, errorSummary, times]}; each request that
                                          matches one is answered with that error (`times` of them,
-                                         or all) instead of being carried out. [] clears them.
+                                         or all) instead of being carried out (a 429 with Okta's
+                                         X-Rate-Limit-* headers). [] clears them.
   POST /__control/orgs/{org}/deliver     events happen and Okta delivers them: {"events":
                                          [LogEvent, ...][, "timeoutSeconds": 3]}; the System Log
                                          gains them (once per uuid); each ACTIVE and VERIFIED event
@@ -234,6 +235,12 @@ def injected_fault(org, request):
             if "times" in fault:
                 fault["times"] -= 1
             status = int(fault["status"])
+            if status == 429:
+                # Okta's 429 carries its rate limit's headers, the reset in epoch seconds.
+                return OktaError(429, fault.get("errorCode", "E0000047"),
+                                 fault.get("errorSummary", "API call exceeded rate limit due to too many requests."),
+                                 {"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "0",
+                                  "X-Rate-Limit-Reset": str(int(time.time()) + 1)})
             code = fault.get("errorCode", "E0000009" if status >= 500 else "E0000001")
             summary = fault.get("errorSummary", "Internal Server Error" if status >= 500 else "Api validation failed")
             return OktaError(status, code, summary)

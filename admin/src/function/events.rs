@@ -128,7 +128,20 @@ impl Receiver {
         };
         let count = events.len();
         let messages: Vec<Message> = events.iter().map(message).collect();
-        match queue::send(&self.queue, &self.queue_url, &messages).await {
+        // Within the budget: an SQS that hangs (or whose retries run on) would otherwise keep
+        // Okta waiting past its 3 s, and the answer, whatever it says, would be a timeout.
+        let sent = tokio::time::timeout_at(
+            deadline.into(),
+            queue::send(&self.queue, &self.queue_url, &messages),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::OutOfTime(format!(
+                "the queue did not take the events within the receiver's {} ms",
+                BUDGET.as_millis()
+            )))
+        });
+        match sent {
             Ok(()) => {
                 tracing::info!(
                     events = count,

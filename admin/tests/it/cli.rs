@@ -12,6 +12,8 @@ pub fn admin_bin(name: &str) -> &'static Path {
         "nl3-okta-admin" => env!("CARGO_BIN_EXE_nl3-okta-admin"),
         "nl3-okta-rotate" => env!("CARGO_BIN_EXE_nl3-okta-rotate"),
         "nl3-okta-sentinel" => env!("CARGO_BIN_EXE_nl3-okta-sentinel"),
+        "nl3-okta-events" => env!("CARGO_BIN_EXE_nl3-okta-events"),
+        "nl3-okta-guard" => env!("CARGO_BIN_EXE_nl3-okta-guard"),
         _ => panic!("the admin crate has no binary {name}"),
     })
 }

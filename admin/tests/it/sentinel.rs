@@ -134,13 +134,14 @@ fn org_with_failures() -> Value {
     s
 }
 
-/// A Secrets Manager (moto) holding the sentinel's Okta credential secret.
-struct Secrets {
+/// A Secrets Manager (moto) holding the sentinel's Okta credential secret (also the guard's
+/// tests' sentinel runs).
+pub(crate) struct Secrets {
     moto: Moto,
 }
 
 impl Secrets {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Secrets {
             moto: Moto::start(0).await,
         }
@@ -175,14 +176,14 @@ impl Secrets {
         .collect()
     }
 
-    async fn for_org(&self, org: &Org) -> Vec<(String, String)> {
+    pub(crate) async fn for_org(&self, org: &Org) -> Vec<(String, String)> {
         self.env(&org.base, json!({"OKTA_API_TOKEN": org.token}))
             .await
     }
 }
 
 /// One pass of the sentinel binary, read back from its stdout.
-struct Pass {
+pub(crate) struct Pass {
     ok: bool,
     stdout: String,
     stderr: String,
@@ -222,12 +223,12 @@ impl Pass {
     }
 
     /// A metric of the run line; `None` when the line does not carry it.
-    fn metric(&self, name: &str) -> Option<f64> {
+    pub(crate) fn metric(&self, name: &str) -> Option<f64> {
         self.emf()[name].as_f64()
     }
 
     /// OktaHookFailures by HookType.
-    fn by_hook_type(&self) -> Vec<(String, f64)> {
+    pub(crate) fn by_hook_type(&self) -> Vec<(String, f64)> {
         self.lines()
             .into_iter()
             .filter(|l| l["Sentinel"] == "failures-by-hook-type")
@@ -275,7 +276,7 @@ impl std::fmt::Debug for Pass {
 }
 
 /// `nl3-okta-sentinel --once <scheduled event at time>` with only `env` (and PATH).
-async fn once(env: &[(String, String)], time: &str) -> Pass {
+pub(crate) async fn once(env: &[(String, String)], time: &str) -> Pass {
     once_event(env, &scheduled(time)).await
 }
 

@@ -159,3 +159,136 @@ pub fn covered_org() -> Value {
         "users": [user("00uALICE00001", "alice@acme.example")]
     })
 }
+
+/// An SWA app (`AUTO_LOGIN`), as Okta's document shows one (without the nulls its example has
+/// and its schema refuses): no hook of any kind runs there.
+pub fn swa_app(id: &str, label: &str) -> Value {
+    json!({
+        "id": id, "name": "customswaapp", "label": label, "status": "ACTIVE",
+        "signOnMode": "AUTO_LOGIN", "created": T, "lastUpdated": T,
+        "accessibility": {"selfService": false},
+        "visibility": {"autoLaunch": false, "autoSubmitToolbar": false,
+                       "hide": {"iOS": false, "web": false}, "appLinks": {"customswaapp_link": true}},
+        "features": [],
+        "credentials": {"scheme": "ADMIN_SETS_CREDENTIALS",
+                        "userNameTemplate": {"template": "${source.email}", "type": "BUILT_IN"},
+                        "revealPassword": false, "signing": {}},
+        "settings": {
+            "app": {},
+            "notifications": {"vpn": {"network": {"connection": "DISABLED"}}},
+            "manualProvisioning": false, "implicitAssignment": false, "emOptInStatus": "DISABLED",
+            "signOn": {"redirectUrl": format!("https://{id}.example.com/after"),
+                       "loginUrl": format!("https://{id}.example.com/login")}
+        }
+    })
+}
+
+/// A WS-Federation app, as Okta's document shows one.
+pub fn wsfed_app(id: &str, label: &str) -> Value {
+    json!({
+        "id": id, "name": "template_wsfed", "label": label, "status": "ACTIVE",
+        "signOnMode": "WS_FEDERATION", "created": T, "lastUpdated": T,
+        "accessibility": {"selfService": false},
+        "visibility": {"autoLaunch": false, "autoSubmitToolbar": false,
+                       "hide": {"iOS": false, "web": false}, "appLinks": {"login": true}},
+        "features": [],
+        "credentials": {"userNameTemplate": {"template": "${source.email}", "type": "BUILT_IN"},
+                        "signing": {"kid": "k2"}},
+        "settings": {
+            "app": {"siteURL": format!("https://{id}.example.com"),
+                    "authnContextClassRef": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+                    "wReplyOverride": false, "digestAlgorithm": "SHA1", "usernameAttribute": "username",
+                    "signatureAlgorithm": "RSA_SHA1", "audienceRestriction": format!("urn:{id}:app"),
+                    "wReplyURL": format!("https://{id}.example.com/"),
+                    "groupName": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+                    "nameIDFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+                    "realm": format!("urn:okta:app:{id}"), "groupValueFormat": "windowsDomainQualifiedName"},
+            "notifications": {"vpn": {"network": {"connection": "DISABLED"}}},
+            "manualProvisioning": false, "implicitAssignment": false,
+            "emOptInStatus": "DISABLED"
+        }
+    })
+}
+
+/// An event hook as Okta lists it (its header secret, `_secret`, kept aside by the stand-in):
+/// `status` ACTIVE or INACTIVE, `verification` VERIFIED or UNVERIFIED.
+pub fn event_hook(
+    id: &str,
+    name: &str,
+    uri: &str,
+    status: &str,
+    verification: &str,
+    events: &[&str],
+    secret: &str,
+) -> Value {
+    json!({
+        "id": id, "name": name, "status": status, "verificationStatus": verification,
+        "description": null, "created": T, "createdBy": "00u7xut94qEWYx5ss1e5", "lastUpdated": T,
+        "events": {"type": "EVENT_TYPE", "items": events, "filter": null},
+        "channel": {"type": "HTTP", "version": "1.0.0",
+                    "config": {"uri": uri, "headers": [], "method": "POST",
+                               "authScheme": {"type": "HEADER", "key": "authorization"}}},
+        "_secret": secret
+    })
+}
+
+/// An Okta group (`OKTA_GROUP`) with its members' user ids (the stand-in keeps them aside).
+pub fn group(id: &str, name: &str, members: &[&str]) -> Value {
+    json!({
+        "id": id, "created": T, "lastUpdated": T, "lastMembershipUpdated": T,
+        "objectClass": ["okta:user_group"], "type": "OKTA_GROUP",
+        "profile": {"name": name, "description": "test group"},
+        "members": members
+    })
+}
+
+/// The Everyone group: every user is in it (Okta keeps it; it lists no members here).
+pub fn everyone_group(id: &str) -> Value {
+    json!({
+        "id": id, "created": T, "lastUpdated": T, "lastMembershipUpdated": T,
+        "objectClass": ["okta:user_group"], "type": "BUILT_IN",
+        "profile": {"name": "Everyone", "description": "All users in your organization"},
+        "members": []
+    })
+}
+
+/// A global session policy (`OKTA_SIGN_ON`) for `groups`, with its rules. Okta's own Default
+/// Policy is `system`, for the Everyone group, and comes last.
+pub fn sign_on_policy(
+    id: &str,
+    name: &str,
+    priority: u32,
+    system: bool,
+    groups: &[&str],
+    rules: Vec<Value>,
+) -> Value {
+    json!({
+        "type": "OKTA_SIGN_ON", "id": id, "status": "ACTIVE", "name": name,
+        "description": "test policy", "priority": priority, "system": system,
+        "conditions": {"people": {"groups": {"include": groups}}},
+        "created": T, "lastUpdated": T,
+        "rules": rules
+    })
+}
+
+/// A global session policy rule, shaped as Okta's sample: `access` ALLOW or DENY for the
+/// `groups` included (everyone when none).
+pub fn sign_on_rule(id: &str, name: &str, priority: u32, access: &str, groups: &[&str]) -> Value {
+    let mut people = json!({"users": {"exclude": []}});
+    if !groups.is_empty() {
+        people["groups"] = json!({"include": groups});
+    }
+    json!({
+        "id": id, "status": "ACTIVE", "name": name, "priority": priority,
+        "created": T, "lastUpdated": T, "system": false, "type": "SIGN_ON",
+        "conditions": {"people": people, "network": {"connection": "ANYWHERE"},
+                       "risk": {"behaviors": []}, "riskScore": {"level": "ANY"},
+                       "identityProvider": {"provider": "ANY"}},
+        "actions": {"signon": {"requireFactor": false, "factorPromptMode": "ALWAYS",
+                               "factorLifetime": 15, "access": access,
+                               "primaryFactor": "PASSWORD_IDP_ANY_FACTOR",
+                               "session": {"maxSessionIdleMinutes": 720,
+                                           "maxSessionLifetimeMinutes": 0,
+                                           "usePersistentCookie": false}}}
+    })
+}
