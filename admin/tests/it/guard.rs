@@ -805,6 +805,49 @@ async fn nl3_down_hands_the_event_back_until_nl3_answers_and_one_that_keeps_fail
 }
 
 #[tokio::test]
+async fn after_a_users_event_fails_their_later_ones_in_the_batch_come_back_and_others_go_on() {
+    let rig = Rig::start(Options {
+        nl3_down: true,
+        ..Options::default()
+    })
+    .await;
+    // The locked user's sign-in needs NL3 (down); their refused sign-in after it, and Alice's,
+    // need nothing from NL3 (neither is quarantined), so only the order holds the second back.
+    let first = sign_in(LOCKED, SESSION_START, "SUCCESS");
+    let second = sign_in(LOCKED, SESSION_START, "FAILURE");
+    let other = sign_in(ALICE, SESSION_START, "FAILURE");
+    rig.deliver(&[first.clone(), second.clone(), other]).await;
+    let batch = rig.poll(3).await;
+    let id_of = |event: &Value| {
+        batch
+            .records
+            .iter()
+            .find(|r| body_uuid(r) == event["uuid"].as_str().unwrap())
+            .map(|r| r["messageId"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let mut failed = batch.failed.clone();
+    failed.sort();
+    let mut expected = vec![id_of(&first), id_of(&second)];
+    expected.sort();
+    assert_eq!(
+        failed, expected,
+        "both of the locked user's events come back"
+    );
+    batch.counts(&[("GuardError", 2), ("GuardSkipped", 1)]);
+    assert_eq!(
+        logged(
+            &rig.worker,
+            "an earlier event of the same user must be tried again first: back on the queue"
+        )
+        .len(),
+        1
+    );
+    assert!(okta_writes(&rig.org).await.is_empty());
+    rig.org.assert_clean().await;
+}
+
+#[tokio::test]
 async fn a_bad_event_in_a_batch_is_dropped_and_counted_and_the_good_one_is_handled() {
     let rig = Rig::start(Options::default()).await;
     let mut no_actor = sign_in(ALICE, SESSION_START, "SUCCESS");
