@@ -1,10 +1,10 @@
 //! Stand-ins for NL3 and ipinfo (they have no local edition), used by the tests and by `make run`
-//! (`examples/local_upstreams.rs`). They check what the hook sends: NL3 the
-//! `x-nl3-authorization-token` JWT (HS256 with the decoded signing key, iss/aud/sub/iat/nbf/exp)
-//! and the body; ipinfo the bearer token. Anything wrong is answered 400 (NL3) or 403 (ipinfo)
-//! with the reason, which the hook reports as a failure, so a test expecting `Allowed` or
-//! `Locked` fails. Users whose name starts with "locked" are locked (answered as NL3's docs show:
-//! a string).
+//! (`examples/local_upstreams.rs`). They check what the hook and the after-sign-in guard send:
+//! NL3 the `x-nl3-authorization-token` JWT (HS256 with the decoded signing key,
+//! iss/aud/sub/iat/nbf/exp) and the body; ipinfo the bearer token. Anything wrong is answered 400
+//! (NL3) or 403 (ipinfo) with the reason, which the hook reports as a failure, so a test
+//! expecting `Allowed` or `Locked` fails. Users whose name starts with "locked" are locked
+//! (answered as NL3's docs show: a string).
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use nl3_shared::check::Nl3Claims;
@@ -87,7 +87,18 @@ impl Nl3StandIn {
         {
             return Err(format!("body fields {keys:?}"));
         }
-        if body["userDevice"] != "N/A"
+        // The hook has no user agent to send (Okta gives inline hooks none): "N/A". The
+        // after-sign-in guard has the sign-in's, from its System Log event, and sends it.
+        let from_guard = request
+            .headers
+            .get("user-agent")
+            .is_some_and(|ua| ua.as_bytes().starts_with(b"nl3-okta-guard/"));
+        let device_ok = match body["userDevice"].as_str() {
+            Some("N/A") => true,
+            Some(device) => from_guard && !device.is_empty(),
+            None => false,
+        };
+        if !device_ok
             || !body["userLocation"].is_string()
             || !body["integrationData"].is_object()
             || !matches!(
