@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
-"""The after-sign-in guard of `make run` (docs/after-sign-in.md), checked.
+"""The after-sign-in guard of `make run` (docs/after-sign-in.md), checked and tried.
 
     local/guard.py receiver EVENTS_URL
     local/guard.py verified OKTA_URL ORG EVENTS_URL
     local/guard.py worker INVOKE_URL
+    local/guard.py try OKTA_URL ORG SEED GUARD_LOG QUARANTINE_GROUP [--within SECONDS]
 
-local/run.sh's readiness checks of the guard's path, one attempt each: exit 0 ready, 1 failed (why
-is printed), 2 not answering yet (run.sh asks again, bounded).
+`receiver`, `verified` and `worker` are local/run.sh's readiness checks of the guard's path, one
+attempt each: exit 0 ready, 1 failed (why is printed), 2 not answering yet (run.sh asks again,
+bounded).
 - receiver: the receiver answers a call without the hook secret `401`, as it answers a stranger.
 - verified: the Okta stand-in holds an event hook calling EVENTS_URL, ACTIVE and VERIFIED (Okta's
   challenge answered by the receiver with the hook secret: `nl3-okta-admin setup --events`).
 - worker: the worker, invoked as Lambda's SQS event source invokes it, checks a probe sign-in (a
   user NL3 does not lock, whom Okta does not know: nothing is changed in Okta) and hands nothing
   back: its NL3 settings, the hook secret and its Okta credentials all work.
-"""
+
+`try` is `make try`'s guard part: the Okta stand-in delivers (POST /__control/orgs/ORG/deliver) a
+`user.session.start` of the sample org's (SEED's) locked user and of its unlocked user to its
+event hooks; it waits (at most --within seconds, default 60) until the worker has logged what it
+did with each (in GUARD_LOG, the log of the receiver's and worker's `cargo lambda watch`), and
+prints one line each: the user, what the guard did, what the Okta stand-in recorded
+(`sessionsRevoked`, the quarantine group's members). Exits 1 unless the locked user was contained
+(sessions revoked, in the quarantine group) and the unlocked one left alone."""
 import json
 import sys
 import time
@@ -127,6 +136,86 @@ def worker(invoke_url):
     return READY
 
 
+def outcomes(log, uuids):
+    """uuid -> (outcome, None) once the worker logged what it did, or (None, error) while it
+    logged only a failure (the event is back on the queue)."""
+    found = {}
+    try:
+        lines = open(log, encoding="utf-8", errors="replace").read().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        if not line.startswith("{"):
+            continue
+        try:
+            fields = json.loads(line).get("fields", {})
+        except ValueError:
+            continue
+        u = fields.get("uuid")
+        if u not in uuids or found.get(u, (None, None))[0]:
+            continue
+        if "outcome" in fields:
+            found[u] = (fields["outcome"], None)
+        elif fields.get("error"):
+            found[u] = (None, fields["error"])
+        elif fields.get("why"):
+            found[u] = ("skipped: " + fields["why"], None)
+    return found
+
+
+GUARD_DID = {  # the worker's outcomes (admin/src/guard.rs, Done::name), as a user reads them
+    "contained": "contained: sessions ended, tokens revoked, quarantined",
+    "not_locked": "not locked: nothing to do",
+}
+
+
+def try_it(okta_url, org, seed, log, group, within):
+    users = json.load(open(seed, encoding="utf-8"))["users"]
+    locked = next(u for u in users if u["profile"]["login"].startswith("locked"))
+    unlocked = next(u for u in users if not u["profile"]["login"].startswith("locked"))
+    cases = [(locked, True), (unlocked, False)]
+    before = call(f"{okta_url}/__control/orgs/{org}")[1]
+    events = [session_start(u["id"], u["profile"]["login"]) for u, _ in cases]
+    _, report = call(f"{okta_url}/__control/orgs/{org}/deliver", "POST", {"events": events})
+    delivered = [d for d in report.get("deliveries", []) if d.get("delivered")]
+    print()
+    if not delivered:
+        print(f"GUARD: the Okta stand-in delivered the sign-ins to no event hook: {json.dumps(report)[:400]}")
+        return 1
+    print("GUARD: the Okta stand-in's event hook delivered a user.session.start of each sample-org"
+          " user to the receiver, which queued it for the worker:")
+    uuids = {e["uuid"] for e in events}
+    deadline = time.monotonic() + within
+    while True:
+        seen = outcomes(log, uuids)
+        if all(seen.get(u, (None, None))[0] for u in uuids) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)  # the next look at the worker's log
+    after = call(f"{okta_url}/__control/orgs/{org}")[1]
+    members = next((g.get("members", []) for g in after.get("groups", []) if g["id"] == group), [])
+    failed = 0
+    print("%-26s %-56s %s" % ("USER", "GUARD DID", "OKTA STAND-IN RECORDED"))
+    for (user, is_locked), event in zip(cases, events):
+        uid, login = user["id"], user["profile"]["login"]
+        outcome, error = seen.get(event["uuid"], (None, None))
+        did = GUARD_DID.get(outcome, outcome) if outcome else (
+            f"nothing within {within:g} s" + (f" (last error: {error[:150]})" if error else ""))
+        revoked = after.get("sessionsRevoked", {}).get(uid, [])[len(before.get("sessionsRevoked", {}).get(uid, [])):]
+        quarantined = uid in members
+        recorded = "%s; %s" % (
+            "sessions revoked (oauthTokens=%s)" % str(revoked[-1].get("oauthTokens")).lower() if revoked
+            else "no sessions revoked",
+            f"member of the quarantine group {group}" if quarantined else "not in the quarantine group")
+        right = (outcome == "contained" and bool(revoked) and revoked[-1].get("oauthTokens") is True
+                 and quarantined) if is_locked else (
+            outcome == "not_locked" and not revoked and not quarantined)
+        expected = "contained, sessions revoked, quarantined" if is_locked else "not locked, left alone"
+        mark = "ok" if right else f"EXPECTED {expected}"
+        failed |= not right
+        print("%-26s %-56s %s  %s" % (login, did, recorded, mark))
+    return 1 if failed else 0
+
+
 def main(args):
     command, rest = args[0], args[1:]
     if command == "receiver":
@@ -135,6 +224,13 @@ def main(args):
         return verified(*rest)
     if command == "worker":
         return worker(*rest)
+    if command == "try":
+        within = 60.0
+        if "--within" in rest:
+            i = rest.index("--within")
+            within = float(rest[i + 1])
+            del rest[i:i + 2]
+        return try_it(*rest, within=within)
     sys.exit(__doc__)
 
 

@@ -333,6 +333,7 @@ The after-sign-in guard is ready too: the Okta stand-in's sample org ($okta_url,
 $okta_org) has its event hook VERIFIED, calling the receiver on :$EVENTS_PORT; the receiver queues
 each event on the local SQS (moto, :$MOTO_PORT), and local/sqs_source.py hands them to the
 worker, which contains a locked user (sessions revoked, quarantine group $quarantine).
+\`make try\` ends with a sign-in of the sample org's locked user and one of its unlocked user.
 
 MSG
 # What runs below the parts now (the hook, which cargo lambda watch runs in a session of its

@@ -421,15 +421,16 @@ async fn ctrl_c_before_ready_leaves_nothing_behind() {
     run.assert_nothing_left(&seen).await;
 }
 
-#[tokio::test]
-async fn a_part_that_stops_stops_the_run_and_says_which() {
-    let mut run = LocalRun::start("part-stops", &[]);
+/// A run, once ready, with one part killed: the run stops (exit 1), names the part and leaves
+/// nothing behind.
+async fn part_stops(name: &str, part: &str) {
+    let mut run = LocalRun::start(name, &[]);
     run.wait_for("(logs follow; Ctrl-C stops everything)", READY_WITHIN)
         .await;
     let seen = run.processes_with("tail").await;
-    let stand_ins = run.pid_of("the NL3/ipinfo stand-ins");
+    let pid = run.pid_of(part);
     let killed = std::process::Command::new("kill")
-        .args(["-KILL", &stand_ins.to_string()])
+        .args(["-KILL", &pid.to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -441,12 +442,118 @@ async fn a_part_that_stops_stops_the_run_and_says_which() {
     .await;
     assert_eq!(status.code(), Some(1), "{}", run.out());
     assert!(
-        run.printed(&format!(
-            "the NL3/ipinfo stand-ins (pid {stand_ins}) stopped."
-        )),
+        run.printed(&format!("{part} (pid {pid}) stopped.")),
         "{}",
         run.out()
     );
+    run.assert_nothing_left(&seen).await;
+}
+
+#[tokio::test]
+async fn a_part_that_stops_stops_the_run_and_says_which() {
+    part_stops("part-stops", "the NL3/ipinfo stand-ins").await;
+}
+
+/// The guard's event source stopping silently would leave every event on the queue: it is
+/// watched like the other parts.
+#[tokio::test]
+async fn the_guard_s_event_source_stopping_stops_the_run_too() {
+    part_stops(
+        "event-source-stops",
+        "the SQS event source (local/sqs_source.py)",
+    )
+    .await;
+}
+
+/// `make try` (local/try.sh, on the run's ports and directory) against a ready run: after the
+/// hook's table, the Okta stand-in delivers a sign-in of the sample org's locked user and of its
+/// unlocked user through the event hook, and try.sh prints what the guard did. The stand-in's
+/// own record says the same: the locked user's sessions revoked with their tokens and the user
+/// in the quarantine group, nothing done to the unlocked one, no request off Okta's API
+/// document. The README shows the very lines try.sh prints. Ctrl-C then stops every part.
+#[tokio::test]
+async fn make_try_contains_the_locked_user_through_the_guard_and_leaves_the_unlocked_one() {
+    const LOCKED: &str = "00uLOCKEDBOB1";
+    const UNLOCKED: &str = "00uALICE00001";
+    const QUARANTINE: &str = "00gNL3QUARANTIN1";
+    let mut run = LocalRun::start("guard", &[]);
+    run.wait_for("(logs follow; Ctrl-C stops everything)", READY_WITHIN)
+        .await;
+    let tried = Command::new("local/try.sh")
+        .current_dir(ROOT)
+        .envs(run.ports.env())
+        .env("LOCAL_RUN_DIR", &run.dir)
+        .stdin(Stdio::null())
+        .output();
+    let tried = tokio::time::timeout(Duration::from_secs(300), tried)
+        .await
+        .expect("local/try.sh ends within 5 minutes")
+        .unwrap();
+    let out = String::from_utf8_lossy(&tried.stdout);
+    let err = String::from_utf8_lossy(&tried.stderr);
+    assert!(tried.status.success(), "{out}\n{err}\n{}", run.out());
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let documented: Vec<&str> = readme
+        .lines()
+        .filter(|l| {
+            l.starts_with("locked.bob@acme.example ") || l.starts_with("alice@acme.example ")
+        })
+        .collect();
+    assert_eq!(documented.len(), 2, "the README shows both guard lines");
+    for line in documented {
+        assert!(
+            out.lines().any(|l| l == line),
+            "try.sh prints the README's line {line:?}:\n{out}"
+        );
+    }
+
+    let okta_log = std::fs::read_to_string(run.dir.join("okta.log")).unwrap();
+    let org = okta_log
+        .lines()
+        .find_map(|l| l.strip_prefix("seeded org ")?.split(':').next())
+        .expect("the Okta stand-in says which org it seeded");
+    let state: serde_json::Value = reqwest::get(format!(
+        "http://127.0.0.1:{}/__control/orgs/{org}",
+        run.ports.okta
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let revoked = &state["sessionsRevoked"];
+    assert_eq!(
+        revoked[LOCKED].as_array().map(|r| r.len()),
+        Some(1),
+        "the locked user's sessions revoked once: {revoked:#}"
+    );
+    assert_eq!(revoked[LOCKED][0]["oauthTokens"], true, "{revoked:#}");
+    assert!(
+        revoked.get(UNLOCKED).is_none(),
+        "nothing revoked for the unlocked user: {revoked:#}"
+    );
+    let members = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == QUARANTINE)
+        .map(|g| g["members"].clone());
+    assert_eq!(
+        members,
+        Some(serde_json::json!([LOCKED])),
+        "the quarantine group holds the locked user alone"
+    );
+    assert_eq!(
+        state["violations"],
+        serde_json::json!([]),
+        "every request was one Okta's API document allows"
+    );
+
+    let seen = run.processes_with("tail").await;
+    run.ctrl_c();
+    let status = run.exit_within(STOPPED_WITHIN).await;
+    run.wait_for("stopped", STOPPED_WITHIN).await;
+    assert_eq!(status.code(), Some(0), "{}", run.out());
     run.assert_nothing_left(&seen).await;
 }
 
