@@ -329,10 +329,10 @@ whose login starts with "locked" are locked). Try it from another terminal in th
 
   .venv/bin/cargo-lambda lambda invoke --invoke-address 127.0.0.1$port_flag --data-file events/rest/token-unlocked.json
 
-The after-sign-in guard is ready too: the Okta stand-in's sample org ($okta_url, org
-$okta_org) has its event hook VERIFIED, calling the receiver on :$EVENTS_PORT; the receiver queues
-each event on the local SQS (moto, :$MOTO_PORT), and local/sqs_source.py hands them to the
-worker, which contains a locked user (sessions revoked, quarantine group $quarantine).
+The after-sign-in guard is ready too: the Okta stand-in serves the sample org on $okta_url
+(org $okta_org), whose event hook, VERIFIED, calls the receiver on :$EVENTS_PORT; the receiver
+queues each event on the local SQS (moto, :$MOTO_PORT), and local/sqs_source.py hands them to
+the worker, which contains a locked user (sessions revoked, quarantine group $quarantine).
 \`make try\` ends with a sign-in of the sample org's locked user and one of its unlocked user.
 
 MSG
