@@ -21,7 +21,8 @@ $(VENV)/.installed: requirements-dev.txt
 run: setup
 	local/run.sh
 
-## try: every sample event sent to the local hook, one line each (starts it if need be)
+## try: every sample event sent to the local hook, one line each, then a sign-in of a locked and
+## an unlocked user through the guard's event hook, one line each (starts it all if need be)
 try: setup
 	local/try.sh
 

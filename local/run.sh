@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # `make run`: the hook under `cargo lambda watch` (Lambda's emulator), with local stand-ins for
-# NL3 and ipinfo (examples/local_upstreams.rs, the tests' own), all on 127.0.0.1. No AWS account,
-# no internet. LOCAL_SECRETS=moto serves the secrets from a local Secrets Manager (moto) instead
-# of the environment.
+# NL3 and ipinfo (examples/local_upstreams.rs, the tests' own); and the after-sign-in guard
+# (docs/after-sign-in.md): the Okta stand-in (tests/okta_stand_in/) with the sample org, whose
+# event hook `nl3-okta-admin setup --events` registers; the receiver (nl3-okta-events) and the
+# worker (nl3-okta-guard) under a second `cargo lambda watch` (the admin package's functions, by
+# name); SQS, with the guard's FIFO queue and its dead-letter queue, and Secrets Manager from moto;
+# and local/sqs_source.py standing in for Lambda's SQS event source. All on 127.0.0.1. No AWS
+# account, no internet. LOCAL_SECRETS=moto serves the hook's secret from moto's Secrets Manager
+# instead of the environment (the guard's Okta credentials always come from there).
 #
-# Ports, each checked before anything starts: INVOKE_PORT, the hook (9000); UPSTREAMS_PORT, the
-# NL3/ipinfo stand-ins (9010); MOTO_PORT, moto with LOCAL_SECRETS=moto (9011). LOCAL_ENV_FILE: the
-# hook's settings (local/local.env; its 127.0.0.1:9010 becomes UPSTREAMS_PORT). LOCAL_RUN_DIR:
-# the logs and the list of the processes started (target/local-run).
+# Ports, each checked before anything starts: INVOKE_PORT, the hook (9000); EVENTS_PORT, the
+# receiver and the worker (9001); UPSTREAMS_PORT, the NL3/ipinfo stand-ins (9010); MOTO_PORT, moto
+# (9011); OKTA_PORT, the Okta stand-in (9012). LOCAL_ENV_FILE: the hook's settings
+# (local/local.env), which the receiver and the worker read too; LOCAL_GUARD_ENV_FILE: theirs
+# (local/guard.env); in both, 127.0.0.1:9010, :9011 and :9012 become UPSTREAMS_PORT, MOTO_PORT
+# and OKTA_PORT. LOCAL_RUN_DIR: the logs and the list of the processes started (target/local-run).
 #
 # Ready only once the hook has answered a locked user's event `locked`, an answer that went
-# through the NL3 stand-in. A part that stops, before or after that, stops the run (exit 1).
+# through the NL3 stand-in, and the guard's path is whole: the event hook VERIFIED (the receiver
+# answered Okta's challenge with the hook secret), the worker has checked a probe sign-in through
+# NL3 without handing it back, and the event source polls the queue. A part that stops, before or
+# after that, stops the run (exit 1).
 # Ctrl-C, whenever it comes, stops every process the run started, and the script exits 0 (`make
 # run` itself exits 130 then: make reports the interrupt it received as well).
 # `local/run.sh --background` returns once ready (for `make try` and the README check);
@@ -22,9 +32,13 @@ export PATH="$PWD/.venv/bin:$PATH"
 . local/lib.sh
 
 INVOKE_PORT=${INVOKE_PORT:-9000}
+EVENTS_PORT=${EVENTS_PORT:-9001}
 UPSTREAMS_PORT=${UPSTREAMS_PORT:-9010}
 MOTO_PORT=${MOTO_PORT:-9011}
+OKTA_PORT=${OKTA_PORT:-9012}
 env_source=${LOCAL_ENV_FILE:-local/local.env}
+guard_source=${LOCAL_GUARD_ENV_FILE:-local/guard.env}
+seed=tests/okta_stand_in/sample-org.json
 state=${LOCAL_RUN_DIR:-target/local-run}
 background=
 if [ "${1:-}" = --background ]; then background=1; fi
@@ -77,15 +91,37 @@ check_parts() {
     done
 }
 
+# until_ready WHAT SECONDS COMMAND...: COMMAND, every half second until it exits 0 (ready; what
+# it printed is shown); exit 1 fails the run with what it printed, any other exit (not answering
+# yet) is asked again, for at most SECONDS.
+until_ready() {
+    local what=$1 limit=$2 out rc
+    local deadline=$((SECONDS + limit))
+    shift 2
+    while :; do
+        rc=0
+        out=$("$@" 2>&1) || rc=$?
+        if [ "$rc" = 0 ]; then
+            if [ -n "$out" ]; then printf '%s\n' "$out"; fi
+            return 0
+        fi
+        check_parts
+        if [ "$rc" = 1 ]; then fail "Not ready: $what: $out"; fi
+        [ "$SECONDS" -lt "$deadline" ] || fail "Not ready: $what within $limit s: $out"
+        sleep 0.5
+    done
+}
+
 # 1. The ports, before anything starts.
-ports=("$INVOKE_PORT=the hook (INVOKE_PORT)" "$UPSTREAMS_PORT=the NL3/ipinfo stand-ins (UPSTREAMS_PORT)")
-if [ "${LOCAL_SECRETS:-env}" = moto ]; then
-    ports+=("$MOTO_PORT=the local Secrets Manager (MOTO_PORT)")
-fi
+ports=("$INVOKE_PORT=the hook (INVOKE_PORT)"
+    "$EVENTS_PORT=the guard's receiver and worker (EVENTS_PORT)"
+    "$UPSTREAMS_PORT=the NL3/ipinfo stand-ins (UPSTREAMS_PORT)"
+    "$MOTO_PORT=the local SQS and Secrets Manager, moto (MOTO_PORT)"
+    "$OKTA_PORT=the Okta stand-in (OKTA_PORT)")
 if ! problems=$(python3 local/ports.py --pids "$state/pids" "${ports[@]}"); then
     fail "$problems" \
         "Nothing was started. Free the port, or run on other ports, e.g." \
-        "  INVOKE_PORT=9100 UPSTREAMS_PORT=9110 make run"
+        "  INVOKE_PORT=9100 EVENTS_PORT=9101 UPSTREAMS_PORT=9110 MOTO_PORT=9111 OKTA_PORT=9112 make run"
 fi
 earlier=$(recorded "$state/pids")
 if [ -n "$earlier" ]; then
@@ -98,21 +134,43 @@ owns_pids=1
 
 # 2. The settings: the hook reads them from the env file; the stand-ins check the NL3 JWT and the
 #    ipinfo token with the same ones.
+# on_ports FILE: FILE without its comments, with this run's ports for the default ones.
+on_ports() {
+    grep -v '^#' "$1" | python3 -c '
+import re, sys
+ports = dict(zip(("9010", "9011", "9012"), sys.argv[1:]))
+sys.stdout.write(re.sub(r"127\.0\.0\.1:(901[012])\b", lambda m: "127.0.0.1:" + ports[m.group(1)], sys.stdin.read()))
+' "$UPSTREAMS_PORT" "$MOTO_PORT" "$OKTA_PORT"
+}
+# setting NAME FILE: NAME's value in an env file (unquoted values only).
+setting() { sed -n "s/^$1=//p" "$2" | tail -n 1; }
 env_file="$state/hook.env"
-grep -v '^#' "$env_source" | sed "s#127\.0\.0\.1:9010#127.0.0.1:$UPSTREAMS_PORT#g" > "$env_file"
+on_ports "$env_source" > "$env_file"
+guard_env="$state/guard.env"
+on_ports "$guard_source" > "$guard_env"
+queue_url=$(setting EVENTS_QUEUE_URL "$guard_env")
+okta_secret=$(setting OKTA_SECRET_ID "$guard_env")
+quarantine=$(setting QUARANTINE_GROUP_ID "$guard_env")
 set -a
 # shellcheck disable=SC1090
 . "$env_file"
 set +a
 
-echo "== building the hook and the stand-ins (the first time takes a few minutes)"
-upstreams_bin=$(cargo build --bin nl3-okta-hook --example local_upstreams \
-    --message-format=json-render-diagnostics | python3 -c '
+echo "== building the hook, the guard's functions and the stand-ins (the first time takes a few minutes)"
+# executable NAME: the path of the executable NAME in the JSON messages of a cargo build.
+executable() {
+    python3 -c '
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "local_upstreams":
-        print(m["executable"])')
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1]:
+        print(m["executable"])' "$1"
+}
+upstreams_bin=$(cargo build --bin nl3-okta-hook --example local_upstreams \
+    --message-format=json-render-diagnostics | executable local_upstreams)
+# Built as the second `cargo lambda watch` runs them (the admin package alone: its own features).
+admin_bin=$(cargo build -p nl3-okta-admin --bin nl3-okta-events --bin nl3-okta-guard \
+    --bin nl3-okta-admin --message-format=json-render-diagnostics | executable nl3-okta-admin)
 
 # 3. The NL3/ipinfo stand-ins; ready once they say where they listen.
 start "the NL3/ipinfo stand-ins" "$state/upstreams.log" "$upstreams_bin" "$UPSTREAMS_PORT"
@@ -124,29 +182,30 @@ done
 grep -q 'stand-ins on http' "$state/upstreams.log" ||
     fail "the NL3/ipinfo stand-ins did not start listening within 30 s (log: $state/upstreams.log)"
 
-# 4. With LOCAL_SECRETS=moto, the secrets in a local Secrets Manager.
+# 4. The Okta stand-in with the sample org (its API token is the one the guard's secret holds).
+start "the Okta stand-in" "$state/okta.log" \
+    python3 tests/okta_stand_in/server.py "$OKTA_PORT" --seed "$seed" --detach
+for _ in $(seq 1 300); do
+    grep -q '^seeded org' "$state/okta.log" && break
+    check_parts
+    sleep 0.1
+done
+grep -q '^seeded org' "$state/okta.log" ||
+    fail "the Okta stand-in did not seed the sample org within 30 s (log: $state/okta.log)"
+okta_org=$(sed -n 's/^seeded org \([^:]*\):.*/\1/p' "$state/okta.log")
+okta_token=$(sed -n 's/^seeded org .* OKTA_API_TOKEN=\(.*\)$/\1/p' "$state/okta.log")
+okta_url=http://127.0.0.1:$OKTA_PORT
+
+# 5. moto: SQS with the guard's queues, Secrets Manager with the guard's Okta credentials (and,
+#    with LOCAL_SECRETS=moto, the hook's secret).
+start "the local SQS and Secrets Manager (moto)" "$state/moto.log" moto_server -H 127.0.0.1 -p "$MOTO_PORT"
+echo "== the local SQS and Secrets Manager (moto) on 127.0.0.1:$MOTO_PORT hold"
+hook_secret=()
+if [ "${LOCAL_SECRETS:-env}" = moto ]; then hook_secret=(--hook-secret nl3/okta-hook); fi
+python3 local/aws_local.py "http://127.0.0.1:$MOTO_PORT" --queue-url "$queue_url" \
+    --okta-secret "$okta_secret" --okta-token "$okta_token" "${hook_secret[@]}" ||
+    { check_parts; fail "see above (log: $state/moto.log)"; }
 if [ "${LOCAL_SECRETS:-env}" = moto ]; then
-    start "the local Secrets Manager (moto)" "$state/moto.log" moto_server -H 127.0.0.1 -p "$MOTO_PORT"
-    python3 - "$MOTO_PORT" <<'PY' || { check_parts; fail "see above"; }
-import json, os, sys, time, boto3
-url = f"http://127.0.0.1:{sys.argv[1]}"
-sm = boto3.client("secretsmanager", endpoint_url=url, region_name="us-east-1",
-                  aws_access_key_id="local", aws_secret_access_key="local")
-secret = {k: os.environ[k] for k in ("API_KEY", "SIGNING_KEY", "IPINFO_TOKEN")}
-secret["APPS"] = json.loads(os.environ.get("APPS", "{}"))
-secret = json.dumps(secret)
-for _ in range(100):
-    try:
-        sm.create_secret(Name="nl3/okta-hook", SecretString=secret)
-        break
-    except Exception as e:
-        if "ResourceExistsException" in str(e):
-            break
-        time.sleep(0.1)  # moto still starting
-else:
-    sys.exit(f"could not create the secret in the local Secrets Manager at {url}")
-print(f"secret nl3/okta-hook created in the local Secrets Manager at {url}")
-PY
     grep -v -E '^(API_KEY|SIGNING_KEY|IPINFO_TOKEN|APPS)=' "$env_file" > "$env_file.moto"
     cat >> "$env_file.moto" <<EOF2
 SECRET_ID=nl3/okta-hook
@@ -158,11 +217,21 @@ EOF2
     mv "$env_file.moto" "$env_file"
 fi
 
-# 5. The hook under the emulator. Ready when it answers a locked user's event `locked`: the
-#    emulator starts (and, if need be, builds) the hook on the first invoke, and that answer can
-#    only come from the NL3 stand-in (without it, FAIL_OPEN lets the user in).
+# The receiver's and the worker's settings: the hook's, then the guard's own.
+admin_env="$state/admin.env"
+{
+    grep -v -E "^($(cut -d= -f1 "$guard_env" | paste -sd'|' -))=" "$env_file" || true
+    cat "$guard_env"
+} > "$admin_env"
+
+# 6. The hook under the emulator, and the receiver and the worker under a second one. The hook
+#    is ready when it answers a locked user's event `locked`: the emulator starts (and, if need
+#    be, builds) the hook on the first invoke, and that answer can only come from the NL3
+#    stand-in (without it, FAIL_OPEN lets the user in).
 start "cargo lambda watch (the hook)" "$state/watch.log" \
     cargo lambda watch --bin nl3-okta-hook -A 127.0.0.1 -P "$INVOKE_PORT" --env-file "$env_file"
+start "cargo lambda watch (the guard's receiver and worker)" "$state/guard-watch.log" \
+    cargo lambda watch -p nl3-okta-admin -A 127.0.0.1 -P "$EVENTS_PORT" --env-file "$admin_env"
 echo "== starting the hook under cargo lambda watch on 127.0.0.1:$INVOKE_PORT (log: $state/watch.log)"
 probe_event=events/rest/token-locked.json
 answer_of() { # answer_of FILE: the decision and reason in a `cargo lambda invoke` answer
@@ -211,6 +280,44 @@ while :; do
     sleep 0.5
 done
 
+# 7. The guard's path, in the order an event takes it. The receiver: it refuses a call without
+#    the hook secret (the emulator starts it on that first call). The event hook: registered as
+#    a user registers it, and verified by the Okta stand-in, which calls the receiver with its
+#    challenge and the hook secret. The worker: it checks a probe sign-in through NL3 and hands
+#    nothing back. The event source: it polls the queue.
+events_url=http://127.0.0.1:$EVENTS_PORT/lambda-url/nl3-okta-events/okta/events
+worker_url=http://127.0.0.1:$EVENTS_PORT/2015-03-31/functions/nl3-okta-guard/invocations
+echo "== starting the guard's receiver and worker under cargo lambda watch on 127.0.0.1:$EVENTS_PORT (log: $state/guard-watch.log)"
+until_ready "the receiver on $events_url (log: $state/guard-watch.log)" 120 \
+    python3 local/guard.py receiver "$events_url"
+echo "== registering the guard's event hook in the Okta stand-in (sample org on $okta_url):"
+echo "   nl3-okta-admin setup --events --hook-url ... --events-url $events_url"
+if ! (
+    set -a
+    # shellcheck disable=SC1090
+    . "$admin_env"
+    OKTA_API_TOKEN=$okta_token
+    exec "$admin_bin" setup --events --events-url "$events_url" \
+        --hook-url "http://127.0.0.1:$INVOKE_PORT/lambda-url/nl3-okta-hook/okta/hook"
+) >"$state/setup.log" 2>&1; then
+    sed 's/^/    /' "$state/setup.log" >&2
+    check_parts
+    fail "Not ready: nl3-okta-admin setup --events failed (above; the receiver's log: $state/guard-watch.log)"
+fi
+sed 's/^/   /' "$state/setup.log"
+until_ready "the guard's event hook" 10 python3 local/guard.py verified "$okta_url" "$okta_org" "$events_url"
+until_ready "the worker on $worker_url (log: $state/guard-watch.log)" 120 \
+    python3 local/guard.py worker "$worker_url"
+start "the SQS event source (local/sqs_source.py)" "$state/sqs-source.log" \
+    python3 local/sqs_source.py "http://127.0.0.1:$MOTO_PORT" "$queue_url" "$worker_url"
+for _ in $(seq 1 300); do
+    grep -q '^polling' "$state/sqs-source.log" && break
+    check_parts
+    sleep 0.1
+done
+grep -q '^polling' "$state/sqs-source.log" ||
+    fail "Not ready: the SQS event source did not reach the queue within 30 s (log: $state/sqs-source.log)"
+
 port_flag=
 if [ "$INVOKE_PORT" != 9000 ]; then port_flag=" --invoke-port $INVOKE_PORT"; fi
 cat <<MSG
@@ -221,6 +328,12 @@ whose login starts with "locked" are locked). Try it from another terminal in th
 (\`make try\` sends every sample event):
 
   .venv/bin/cargo-lambda lambda invoke --invoke-address 127.0.0.1$port_flag --data-file events/rest/token-unlocked.json
+
+The after-sign-in guard is ready too: the Okta stand-in serves the sample org on $okta_url
+(org $okta_org), whose event hook, VERIFIED, calls the receiver on :$EVENTS_PORT; the receiver
+queues each event on the local SQS (moto, :$MOTO_PORT), and local/sqs_source.py hands them to
+the worker, which contains a locked user (sessions revoked, quarantine group $quarantine).
+\`make try\` ends with a sign-in of the sample org's locked user and one of its unlocked user.
 
 MSG
 # What runs below the parts now (the hook, which cargo lambda watch runs in a session of its
@@ -234,7 +347,7 @@ if [ -n "$background" ]; then
     exit 0
 fi
 echo "(logs follow; Ctrl-C stops everything)"
-start "the log follower" - tail -n +1 -f "$state/watch.log"
+start "the log follower" - tail -n +1 -f "$state/watch.log" "$state/guard-watch.log"
 # Every part checked once a second until Ctrl-C. Not `wait -n` on the parts: one that ends just
 # before it is called is never reported to it. `wait` on a one-second sleep: a trapped signal
 # ends that wait at once and runs the trap (a `read -t` pause would not run it).

@@ -1,10 +1,10 @@
 //! Stand-ins for NL3 and ipinfo (they have no local edition), used by the tests and by `make run`
-//! (`examples/local_upstreams.rs`). They check what the hook sends: NL3 the
-//! `x-nl3-authorization-token` JWT (HS256 with the decoded signing key, iss/aud/sub/iat/nbf/exp)
-//! and the body; ipinfo the bearer token. Anything wrong is answered 400 (NL3) or 403 (ipinfo)
-//! with the reason, which the hook reports as a failure, so a test expecting `Allowed` or
-//! `Locked` fails. Users whose name starts with "locked" are locked (answered as NL3's docs show:
-//! a string).
+//! (`examples/local_upstreams.rs`). They check what the hook and the after-sign-in guard send:
+//! NL3 the `x-nl3-authorization-token` JWT (HS256 with the decoded signing key,
+//! iss/aud/sub/iat/nbf/exp) and the body; ipinfo the bearer token. Anything wrong is answered 400
+//! (NL3) or 403 (ipinfo) with the reason, which the hook reports as a failure, so a test
+//! expecting `Allowed` or `Locked` fails. Users whose name starts with "locked" are locked
+//! (answered as NL3's docs show: a string).
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use nl3_shared::check::Nl3Claims;
@@ -30,10 +30,10 @@ pub struct Expect {
 /// NL3's lock check.
 pub struct Nl3StandIn {
     pub expect: Expect,
-    /// The `userDevice` values it accepts: `"N/A"` from the hook (Okta's inline hook calls carry
-    /// no user agent); the after-sign-in guard sends the sign-in's user agent from the System
-    /// Log event instead.
-    pub devices: Vec<String>,
+    /// The `userDevice` values it accepts from the after-sign-in guard (the sign-in's user agent,
+    /// from its System Log event); `None`: any. The hook must always send `"N/A"` (Okta's inline
+    /// hook calls carry no user agent).
+    pub guard_devices: Option<Vec<String>>,
 }
 
 impl Nl3StandIn {
@@ -93,9 +93,19 @@ impl Nl3StandIn {
         {
             return Err(format!("body fields {keys:?}"));
         }
-        if !body["userDevice"]
-            .as_str()
-            .is_some_and(|d| self.devices.iter().any(|x| x == d))
+        // The hook has no user agent to send (Okta gives inline hooks none): "N/A". The
+        // after-sign-in guard has the sign-in's, from its System Log event, and sends it.
+        let from_guard = request
+            .headers
+            .get("user-agent")
+            .is_some_and(|ua| ua.as_bytes().starts_with(b"nl3-okta-guard/"));
+        let device_ok = match (body["userDevice"].as_str(), from_guard, &self.guard_devices) {
+            (Some("N/A"), false, _) => true,
+            (Some(device), true, Some(devices)) => devices.iter().any(|d| d == device),
+            (Some(device), true, None) => !device.is_empty(),
+            _ => false,
+        };
+        if !device_ok
             || !body["userLocation"].is_string()
             || !body["integrationData"].is_object()
             || !matches!(
@@ -150,19 +160,24 @@ impl Respond for IpinfoStandIn {
     }
 }
 
-/// Mounts the NL3 stand-in on `server`, as the hook calls it (`userDevice` `"N/A"`).
+/// Mounts the NL3 stand-in on `server`: the hook's `userDevice` is `"N/A"`, the guard's any.
 pub async fn mount_nl3(server: &MockServer, expect: &Expect) {
-    mount_nl3_for_devices(server, expect, &["N/A"]).await;
+    mount(server, expect, None).await;
 }
 
 /// Mounts the NL3 stand-in on `server`, accepting `devices` as `userDevice` (the user agents
 /// of the sign-ins the after-sign-in guard checks).
 pub async fn mount_nl3_for_devices(server: &MockServer, expect: &Expect, devices: &[&str]) {
+    let devices = devices.iter().map(|d| d.to_string()).collect();
+    mount(server, expect, Some(devices)).await;
+}
+
+async fn mount(server: &MockServer, expect: &Expect, guard_devices: Option<Vec<String>>) {
     Mock::given(method("POST"))
         .and(path(expect.path.as_str()))
         .respond_with(Nl3StandIn {
             expect: expect.clone(),
-            devices: devices.iter().map(|d| d.to_string()).collect(),
+            guard_devices,
         })
         .mount(server)
         .await;

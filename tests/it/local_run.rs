@@ -1,8 +1,9 @@
 //! `make run` (local/run.sh) as a user meets it: a taken port is refused before anything starts,
 //! naming what holds it; the run is ready only once the hook has answered through the NL3
-//! stand-in; a part that stops stops the run; and Ctrl-C, before or after ready, leaves no
-//! process of the run behind. Each run here gets free ports and a directory of its own, so a
-//! developer's `make run` on 9000/9010 is not disturbed. Linux only (/proc, setsid).
+//! stand-in and the after-sign-in guard's parts run (moto, the Okta stand-in, the receiver, the
+//! worker, the SQS event source); a part that stops stops the run; and Ctrl-C, before or after
+//! ready, leaves no process of the run behind. Each run here gets free ports and a directory of
+//! its own, so a developer's `make run` on 9000-9012 is not disturbed. Linux only (/proc, setsid).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -11,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
-use crate::helpers::free_port;
 use nl3_testkit::emulator::Lines;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -84,13 +84,49 @@ fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
+/// The ports of one run, as run.sh's variables name them.
+#[derive(Clone, Copy, Debug)]
+struct Ports {
+    invoke: u16,
+    events: u16,
+    upstreams: u16,
+    moto: u16,
+    okta: u16,
+}
+
+impl Ports {
+    /// Five free ports, all different (each held until all are chosen).
+    fn free() -> Self {
+        let held: Vec<std::net::TcpListener> = (0..5)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let port = |i: usize| held[i].local_addr().unwrap().port();
+        Ports {
+            invoke: port(0),
+            events: port(1),
+            upstreams: port(2),
+            moto: port(3),
+            okta: port(4),
+        }
+    }
+
+    fn env(&self) -> [(&'static str, String); 5] {
+        [
+            ("INVOKE_PORT", self.invoke.to_string()),
+            ("EVENTS_PORT", self.events.to_string()),
+            ("UPSTREAMS_PORT", self.upstreams.to_string()),
+            ("MOTO_PORT", self.moto.to_string()),
+            ("OKTA_PORT", self.okta.to_string()),
+        ]
+    }
+}
+
 /// local/run.sh with ports and a directory of its own.
 struct LocalRun {
     child: Child,
     pid: u32,
     output: Lines,
-    invoke_port: u16,
-    upstreams_port: u16,
+    ports: Ports,
     dir: PathBuf,
 }
 
@@ -104,23 +140,16 @@ fn run_dir(name: &str) -> PathBuf {
 impl LocalRun {
     /// local/run.sh on free ports, in a directory of its own.
     fn start(name: &str, env: &[(&str, String)]) -> Self {
-        Self::start_on(free_port(), free_port(), run_dir(name), env)
+        Self::start_on(Ports::free(), run_dir(name), env)
     }
 
     /// In a session of its own, as a terminal runs it in a process group of its own (so that
     /// `ctrl_c` reaches exactly what a terminal's Ctrl-C reaches).
-    fn start_on(
-        invoke_port: u16,
-        upstreams_port: u16,
-        dir: PathBuf,
-        env: &[(&str, String)],
-    ) -> Self {
+    fn start_on(ports: Ports, dir: PathBuf, env: &[(&str, String)]) -> Self {
         let mut child = Command::new("setsid")
             .arg("local/run.sh")
             .current_dir(ROOT)
-            .env("INVOKE_PORT", invoke_port.to_string())
-            .env("UPSTREAMS_PORT", upstreams_port.to_string())
-            .env("MOTO_PORT", free_port().to_string())
+            .envs(ports.env())
             .env("LOCAL_RUN_DIR", &dir)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
@@ -135,8 +164,7 @@ impl LocalRun {
             child,
             pid,
             output,
-            invoke_port,
-            upstreams_port,
+            ports,
             dir,
         }
     }
@@ -232,14 +260,22 @@ impl LocalRun {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(
-            port_is_free(self.invoke_port),
-            "the hook's port is free again"
-        );
-        assert!(
-            port_is_free(self.upstreams_port),
-            "the stand-ins' port is free again"
-        );
+        let Ports {
+            invoke,
+            events,
+            upstreams,
+            moto,
+            okta,
+        } = self.ports;
+        for (port, part) in [
+            (invoke, "the hook"),
+            (events, "the receiver and the worker"),
+            (upstreams, "the NL3/ipinfo stand-ins"),
+            (moto, "moto"),
+            (okta, "the Okta stand-in"),
+        ] {
+            assert!(port_is_free(port), "{part}'s port {port} is free again");
+        }
         assert!(!self.dir.join("pids").exists(), "the pids file is gone");
     }
 
@@ -267,27 +303,19 @@ impl Drop for LocalRun {
     }
 }
 
-enum Port {
-    Invoke,
-    Upstreams,
-    Moto,
+/// A program among `seen`: the executable (or, for a script, the script run) ends with it.
+fn runs(seen: &[Proc], program: &str) -> bool {
+    seen.iter()
+        .any(|p| p.cmd.split(' ').take(2).any(|word| word.ends_with(program)))
 }
 
 /// run.sh with one of its ports held by this test process: refused at once, naming the port,
 /// the part that needs it and this process, and nothing built or started.
-async fn refused(port: Port, what: &str) {
-    let (invoke_port, upstreams_port, moto_port) = (free_port(), free_port(), free_port());
-    let held = match port {
-        Port::Invoke => invoke_port,
-        Port::Upstreams => upstreams_port,
-        Port::Moto => moto_port,
-    };
+async fn refused(which: fn(&Ports) -> u16, what: &str) {
+    let ports = Ports::free();
+    let held = which(&ports);
     let _holder = std::net::TcpListener::bind(("127.0.0.1", held)).unwrap();
-    let env = [
-        ("LOCAL_SECRETS", "moto".to_string()),
-        ("MOTO_PORT", moto_port.to_string()),
-    ];
-    let mut run = LocalRun::start_on(invoke_port, upstreams_port, run_dir("refused"), &env);
+    let mut run = LocalRun::start_on(ports, run_dir("refused"), &[]);
     let status = run.exit_within(STOPPED_WITHIN).await;
     run.wait_for("Nothing was started", STOPPED_WITHIN).await;
     assert_eq!(status.code(), Some(1), "{}", run.out());
@@ -308,9 +336,19 @@ async fn refused(port: Port, what: &str) {
 
 #[tokio::test]
 async fn a_taken_port_is_refused_before_anything_starts_naming_what_holds_it() {
-    refused(Port::Invoke, "the hook (INVOKE_PORT)").await;
-    refused(Port::Upstreams, "the NL3/ipinfo stand-ins (UPSTREAMS_PORT)").await;
-    refused(Port::Moto, "the local Secrets Manager (MOTO_PORT)").await;
+    refused(|p| p.invoke, "the hook (INVOKE_PORT)").await;
+    refused(
+        |p| p.events,
+        "the guard's receiver and worker (EVENTS_PORT)",
+    )
+    .await;
+    refused(|p| p.upstreams, "the NL3/ipinfo stand-ins (UPSTREAMS_PORT)").await;
+    refused(
+        |p| p.moto,
+        "the local SQS and Secrets Manager, moto (MOTO_PORT)",
+    )
+    .await;
+    refused(|p| p.okta, "the Okta stand-in (OKTA_PORT)").await;
 }
 
 #[tokio::test]
@@ -324,10 +362,16 @@ async fn ready_only_through_the_nl3_stand_in_and_ctrl_c_leaves_nothing_behind() 
         "{}",
         run.out()
     );
+    assert!(
+        run.printed("ACTIVE, VERIFIED, calls http://127.0.0.1:")
+            && run.printed("The after-sign-in guard is ready too"),
+        "{}",
+        run.out()
+    );
 
     // A second run on the same ports and directory is refused, naming the first.
     let stand_ins = run.pid_of("the NL3/ipinfo stand-ins");
-    let mut second = LocalRun::start_on(run.invoke_port, run.upstreams_port, run.dir.clone(), &[]);
+    let mut second = LocalRun::start_on(run.ports, run.dir.clone(), &[]);
     assert_eq!(second.exit_within(STOPPED_WITHIN).await.code(), Some(1));
     let earlier = format!(
         "is taken by an earlier `make run` of this checkout (the NL3/ipinfo stand-ins, pid {stand_ins})"
@@ -335,10 +379,18 @@ async fn ready_only_through_the_nl3_stand_in_and_ctrl_c_leaves_nothing_behind() 
     second.wait_for(&earlier, STOPPED_WITHIN).await;
 
     let seen = run.processes_with("tail").await;
-    for program in ["local_upstreams", "cargo-lambda", "nl3-okta-hook"] {
+    for program in [
+        "local_upstreams",
+        "cargo-lambda",
+        "nl3-okta-hook",
+        "moto_server",
+        "okta_stand_in/server.py",
+        "nl3-okta-events",
+        "nl3-okta-guard",
+        "local/sqs_source.py",
+    ] {
         assert!(
-            seen.iter()
-                .any(|p| p.cmd.split(' ').next().unwrap_or("").ends_with(program)),
+            runs(&seen, program),
             "the run has a process {program:?}: {seen:#?}"
         );
     }
@@ -358,10 +410,9 @@ async fn ctrl_c_before_ready_leaves_nothing_behind() {
     )
     .await;
     let seen = run.processes_with("cargo-lambda").await;
-    assert!(
-        seen.iter().any(|p| p.cmd.contains("local_upstreams")),
-        "{seen:#?}"
-    );
+    for program in ["local_upstreams", "moto_server", "okta_stand_in/server.py"] {
+        assert!(runs(&seen, program), "{program}: {seen:#?}");
+    }
     run.ctrl_c();
     let status = run.exit_within(STOPPED_WITHIN).await;
     run.wait_for("stopped", STOPPED_WITHIN).await;
@@ -370,15 +421,16 @@ async fn ctrl_c_before_ready_leaves_nothing_behind() {
     run.assert_nothing_left(&seen).await;
 }
 
-#[tokio::test]
-async fn a_part_that_stops_stops_the_run_and_says_which() {
-    let mut run = LocalRun::start("part-stops", &[]);
+/// A run, once ready, with one part killed: the run stops (exit 1), names the part and leaves
+/// nothing behind.
+async fn part_stops(name: &str, part: &str) {
+    let mut run = LocalRun::start(name, &[]);
     run.wait_for("(logs follow; Ctrl-C stops everything)", READY_WITHIN)
         .await;
     let seen = run.processes_with("tail").await;
-    let stand_ins = run.pid_of("the NL3/ipinfo stand-ins");
+    let pid = run.pid_of(part);
     let killed = std::process::Command::new("kill")
-        .args(["-KILL", &stand_ins.to_string()])
+        .args(["-KILL", &pid.to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -390,12 +442,118 @@ async fn a_part_that_stops_stops_the_run_and_says_which() {
     .await;
     assert_eq!(status.code(), Some(1), "{}", run.out());
     assert!(
-        run.printed(&format!(
-            "the NL3/ipinfo stand-ins (pid {stand_ins}) stopped."
-        )),
+        run.printed(&format!("{part} (pid {pid}) stopped.")),
         "{}",
         run.out()
     );
+    run.assert_nothing_left(&seen).await;
+}
+
+#[tokio::test]
+async fn a_part_that_stops_stops_the_run_and_says_which() {
+    part_stops("part-stops", "the NL3/ipinfo stand-ins").await;
+}
+
+/// The guard's event source stopping silently would leave every event on the queue: it is
+/// watched like the other parts.
+#[tokio::test]
+async fn the_guard_s_event_source_stopping_stops_the_run_too() {
+    part_stops(
+        "event-source-stops",
+        "the SQS event source (local/sqs_source.py)",
+    )
+    .await;
+}
+
+/// `make try` (local/try.sh, on the run's ports and directory) against a ready run: after the
+/// hook's table, the Okta stand-in delivers a sign-in of the sample org's locked user and of its
+/// unlocked user through the event hook, and try.sh prints what the guard did. The stand-in's
+/// own record says the same: the locked user's sessions revoked with their tokens and the user
+/// in the quarantine group, nothing done to the unlocked one, no request off Okta's API
+/// document. The README shows the very lines try.sh prints. Ctrl-C then stops every part.
+#[tokio::test]
+async fn make_try_contains_the_locked_user_through_the_guard_and_leaves_the_unlocked_one() {
+    const LOCKED: &str = "00uLOCKEDBOB1";
+    const UNLOCKED: &str = "00uALICE00001";
+    const QUARANTINE: &str = "00gNL3QUARANTIN1";
+    let mut run = LocalRun::start("guard", &[]);
+    run.wait_for("(logs follow; Ctrl-C stops everything)", READY_WITHIN)
+        .await;
+    let tried = Command::new("local/try.sh")
+        .current_dir(ROOT)
+        .envs(run.ports.env())
+        .env("LOCAL_RUN_DIR", &run.dir)
+        .stdin(Stdio::null())
+        .output();
+    let tried = tokio::time::timeout(Duration::from_secs(300), tried)
+        .await
+        .expect("local/try.sh ends within 5 minutes")
+        .unwrap();
+    let out = String::from_utf8_lossy(&tried.stdout);
+    let err = String::from_utf8_lossy(&tried.stderr);
+    assert!(tried.status.success(), "{out}\n{err}\n{}", run.out());
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let documented: Vec<&str> = readme
+        .lines()
+        .filter(|l| {
+            l.starts_with("locked.bob@acme.example ") || l.starts_with("alice@acme.example ")
+        })
+        .collect();
+    assert_eq!(documented.len(), 2, "the README shows both guard lines");
+    for line in documented {
+        assert!(
+            out.lines().any(|l| l == line),
+            "try.sh prints the README's line {line:?}:\n{out}"
+        );
+    }
+
+    let okta_log = std::fs::read_to_string(run.dir.join("okta.log")).unwrap();
+    let org = okta_log
+        .lines()
+        .find_map(|l| l.strip_prefix("seeded org ")?.split(':').next())
+        .expect("the Okta stand-in says which org it seeded");
+    let state: serde_json::Value = reqwest::get(format!(
+        "http://127.0.0.1:{}/__control/orgs/{org}",
+        run.ports.okta
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let revoked = &state["sessionsRevoked"];
+    assert_eq!(
+        revoked[LOCKED].as_array().map(|r| r.len()),
+        Some(1),
+        "the locked user's sessions revoked once: {revoked:#}"
+    );
+    assert_eq!(revoked[LOCKED][0]["oauthTokens"], true, "{revoked:#}");
+    assert!(
+        revoked.get(UNLOCKED).is_none(),
+        "nothing revoked for the unlocked user: {revoked:#}"
+    );
+    let members = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == QUARANTINE)
+        .map(|g| g["members"].clone());
+    assert_eq!(
+        members,
+        Some(serde_json::json!([LOCKED])),
+        "the quarantine group holds the locked user alone"
+    );
+    assert_eq!(
+        state["violations"],
+        serde_json::json!([]),
+        "every request was one Okta's API document allows"
+    );
+
+    let seen = run.processes_with("tail").await;
+    run.ctrl_c();
+    let status = run.exit_within(STOPPED_WITHIN).await;
+    run.wait_for("stopped", STOPPED_WITHIN).await;
+    assert_eq!(status.code(), Some(0), "{}", run.out());
     run.assert_nothing_left(&seen).await;
 }
 
