@@ -2,15 +2,20 @@
 //! use: a real Secrets Manager API (moto's server, [`moto`]), cargo-lambda's Lambda emulator
 //! ([`emulator`]), stand-ins for NL3 and ipinfo ([`standins`], [`upstreams`]) and for Okta's
 //! Management API ([`okta`]), Okta's published inline hook requests ([`hook_requests`]), and the
-//! workspace's binaries built through Cargo ([`workspace_bin`]).
+//! workspace's binaries built through Cargo ([`workspace_bin`]). For the benches: a minimal Lambda
+//! Runtime API and the function processes under it ([`runtime_api`]), a 128 MB Lambda's CPU share
+//! ([`cgroup`]), and what is read of the processes ([`figures`]).
 //!
 //! It depends on neither the hook crate nor the admin crate (`.ci/layers.py` checks): what needs
 //! the hook's types stays in the hook's tests.
 
+pub mod cgroup;
 pub mod emulator;
+pub mod figures;
 pub mod hook_requests;
 pub mod moto;
 pub mod okta;
+pub mod runtime_api;
 pub mod standins;
 pub mod upstreams;
 
