@@ -57,18 +57,40 @@ pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
     built
         .entry(package.to_string())
-        .or_insert_with(|| build_bins(package))
+        .or_insert_with(|| build_bins(package, &["--bins"]))
         .iter()
         .find(|p| p.file_stem().is_some_and(|f| f == bin))
         .unwrap_or_else(|| panic!("package {package} has no binary {bin}"))
         .clone()
 }
 
-/// `cargo build --locked -p PACKAGE --bins`: the executables it reports.
-fn build_bins(package: &str) -> Vec<PathBuf> {
+/// The paths of binaries `bins` of the workspace package `package`, built with the release
+/// profile, as Lambda runs them: what the benches measure. Only those binaries are built (each
+/// release link is a whole-program optimisation).
+pub fn workspace_release_bins(package: &str, bins: &[&str]) -> Vec<PathBuf> {
+    let mut args = vec!["--release"];
+    for bin in bins {
+        args.extend(["--bin", bin]);
+    }
+    let built = build_bins(package, &args);
+    bins.iter()
+        .map(|bin| {
+            built
+                .iter()
+                .find(|p| p.file_stem().is_some_and(|f| f == *bin))
+                .unwrap_or_else(|| panic!("package {package} has no binary {bin}"))
+                .clone()
+        })
+        .collect()
+}
+
+/// `cargo build --locked -p PACKAGE` with `args` (which binaries, which profile): the
+/// executables it reports.
+fn build_bins(package: &str, args: &[&str]) -> Vec<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = std::process::Command::new(&cargo)
-        .args(["build", "--locked", "-p", package, "--bins"])
+        .args(["build", "--locked", "-p", package])
+        .args(args)
         .arg("--message-format=json-render-diagnostics")
         .current_dir(workspace_root())
         .stderr(std::process::Stdio::inherit())
