@@ -81,7 +81,7 @@ zip: setup
 ## bench: side-by-side with NL3's reference handler, the decision path's own time, then the
 ## after-sign-in guard's receiver and worker (bench-guard)
 bench: setup
-	@echo "make bench: about 4 minutes of measuring, after the release builds when they are not built yet (about 8 more minutes on 2 cores)."
+	@echo "make bench: about 4½ minutes of measuring (2½ of them the guard's), after the release builds when they are not built yet (about 10 more minutes on 2 cores)."
 	@dir="$${NL3_REFERENCE_DIR:-../shared/reference}"; \
 	if [ -f "$$dir/nl3_reference_handler.py" ]; then found=found; else found="NOT found: only the hook's figures will be printed"; fi; \
 	echo "The side-by-side needs NL3's sample handler, nl3_reference_handler.py in NL3_REFERENCE_DIR (default ../shared/reference): $$dir, $$found."
