@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run try smoke readme-check test lint docs-check unit-test template-check zip bench fuzz fault-matrix admin-stand-in admin-stand-in-stop clean
+.PHONY: setup run try smoke readme-check test lint docs-check unit-test template-check zip bench bench-guard fuzz fault-matrix admin-stand-in admin-stand-in-stop clean
 
 ## setup: Python tools (cargo-lambda, moto, cfn-lint …) into .venv
 setup: $(VENV)/.installed
@@ -79,14 +79,21 @@ zip: setup
 		echo "ARCH must be x86_64 or arm64"; exit 2; \
 	fi
 
-## bench: side-by-side with NL3's reference handler, and the decision path's own time
+## bench: side-by-side with NL3's reference handler, the decision path's own time, then the
+## after-sign-in guard's receiver and worker (bench-guard)
 bench: setup
-	@echo "make bench: about 2 minutes of measuring, after the release builds when they are not built yet (about 6 more minutes on 2 cores)."
+	@echo "make bench: about 4½ minutes of measuring (2½ of them the guard's), after the release builds when they are not built yet (about 10 more minutes on 2 cores)."
 	@dir="$${NL3_REFERENCE_DIR:-../shared/reference}"; \
 	if [ -f "$$dir/nl3_reference_handler.py" ]; then found=found; else found="NOT found: only the hook's figures will be printed"; fi; \
 	echo "The side-by-side needs NL3's sample handler, nl3_reference_handler.py in NL3_REFERENCE_DIR (default ../shared/reference): $$dir, $$found."
 	cargo bench --bench side_by_side
 	cargo bench --bench decision
+	cargo bench -p nl3-okta-admin --bench guard
+
+## bench-guard: the guard's receiver (a 10-event delivery's acknowledgement) and worker (10
+## locked users contained, events/s), uncapped and at a 128 MB Lambda's CPU share
+bench-guard: setup
+	cargo bench -p nl3-okta-admin --bench guard
 
 ## fault-matrix: the failure table of docs/operations.md, measured (one line per case)
 fault-matrix: setup

@@ -1,8 +1,8 @@
 //! `make bench`: the hook and NL3's reference handler, side by side, through the same Lambda
 //! Runtime API path and the same loopback stand-ins for NL3 and ipinfo.
 //!
-//! A minimal Runtime API server (below) hands each process API Gateway events and times the
-//! answers. Per implementation: cold answer (process spawn → first answer, median of
+//! A minimal Runtime API server (`nl3_testkit::runtime_api`) hands each process API Gateway events
+//! and times the answers. Per implementation: cold answer (process spawn → first answer, median of
 //! BENCH_COLD_RUNS), warm answer p50/p99 over BENCH_N calls, peak RSS (VmHWM), ipinfo calls
 //! during the warm phase; for the hook with `SECRET_ID` (against moto), Secrets Manager calls per
 //! 1,000 warm invocations (from its EMF lines). Then what a warm call costs the machine: CPU time
@@ -23,171 +23,27 @@
 //! NL3's sample handler comes from `NL3_REFERENCE_DIR` (default `../shared/reference`, where this
 //! team keeps it); without it the hook's own figures are printed and the side-by-side skipped.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nl3_testkit::cgroup::CpuCap;
+use nl3_testkit::figures::{ms, peak_rss_kb, percentile};
+use nl3_testkit::runtime_api::{
+    drain, read_request, spawn, Function as Implementation, RuntimeApi, WAIT,
+};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const API_KEY: &str = "local-dev-api-key";
 const SIGNING_KEY_B64: &str = "bG9jYWwtZGV2LXNpZ25pbmcta2V5";
-const WAIT: Duration = Duration::from_secs(60);
-
-/// A queued invocation: the event, and where to send the answer.
-struct Invocation {
-    event: String,
-    answered: oneshot::Sender<String>,
-}
-
-/// The Lambda Runtime API, just enough for lambda_runtime and awslambdaric.
-struct RuntimeApi {
-    port: u16,
-    queue: mpsc::UnboundedSender<Invocation>,
-}
-
-type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<String>>>>;
-
-impl RuntimeApi {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (queue, rx) = mpsc::unbounded_channel::<Invocation>();
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let pending: Pending = Arc::default();
-        tokio::spawn(async move {
-            let ids = Arc::new(Mutex::new(0u64));
-            while let Ok((socket, _)) = listener.accept().await {
-                let _ = socket.set_nodelay(true);
-                let (rx, pending, ids) = (rx.clone(), pending.clone(), ids.clone());
-                tokio::spawn(serve(socket, rx, pending, ids));
-            }
-        });
-        Self { port, queue }
-    }
-
-    /// Queues one event and waits for its answer.
-    async fn invoke(&self, event: &str) -> String {
-        let (answered, answer) = oneshot::channel();
-        self.queue
-            .send(Invocation {
-                event: event.into(),
-                answered,
-            })
-            .unwrap();
-        tokio::time::timeout(WAIT, answer)
-            .await
-            .expect("no answer within 60 s")
-            .expect("runtime API dropped the invocation")
-    }
-}
-
-/// One HTTP/1.1 request from a kept-alive connection: its request line and its body (by
-/// Content-Length, which every client here sends). `None` when the connection ends.
-async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).await.unwrap_or(0) == 0 {
-        return None;
-    }
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await.ok()?;
-    Some((request_line, body))
-}
-
-async fn serve(
-    socket: TcpStream,
-    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>>,
-    pending: Pending,
-    ids: Arc<Mutex<u64>>,
-) {
-    let mut reader = BufReader::new(socket);
-    while let Some((request_line, body)) = read_request(&mut reader).await {
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("")
-            .to_string();
-        let (status, headers, payload) = if path.ends_with("/invocation/next") {
-            let Some(invocation) = rx.lock().await.recv().await else {
-                return;
-            };
-            let id = {
-                let mut n = ids.lock().unwrap();
-                *n += 1;
-                format!("bench-{n}")
-            };
-            pending
-                .lock()
-                .unwrap()
-                .insert(id.clone(), invocation.answered);
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-                + 10_000;
-            let headers = format!(
-                "Lambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\n\
-                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
-                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n"
-            );
-            (200, headers, invocation.event.into_bytes())
-        } else if path.contains("/invocation/") {
-            // …/invocation/{id}/response or …/{id}/error
-            let id = path.split('/').rev().nth(1).unwrap_or("").to_string();
-            let text = String::from_utf8_lossy(&body).to_string();
-            let text = if path.ends_with("/error") {
-                format!("ERROR {text}")
-            } else {
-                text
-            };
-            if let Some(tx) = pending.lock().unwrap().remove(&id) {
-                let _ = tx.send(text);
-            }
-            (202, String::new(), b"{}".to_vec())
-        } else {
-            eprintln!(
-                "runtime API: {request_line}{}",
-                String::from_utf8_lossy(&body)
-            );
-            (202, String::new(), b"{}".to_vec())
-        };
-        let head = format!(
-            "HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
-            payload.len()
-        );
-        // One write, as real Runtime APIs answer (Lambda's sets TCP_NODELAY, as Go does): two
-        // small writes on a kept-alive connection would wait on Nagle and the client's delayed
-        // ACK, 40 ms each.
-        let mut answer = head.into_bytes();
-        answer.extend_from_slice(&payload);
-        if reader.get_mut().write_all(&answer).await.is_err() {
-            return;
-        }
-    }
-}
 
 /// What NL3's stand-in has held since it was last read: requests it is still answering, and the
 /// time from each request fully read to its answer written.
@@ -276,136 +132,6 @@ async fn nl3_serve(
     }
 }
 
-const CGROUP_CPU: &str = "/sys/fs/cgroup/cpu";
-const CAP_PREFIX: &str = "nl3-okta-hook-bench-";
-/// Run by `sh` with the group's `cgroup.procs` and the program: joins the group, then becomes the
-/// program, so the process is capped from its first instruction (its cold start is measured).
-const JOIN_THEN_EXEC: &str = "echo $$ > \"$1\" && shift && exec \"$@\"";
-
-/// The CPU a 128 MB Lambda function gets. Lambda gives CPU in proportion to memory, one full
-/// vCPU at 1,769 MB, so 128/1769 of one core: a cgroup v1 `cpu` group with a CFS quota of
-/// 7,236 µs every 100 ms. Removed when dropped (a panic's unwinding included).
-struct CpuCap {
-    dir: PathBuf,
-}
-
-impl CpuCap {
-    const PERIOD_US: u64 = 100_000;
-
-    fn quota_us() -> u64 {
-        (Self::PERIOD_US as f64 * 128.0 / 1769.0).round() as u64
-    }
-
-    /// A child group of the `cpu` controller for this run, or why there cannot be one.
-    fn create() -> Result<Self, String> {
-        let root = Path::new(CGROUP_CPU);
-        if !root.join("cpu.cfs_quota_us").exists() {
-            return Err(format!("no cgroup v1 `cpu` controller at {CGROUP_CPU}"));
-        }
-        remove_stale_groups(root);
-        let dir = root.join(format!("{CAP_PREFIX}{}", std::process::id()));
-        std::fs::create_dir(&dir).map_err(|e| {
-            let hint = match e.kind() {
-                std::io::ErrorKind::PermissionDenied => "; it needs root",
-                _ => "",
-            };
-            format!("cannot create {} ({e}{hint})", dir.display())
-        })?;
-        let cap = Self { dir }; // from here on, dropping it removes the group
-        cap.write("cpu.cfs_period_us", Self::PERIOD_US)?;
-        cap.write("cpu.cfs_quota_us", Self::quota_us())?;
-        // A group nothing can join (a container that refuses the write) is found here, not after
-        // 60 s of waiting for an answer from a process that never started.
-        let joined = std::process::Command::new("/bin/sh")
-            .args(["-c", "echo $$ > \"$1\"", "sh"])
-            .arg(cap.procs())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !joined {
-            return Err(format!("a process cannot join {}", cap.dir.display()));
-        }
-        Ok(cap)
-    }
-
-    /// The CFS periods (100 ms) the group ran out of quota in, and the time it was held back,
-    /// so far (`nr_throttled`, `throttled_time` in `cpu.stat`). The time also counts throttles
-    /// shorter than a period: a CPU whose slice of the quota ran out while another CPU held the
-    /// rest, until the kernel hands the rest over.
-    fn throttling(&self) -> (u64, Duration) {
-        let stat = std::fs::read_to_string(self.dir.join("cpu.stat")).unwrap_or_default();
-        let field = |name: &str| {
-            stat.lines()
-                .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        (
-            field("nr_throttled "),
-            Duration::from_nanos(field("throttled_time ")),
-        )
-    }
-
-    fn procs(&self) -> PathBuf {
-        self.dir.join("cgroup.procs")
-    }
-
-    fn write(&self, file: &str, value: u64) -> Result<(), String> {
-        let path = self.dir.join(file);
-        std::fs::write(&path, value.to_string())
-            .map_err(|e| format!("cannot write {value} to {} ({e})", path.display()))
-    }
-
-    /// `implementation`, started through `sh` that moves itself into the group and then execs
-    /// it: the same process, capped from its first instruction (sh's start and exec, well under
-    /// a millisecond, count in its cold start).
-    fn wrap(&self, implementation: &Implementation) -> Implementation {
-        let mut args = vec![
-            "-c".to_string(),
-            JOIN_THEN_EXEC.to_string(),
-            "sh".to_string(),
-            self.procs().display().to_string(),
-            implementation.program.display().to_string(),
-        ];
-        args.extend(implementation.args.iter().cloned());
-        Implementation {
-            name: implementation.name,
-            program: PathBuf::from("/bin/sh"),
-            args,
-            env: implementation.env.clone(),
-        }
-    }
-}
-
-impl Drop for CpuCap {
-    fn drop(&mut self) {
-        // A group with a process in it cannot be removed: whatever is left (killed, not yet
-        // gone) goes back to the root group first.
-        if let Ok(pids) = std::fs::read_to_string(self.procs()) {
-            for pid in pids.lines() {
-                let _ = std::fs::write(Path::new(CGROUP_CPU).join("cgroup.procs"), pid);
-            }
-        }
-        if let Err(e) = std::fs::remove_dir(&self.dir) {
-            eprintln!(
-                "cannot remove {} ({e}): rmdir it by hand",
-                self.dir.display()
-            );
-        }
-    }
-}
-
-/// Groups that interrupted runs left behind: those whose bench process is gone.
-fn remove_stale_groups(root: &Path) {
-    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix(CAP_PREFIX) {
-            if !Path::new("/proc").join(pid).exists() {
-                let _ = std::fs::remove_dir(entry.path());
-            }
-        }
-    }
-}
-
 /// What is measured for one implementation.
 #[derive(Default)]
 struct Figures {
@@ -445,48 +171,6 @@ fn cpu_and_switches(pid: u32) -> (u64, u64) {
         }
     }
     (cpu_ns, switches)
-}
-
-struct Implementation {
-    name: &'static str,
-    program: PathBuf,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-}
-
-fn peak_rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn spawn(implementation: &Implementation, runtime_port: u16) -> Child {
-    Command::new(&implementation.program)
-        .args(&implementation.args)
-        .current_dir(ROOT)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(implementation.env.iter().cloned())
-        .env(
-            "AWS_LAMBDA_RUNTIME_API",
-            format!("127.0.0.1:{runtime_port}"),
-        )
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("_HANDLER", "nl3_reference_handler.lambda_handler")
-        .env("LAMBDA_TASK_ROOT", "/tmp")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", implementation.program.display()))
 }
 
 fn assert_allowed(name: &str, answer: &str) {
@@ -650,16 +334,6 @@ async fn measure_capped(
     capped
 }
 
-fn percentile(values: &[Duration], p: f64) -> Duration {
-    let mut sorted = values.to_vec();
-    sorted.sort();
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 /// moto's Secrets Manager with the hook's secret in it.
 async fn start_moto() -> (Child, String) {
     let mut child = Command::new(format!("{ROOT}/.venv/bin/moto_server"))
@@ -715,16 +389,6 @@ fn hook_binary() -> PathBuf {
     assert!(status.success());
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{ROOT}/target"));
     Path::new(&target).join("release/nl3-okta-hook")
-}
-
-/// Reads and drops what the process prints, so a full pipe never blocks it.
-fn drain(child: &mut Child) {
-    if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(_)) = lines.next_line().await {}
-        });
-    }
 }
 
 /// How much a 6 MB event (Lambda's largest; Okta sends a few KB) raises the process's peak memory:
@@ -861,6 +525,8 @@ async fn main() {
             ("IPINFO_URL", ipinfo.uri()),
             ("LOCKED_MESSAGE", "Locked.".into()),
             ("AWS_LAMBDA_LOG_LEVEL", "WARN".into()),
+            // awslambdaric's handler (the hook ignores it).
+            ("_HANDLER", "nl3_reference_handler.lambda_handler".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

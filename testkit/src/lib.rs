@@ -2,15 +2,20 @@
 //! use: a real Secrets Manager API (moto's server, [`moto`]), cargo-lambda's Lambda emulator
 //! ([`emulator`]), stand-ins for NL3 and ipinfo ([`standins`], [`upstreams`]) and for Okta's
 //! Management API ([`okta`]), Okta's published inline hook requests ([`hook_requests`]), and the
-//! workspace's binaries built through Cargo ([`workspace_bin`]).
+//! workspace's binaries built through Cargo ([`workspace_bin`]). For the benches: a minimal Lambda
+//! Runtime API and the function processes under it ([`runtime_api`]), a 128 MB Lambda's CPU share
+//! ([`cgroup`]), and what is read of the processes ([`figures`]).
 //!
 //! It depends on neither the hook crate nor the admin crate (`.ci/layers.py` checks): what needs
 //! the hook's types stays in the hook's tests.
 
+pub mod cgroup;
 pub mod emulator;
+pub mod figures;
 pub mod hook_requests;
 pub mod moto;
 pub mod okta;
+pub mod runtime_api;
 pub mod standins;
 pub mod upstreams;
 
@@ -52,18 +57,40 @@ pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
     built
         .entry(package.to_string())
-        .or_insert_with(|| build_bins(package))
+        .or_insert_with(|| build_bins(package, &["--bins"]))
         .iter()
         .find(|p| p.file_stem().is_some_and(|f| f == bin))
         .unwrap_or_else(|| panic!("package {package} has no binary {bin}"))
         .clone()
 }
 
-/// `cargo build --locked -p PACKAGE --bins`: the executables it reports.
-fn build_bins(package: &str) -> Vec<PathBuf> {
+/// The paths of binaries `bins` of the workspace package `package`, built with the release
+/// profile, as Lambda runs them: what the benches measure. Only those binaries are built (each
+/// release link is a whole-program optimisation).
+pub fn workspace_release_bins(package: &str, bins: &[&str]) -> Vec<PathBuf> {
+    let mut args = vec!["--release"];
+    for bin in bins {
+        args.extend(["--bin", bin]);
+    }
+    let built = build_bins(package, &args);
+    bins.iter()
+        .map(|bin| {
+            built
+                .iter()
+                .find(|p| p.file_stem().is_some_and(|f| f == *bin))
+                .unwrap_or_else(|| panic!("package {package} has no binary {bin}"))
+                .clone()
+        })
+        .collect()
+}
+
+/// `cargo build --locked -p PACKAGE` with `args` (which binaries, which profile): the
+/// executables it reports.
+fn build_bins(package: &str, args: &[&str]) -> Vec<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = std::process::Command::new(&cargo)
-        .args(["build", "--locked", "-p", package, "--bins"])
+        .args(["build", "--locked", "-p", package])
+        .args(args)
         .arg("--message-format=json-render-diagnostics")
         .current_dir(workspace_root())
         .stderr(std::process::Stdio::inherit())
