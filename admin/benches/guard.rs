@@ -278,15 +278,7 @@ impl MotoAws {
             .send()
             .await
             .expect("the Okta credential secret in moto");
-        use aws_sdk_sqs::config::{Credentials, Region};
-        let sqs = aws_sdk_sqs::Client::from_conf(
-            aws_sdk_sqs::Config::builder()
-                .behavior_version_latest()
-                .region(Region::new("us-east-1"))
-                .endpoint_url(&moto.url)
-                .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
-                .build(),
-        );
+        let sqs = moto.sqs();
         let queue_url = sqs
             .create_queue()
             .queue_name("bench-guard.fifo")
