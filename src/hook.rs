@@ -171,6 +171,11 @@ impl Hook {
     /// first call waited through the init phase): the budget, `elapsed` and the metrics count
     /// from then.
     pub async fn decide_since(&self, request: HookRequest<'_>, started: Instant) -> Decision {
+        // A secret read after this moment knows the key Okta sent; `started` cannot say so: a
+        // secret read during init is later than an on-demand cold start's `started`, yet may
+        // predate a call that only reached the process after init (then a rotation in between
+        // went unseen, and Okta's new key was refused without a second read).
+        let received = Instant::now();
         let mut deadline = started + self.policy.hook_timeout;
         if let Some(lambda) = request.lambda_deadline {
             let lambda = lambda.checked_sub(LAMBDA_DEADLINE_MARGIN).unwrap_or(lambda);
@@ -180,7 +185,7 @@ impl Hook {
         let mut app_policy = AppPolicy::default();
         let found = tokio::time::timeout_at(
             deadline.into(),
-            self.find(&request, started, deadline, &mut trace, &mut app_policy),
+            self.find(&request, received, deadline, &mut trace, &mut app_policy),
         )
         .await;
         let verdict = found.unwrap_or_else(|_| {
@@ -196,7 +201,7 @@ impl Hook {
     async fn find(
         &self,
         request: &HookRequest<'_>,
-        started: Instant,
+        received: Instant,
         deadline: Instant,
         trace: &mut Trace,
         app_policy: &mut AppPolicy,
@@ -216,7 +221,7 @@ impl Hook {
 
         trace.stage = Stage::Authentication;
         let secrets = match self
-            .authenticate(request, secrets, started, deadline, trace)
+            .authenticate(request, secrets, received, deadline, trace)
             .await
         {
             Ok(secrets) => secrets,
@@ -332,7 +337,7 @@ impl Hook {
         &self,
         request: &HookRequest<'_>,
         secrets: Arc<HookSecrets>,
-        started: Instant,
+        received: Instant,
         deadline: Instant,
         trace: &mut Trace,
     ) -> Result<Arc<HookSecrets>, AuthFailure> {
@@ -347,7 +352,7 @@ impl Hook {
                 request.headers,
                 secrets,
                 &self.secrets,
-                started,
+                received,
                 verify_until,
             ),
         )

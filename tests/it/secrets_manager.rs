@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::helpers::*;
 use nl3_okta_hook::decision::{Decision, Outcome};
-use nl3_okta_hook::hook::Hook;
+use nl3_okta_hook::hook::{Hook, HookRequest};
 use nl3_shared::secret_source::{FORCED_REFRESH_INTERVAL, RETRY_AFTER_FAILURE, STALE_REFRESH_WAIT};
 
 const SECRET_ID: &str = "nl3/okta-hook";
@@ -158,6 +158,35 @@ async fn the_pending_key_is_accepted_while_a_rotation_is_in_flight() {
     let fresh = hook_with(&up, &moto.url, 900, &[]);
     let d = decide(&fresh, &headers_for("key-pending"), &token_event()).await;
     assert_eq!(d.outcome, Outcome::Forbidden, "{}", d.reason);
+}
+
+#[tokio::test]
+async fn a_key_rotated_after_init_read_the_secret_is_read_again_for_the_call_that_waited_through_init(
+) {
+    let moto = Moto::start(0).await;
+    create_secret(&moto, &secret_json("key-old")).await;
+    let up = Upstreams::start().await;
+    let process_started = Instant::now();
+    let hook = hook_with(&up, &moto.url, 900, &[]);
+    // Init reads the secret; the key is rotated, and Okta's call with the new key reaches the
+    // process only then - yet it is counted as the on-demand cold start's call, from the
+    // process start, which is earlier than that read.
+    hook.warm_up(Duration::from_secs(2)).await;
+    rotate(&moto, "key-new").await;
+    let headers = headers_for("key-new");
+    let body = token_event().to_string();
+    let d = hook
+        .decide_since(
+            HookRequest {
+                headers: &headers,
+                body: body.as_bytes(),
+                lambda_deadline: None,
+            },
+            process_started,
+        )
+        .await;
+    assert_eq!(d.outcome, Outcome::Allowed, "{}", d.reason);
+    assert_eq!(reads(&[&d]), 1, "the secret read again for the new key");
 }
 
 #[tokio::test]
