@@ -478,10 +478,22 @@ pub fn audit(snapshot: &Snapshot, org: &str, expect: Expect) -> Report {
     let mut other_apps = Vec::new();
     for app in &snapshot.apps {
         let active = app.status == "ACTIVE";
-        match app.sign_on_mode.as_str() {
+        // SAML 1.1, WS-Fed, SWA, basic auth and the like: no inline hook of any kind.
+        let no_hook = || {
+            after_sign_in(
+                if active {
+                    Verdict::CannotBeCovered
+                } else {
+                    Verdict::NotApplicable
+                },
+                format!("Okta has no inline hook for {} sign-ins", app.sign_on_mode),
+                &guard,
+            )
+        };
+        let (rows, hooks, (verdict, reason)) = match app.sign_on_mode.as_str() {
             "SAML_2_0" => {
                 let state = hook_state(snapshot, app.hook_id.as_deref(), SAML_HOOK, hook_url);
-                let (verdict, reason) = if !app.custom_saml {
+                let judged = if !app.custom_saml {
                     after_sign_in(
                         Verdict::CannotBeCovered,
                         "catalog (OIN) app: Okta runs SAML assertion hooks for custom SAML apps only"
@@ -493,36 +505,10 @@ pub fn audit(snapshot: &Snapshot, org: &str, expect: Expect) -> Report {
                 } else {
                     describe(&state, hook_url)
                 };
-                saml_apps.push(AppRow {
-                    label: app.label.clone(),
-                    id: app.id.clone(),
-                    sign_on_mode: app.sign_on_mode.clone(),
-                    status: app.status.clone(),
-                    hooks: hook_name(snapshot, &app.hook_id).into_iter().collect(),
-                    verdict,
-                    reason,
-                });
+                let hooks = hook_name(snapshot, &app.hook_id).into_iter().collect();
+                (&mut saml_apps, hooks, judged)
             }
-            "SAML_1_1" | "WS_FEDERATION" => {
-                let (verdict, reason) = after_sign_in(
-                    if active {
-                        Verdict::CannotBeCovered
-                    } else {
-                        Verdict::NotApplicable
-                    },
-                    format!("Okta has no inline hook for {} sign-ins", app.sign_on_mode),
-                    &guard,
-                );
-                saml_apps.push(AppRow {
-                    label: app.label.clone(),
-                    id: app.id.clone(),
-                    sign_on_mode: app.sign_on_mode.clone(),
-                    status: app.status.clone(),
-                    hooks: vec![],
-                    verdict,
-                    reason,
-                })
-            }
+            "SAML_1_1" | "WS_FEDERATION" => (&mut saml_apps, vec![], no_hook()),
             "OPENID_CONNECT" => {
                 let client_id = app.client_id.clone().unwrap_or_else(|| app.id.clone());
                 let candidates = snapshot.rules_for_client(&client_id);
@@ -536,7 +522,7 @@ pub fn audit(snapshot: &Snapshot, org: &str, expect: Expect) -> Report {
                     .filter(|r| rule_verdict(snapshot, r, hook_url).0 == Verdict::NotCovered)
                     .map(|r| snapshot.rule_path(r))
                     .collect();
-                let (verdict, reason) = if !active {
+                let judged = if !active {
                     (Verdict::NotApplicable, format!("app {}", app.status))
                 } else if live.is_empty() {
                     after_sign_in(
@@ -560,39 +546,23 @@ pub fn audit(snapshot: &Snapshot, org: &str, expect: Expect) -> Report {
                         format!("rule(s) without the hook: {}", missing.join("; ")),
                     )
                 };
-                oidc_apps.push(AppRow {
-                    label: app.label.clone(),
-                    id: app.id.clone(),
-                    sign_on_mode: app.sign_on_mode.clone(),
-                    status: app.status.clone(),
-                    hooks: live.iter().map(|r| snapshot.rule_path(r)).collect(),
-                    verdict,
-                    reason,
-                });
+                let hooks = live.iter().map(|r| snapshot.rule_path(r)).collect();
+                (&mut oidc_apps, hooks, judged)
             }
-            // SWA (browser plugin, auto login), basic auth and the like: no hook of any kind.
             "AUTO_LOGIN" | "BROWSER_PLUGIN" | "BASIC_AUTH" | "SECURE_PASSWORD_STORE" => {
-                let (verdict, reason) = after_sign_in(
-                    if active {
-                        Verdict::CannotBeCovered
-                    } else {
-                        Verdict::NotApplicable
-                    },
-                    format!("Okta has no inline hook for {} sign-ins", app.sign_on_mode),
-                    &guard,
-                );
-                other_apps.push(AppRow {
-                    label: app.label.clone(),
-                    id: app.id.clone(),
-                    sign_on_mode: app.sign_on_mode.clone(),
-                    status: app.status.clone(),
-                    hooks: vec![],
-                    verdict,
-                    reason,
-                })
+                (&mut other_apps, vec![], no_hook())
             }
-            _ => {}
-        }
+            _ => continue,
+        };
+        rows.push(AppRow {
+            label: app.label.clone(),
+            id: app.id.clone(),
+            sign_on_mode: app.sign_on_mode.clone(),
+            status: app.status.clone(),
+            hooks,
+            verdict,
+            reason,
+        });
     }
     let (verdict, reason) = if oidc_apps.is_empty() {
         (Verdict::NotApplicable, "no OIDC app".to_string())
@@ -718,7 +688,7 @@ pub fn audit(snapshot: &Snapshot, org: &str, expect: Expect) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{App, AuthServer, Policy};
+    use crate::model::App;
     use serde_json::{json, Value};
 
     const URL: &str = "https://hook.example.com/okta/hook";
@@ -746,22 +716,9 @@ mod tests {
                 hook("h3", TOKEN_HOOK, "ACTIVE", "https://other.example.com/x/"),
                 hook("s1", SAML_HOOK, "ACTIVE", &format!("{URL}/")),
             ],
-            servers: vec![AuthServer {
-                id: "aus1".into(),
-                name: "default".into(),
-                status: "ACTIVE".into(),
-                issuer: String::new(),
-            }],
-            policies: vec![Policy {
-                server_id: "aus1".into(),
-                id: "pol1".into(),
-                name: "p".into(),
-                status: policy_status.into(),
-                clients: vec!["ALL_CLIENTS".into()],
-            }],
             rules,
             apps: apps.iter().map(App::from_json).collect(),
-            ..Snapshot::default()
+            ..Snapshot::one_server(policy_status)
         }
     }
 

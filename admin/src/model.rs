@@ -846,6 +846,30 @@ pub struct Snapshot {
     pub quarantine: Option<Quarantine>,
 }
 
+/// The smallest org the unit tests of `audit` and `setup` judge: one authorization server
+/// (`aus1`) with one policy (`pol1`, for all clients) in `policy_status`.
+#[cfg(test)]
+impl Snapshot {
+    pub fn one_server(policy_status: &str) -> Snapshot {
+        Snapshot {
+            servers: vec![AuthServer {
+                id: "aus1".into(),
+                name: "default".into(),
+                status: "ACTIVE".into(),
+                issuer: String::new(),
+            }],
+            policies: vec![Policy {
+                server_id: "aus1".into(),
+                id: "pol1".into(),
+                name: "p".into(),
+                status: policy_status.into(),
+                clients: vec!["ALL_CLIENTS".into()],
+            }],
+            ..Snapshot::default()
+        }
+    }
+}
+
 /// The quarantine group as the org has it, and the `OKTA_SIGN_ON` policies with their rules.
 #[derive(Debug, Clone, Default)]
 pub struct Quarantine {

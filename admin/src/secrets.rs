@@ -266,35 +266,33 @@ impl Versions<'_> {
 
     /// Writes `secret` as version `token`, `AWSPENDING`.
     pub async fn put_pending(&self, token: &str, secret: &HookSecret) -> Result<()> {
-        let id = self.secret_id;
-        self.client
-            .put_secret_value()
-            .secret_id(id)
-            .client_request_token(token)
-            .secret_string(secret.to_json())
-            .version_stages(PENDING)
-            .send()
-            .await
-            .map_err(failed(format!(
-                "writing version {token} of secret {id:?} (PutSecretValue)"
-            )))?;
-        Ok(())
+        self.put(token, secret, PENDING, "").await
     }
 
     /// Writes `secret` as version `token`, `AWSCURRENT` at once (the version it takes the label
     /// from becomes `AWSPREVIOUS`).
     pub async fn put_current(&self, token: &str, secret: &HookSecret) -> Result<()> {
+        self.put(token, secret, CURRENT, " as AWSCURRENT").await
+    }
+
+    async fn put(
+        &self,
+        token: &str,
+        secret: &HookSecret,
+        stage: &str,
+        as_what: &str,
+    ) -> Result<()> {
         let id = self.secret_id;
         self.client
             .put_secret_value()
             .secret_id(id)
             .client_request_token(token)
             .secret_string(secret.to_json())
-            .version_stages(CURRENT)
+            .version_stages(stage)
             .send()
             .await
             .map_err(failed(format!(
-                "writing version {token} of secret {id:?} as AWSCURRENT (PutSecretValue)"
+                "writing version {token} of secret {id:?}{as_what} (PutSecretValue)"
             )))?;
         Ok(())
     }

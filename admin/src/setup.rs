@@ -686,7 +686,6 @@ pub async fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AuthServer, Policy};
     use serde_json::{json, Value};
 
     const URL: &str = "https://hook.example.com/okta/hook";
@@ -723,22 +722,9 @@ mod tests {
     fn org(hooks: Vec<InlineHook>, rules: Vec<Rule>, apps: Vec<App>) -> Snapshot {
         Snapshot {
             hooks,
-            servers: vec![AuthServer {
-                id: "aus1".into(),
-                name: "default".into(),
-                status: "ACTIVE".into(),
-                issuer: String::new(),
-            }],
-            policies: vec![Policy {
-                server_id: "aus1".into(),
-                id: "pol1".into(),
-                name: "p".into(),
-                status: "ACTIVE".into(),
-                clients: vec!["ALL_CLIENTS".into()],
-            }],
             rules,
             apps,
-            ..Snapshot::default()
+            ..Snapshot::one_server("ACTIVE")
         }
     }
 
