@@ -35,7 +35,7 @@ CRATES = {
     },
     # What the hook shares with the Okta side (nl3-shared), below the hook and the admin crate.
     "nl3/src": {
-        "api_key": 0, "cache": 0, "http_client": 0, "lenient": 0, "settings": 0,
+        "api_key": 0, "cache": 0, "http_client": 0, "lenient": 0, "log_cap": 0, "settings": 0,
         "check": 1, "event": 1, "geo": 1, "secrets": 1,
         "ask": 2, "secret_source": 2,
         "header_secret": 3,

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use tracing::{Level, Metadata};
+use tracing::Metadata;
 use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::filter::{filter_fn, FilterExt};
 use tracing_subscriber::fmt::format::debug_fn;
@@ -48,20 +48,8 @@ pub fn directives(level: &str) -> String {
     }
 }
 
-/// The most verbose level another crate may log at, whatever the directives say.
-fn cap(target: &str) -> Level {
-    let crate_name = target.split("::").next().unwrap_or(target);
-    match crate_name {
-        OWN_CRATE => Level::TRACE,
-        "hyper" | "hyper_util" | "h2" | "rustls" | "reqwest" | "tower" | "http_body" => Level::WARN,
-        "lambda_runtime" | "lambda_runtime_api_client" => Level::WARN,
-        name if name.starts_with("aws_") => Level::WARN,
-        _ => Level::INFO,
-    }
-}
-
 fn capped(metadata: &Metadata<'_>) -> bool {
-    *metadata.level() <= cap(metadata.target())
+    *metadata.level() <= nl3_shared::log_cap::cap(OWN_CRATE, metadata.target())
 }
 
 fn env_filter(directives: &str) -> EnvFilter {
@@ -174,14 +162,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn other_crates_are_capped_whatever_the_level() {
-        assert_eq!(cap("nl3_okta_hook::hook"), Level::TRACE);
-        assert_eq!(cap("tokio::runtime"), Level::INFO);
-        assert_eq!(cap("aws_smithy_runtime::client"), Level::WARN);
-        assert_eq!(cap("hyper_util::client"), Level::WARN);
-        assert_eq!(cap("reqwest::connect"), Level::WARN);
-        assert_eq!(cap("lambda_runtime::layers::api_client"), Level::WARN);
-        assert_eq!(cap("lambda_runtime_api_client"), Level::WARN);
+    fn the_hook_logs_at_any_level_and_the_rest_as_the_shared_cap_says() {
+        let cap = |target| nl3_shared::log_cap::cap(OWN_CRATE, target);
+        assert_eq!(cap("nl3_okta_hook::hook"), tracing::Level::TRACE);
+        assert_eq!(
+            cap("lambda_runtime::layers::api_client"),
+            tracing::Level::WARN
+        );
     }
 
     #[test]

@@ -4,27 +4,15 @@
 //! rustls, reqwest and tower at WARN (at TRACE they print raw events and HTTP bodies, which here
 //! hold keys, tokens and Okta credentials).
 
-use tracing::{Level, Metadata};
+use tracing::Metadata;
 use tracing_subscriber::filter::{filter_fn, FilterExt};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 const OWN_CRATE: &str = env!("CARGO_CRATE_NAME");
 
-/// The most verbose level another crate may log at, whatever the directives say.
-fn cap(target: &str) -> Level {
-    let crate_name = target.split("::").next().unwrap_or(target);
-    match crate_name {
-        OWN_CRATE => Level::TRACE,
-        "hyper" | "hyper_util" | "h2" | "rustls" | "reqwest" | "tower" | "http_body" => Level::WARN,
-        "lambda_runtime" | "lambda_runtime_api_client" => Level::WARN,
-        name if name.starts_with("aws_") => Level::WARN,
-        _ => Level::INFO,
-    }
-}
-
 fn capped(metadata: &Metadata<'_>) -> bool {
-    *metadata.level() <= cap(metadata.target())
+    *metadata.level() <= nl3_shared::log_cap::cap(OWN_CRATE, metadata.target())
 }
 
 fn env_filter(directives: &str, default: &str) -> EnvFilter {
@@ -65,20 +53,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn other_crates_are_capped_as_in_the_hook() {
-        assert_eq!(cap("nl3_okta_admin::rotation"), Level::TRACE);
-        for noisy in [
-            "aws_sigv4::http_request",
-            "aws_runtime",
-            "aws_smithy_runtime::client",
-            "lambda_runtime",
-            "reqwest::connect",
-            "tower::buffer",
-            "http_body",
-            "hyper_util::client",
-        ] {
-            assert_eq!(cap(noisy), Level::WARN, "{noisy}");
-        }
-        assert_eq!(cap("serde_json"), Level::INFO);
+    fn the_admin_crate_logs_at_any_level_and_the_rest_as_the_hook_does() {
+        let cap = |target| nl3_shared::log_cap::cap(OWN_CRATE, target);
+        assert_eq!(cap("nl3_okta_admin::rotation"), tracing::Level::TRACE);
+        assert_eq!(cap("aws_sigv4::http_request"), tracing::Level::WARN);
     }
 }

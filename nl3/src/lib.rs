@@ -10,7 +10,7 @@
 //! 0. leaves: [`settings`] (NL3, ipinfo, the secret's source, `API_KEY_HEADER`, `MODE`),
 //!    [`http_client`] (the one reqwest client, bounded body reads), [`lenient`] (tolerant serde
 //!    field types), [`api_key`] (the hook secret as a digest, constant-time comparison),
-//!    [`cache`] (the refreshing cache);
+//!    [`cache`] (the refreshing cache), [`log_cap`] (how verbosely each crate may log);
 //! 1. [`check`] (NL3's signed lock-check request and its answer), [`geo`] (ipinfo's location),
 //!    [`event`] (any Lambda HTTP event → headers and body; the answer in the event's shape),
 //!    [`secrets`] (what the secret holds: [`secrets::HookSecrets`], [`secrets::KeysOnly`]);
@@ -22,6 +22,7 @@ pub mod api_key;
 pub mod cache;
 pub mod http_client;
 pub mod lenient;
+pub mod log_cap;
 pub mod settings;
 
 pub mod check;
