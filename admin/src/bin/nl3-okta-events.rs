@@ -23,19 +23,23 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Ok(settings) => Receiver::new(settings).await,
         Err(e) => Err(e),
     };
-    let (receiver, metrics) = (&receiver, &metrics);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Box<RawValue>>| async move {
-        let started = Instant::now();
-        let payload = event.payload.get().as_bytes();
-        let (answer, outcome) = match receiver {
-            Ok(receiver) => receiver.answer(payload).await,
-            Err(e) => misconfigured(payload, e),
-        };
-        println!(
-            "{}",
-            emf(outcome, metrics, started.elapsed().as_secs_f64() * 1000.0)
-        );
-        Ok::<_, Infallible>(answer)
-    }))
+    // Lives as long as the process: each concurrent invocation (Managed Instances) borrows it.
+    let (receiver, metrics): (&'static _, &'static _) =
+        (Box::leak(Box::new(receiver)), Box::leak(Box::new(metrics)));
+    lambda_runtime::run_concurrent(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            let started = Instant::now();
+            let payload = event.payload.get().as_bytes();
+            let (answer, outcome) = match receiver {
+                Ok(receiver) => receiver.answer(payload).await,
+                Err(e) => misconfigured(payload, e),
+            };
+            println!(
+                "{}",
+                emf(outcome, metrics, started.elapsed().as_secs_f64() * 1000.0)
+            );
+            Ok::<_, Infallible>(answer)
+        },
+    ))
     .await
 }

@@ -20,8 +20,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &secrets,
     )
     .await;
-    let worker = &worker;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
+    // Lives as long as the process: each concurrent invocation (Managed Instances) borrows it.
+    let worker: &'static Worker = Box::leak(Box::new(worker));
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
         Ok::<_, std::convert::Infallible>(worker.invoke(event.payload).await)
     }))
     .await

@@ -46,8 +46,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(2);
         }
     }
-    let (settings, secrets) = (&settings, &secrets);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
+    // Lives as long as the process: each concurrent invocation (Managed Instances) borrows it.
+    let (settings, secrets): (&'static _, &'static _) =
+        (Box::leak(Box::new(settings)), Box::leak(Box::new(secrets)));
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = sentinel::parts_deadline(&event.context, once_limit);
         sentinel::handle(&event.payload, deadline, settings, secrets)
             .await
