@@ -21,7 +21,7 @@ use nl3_testkit::okta::fixtures::*;
 use nl3_testkit::okta::{seed, with, Org};
 use nl3_testkit::standins;
 use nl3_testkit::upstreams::{
-    secret_json, Upstreams, API_KEY, IPINFO_TOKEN, LOCKED_USER, SIGNING_KEY,
+    secret_json, Upstreams, API_KEY, APP_URI, IPINFO_TOKEN, LOCKED_USER, SIGNING_KEY,
 };
 use nl3_testkit::{b64, free_port};
 
@@ -967,6 +967,58 @@ async fn report_mode_changes_nothing_in_okta_and_a_locked_break_glass_login_is_s
         true
     );
     assert_eq!(rig.quarantined().await.last().unwrap(), BREAK_GLASS.id);
+    rig.org.assert_clean().await;
+}
+
+#[tokio::test]
+async fn an_app_s_report_entry_holds_for_its_sign_ins_alone_and_ipinfo_down_still_checks() {
+    // The deployment enforces; the SWA app's `APPS` entry says report. ipinfo is unreachable.
+    let apps =
+        json!({SWA_APP: {"APP_URI": APP_URI, "SIGNING_KEY": b64(SIGNING_KEY), "MODE": "report"}});
+    let ipinfo = format!("http://127.0.0.1:{}", free_port());
+    let rig = Rig::start(Options {
+        worker_env: strings(&[("APPS", &apps.to_string()), ("IPINFO_URL", &ipinfo)]),
+        ..Options::default()
+    })
+    .await;
+    rig.deliver(&[
+        sign_in(ERIN, SSO, "SUCCESS"),
+        sign_in(LOCKED, SESSION_START, "SUCCESS"),
+    ])
+    .await;
+    let batch = rig.poll(2).await;
+    assert!(batch.failed.is_empty(), "{:#}", batch.emf);
+    batch.counts(&[("WouldContain", 1), ("Contained", 1)]);
+    // Only the sign-in to Okta itself (the default app, enforcing) changed Okta.
+    assert_eq!(
+        okta_writes(&rig.org).await,
+        [
+            format!(
+                "DELETE /api/v1/users/{}/sessions?oauthTokens=true -> 204",
+                LOCKED.id
+            ),
+            format!("PUT /api/v1/groups/{QUARANTINE}/users/{} -> 204", LOCKED.id),
+        ]
+    );
+    let acted = logged(&rig.worker, "guard acted");
+    let outcome_of = |user: User| {
+        acted
+            .iter()
+            .find(|l| l["fields"]["user_id"] == user.id)
+            .unwrap_or_else(|| panic!("no line for {}: {acted:#?}", user.id))["fields"]["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome_of(ERIN), "would_contain");
+    assert_eq!(outcome_of(LOCKED), "contained");
+    // Without a location the check still happens (NL3 answered both), and the miss is logged.
+    assert_eq!(
+        logged(
+            &rig.worker,
+            "no location from ipinfo; the check goes on without it"
+        )
+        .len(),
+        2
+    );
     rig.org.assert_clean().await;
 }
 
