@@ -363,11 +363,23 @@ pub fn quarantine_row(q: &Quarantine) -> QuarantineRow {
     let group = q.group_id.as_str();
     let mut policies: Vec<_> = q.policies.iter().filter(|p| p.status == "ACTIVE").collect();
     policies.sort_by_key(|p| p.priority);
+    // Okta's Default Policy is assigned to the Everyone group, by that group's id: so its groups
+    // tell which id means every user, wherever another policy or a rule names it.
+    let everyone: Vec<&str> = q
+        .policies
+        .iter()
+        .filter(|p| p.system)
+        .flat_map(|p| p.groups.iter().map(String::as_str))
+        .collect();
+    let includes = |groups: &[String]| {
+        groups.is_empty()
+            || groups
+                .iter()
+                .any(|g| g == group || everyone.contains(&g.as_str()))
+    };
     let mut ahead = Vec::new();
     for policy in policies {
-        // The Default Policy names the Everyone group by its id: every user is in it.
-        let for_everyone = policy.groups.is_empty() || policy.system;
-        if !for_everyone && !policy.groups.iter().any(|g| g == group) {
+        if !policy.system && !includes(&policy.groups) {
             ahead.push(format!("policy {:?}", policy.name));
             continue;
         }
@@ -375,7 +387,7 @@ pub fn quarantine_row(q: &Quarantine) -> QuarantineRow {
             if rule.excluded_groups.iter().any(|g| g == group) {
                 continue;
             }
-            let applies = rule.groups.is_empty() || rule.groups.iter().any(|g| g == group);
+            let applies = includes(&rule.groups);
             if !applies {
                 ahead.push(format!("rule {:?} › {:?}", policy.name, rule.name));
                 continue;
@@ -814,6 +826,30 @@ mod tests {
         // Another policy for one group only: not known to apply to the quarantine group.
         let row = quarantine_row(&quarantine(false, &deny_first));
         assert_eq!(row.verdict, Verdict::NotCovered);
+
+        // A policy of the admins' own, assigned to Everyone by its id (as the Default Policy
+        // names it), ahead of the Default Policy: its deny rule covers the quarantine group, and
+        // its allow rule for Everyone ahead of a deny does not.
+        let with_custom = |rules: &[Value]| {
+            let mut q = quarantine(true, &[rule("default-allow", 1, "ALLOW", &[])]);
+            q.policies.push(SignOnPolicy::from_json(
+                &json!({"id": "00p2", "name": "Staff", "status": "ACTIVE", "priority": 0,
+                        "system": false,
+                        "conditions": {"people": {"groups": {"include": ["00gEVERYONE"]}}}}),
+                rules,
+            ));
+            q
+        };
+        let row = quarantine_row(&with_custom(&deny_first));
+        assert_eq!(row.verdict, Verdict::Covered, "{}", row.reason);
+        assert_eq!(row.rule.as_deref(), Some("Staff › deny"));
+        let everyone_first = [
+            rule("allow", 1, "ALLOW", &["00gEVERYONE"]),
+            rule("deny", 2, "DENY", &["00gQ"]),
+        ];
+        let row = quarantine_row(&with_custom(&everyone_first));
+        assert_eq!(row.verdict, Verdict::NotCovered);
+        assert_eq!(row.rule.as_deref(), Some("Staff › allow"));
     }
 
     #[test]
