@@ -425,7 +425,10 @@ async fn a_failed_okta_call_raises_okta_hook_failures_and_the_next_window_clears
     let result = pass.result();
     assert_eq!(result["since"], "2026-11-30T09:59:00.000Z");
     assert_eq!(result["until"], "2026-11-30T10:05:00.000Z");
-    assert_eq!(result["failures"]["pages"], 3, "{result:#}");
+    // Okta is asked for the unsuccessful outcomes only: the successful call is never read, so
+    // the four entries left in the window fill two pages of two.
+    assert_eq!(result["failures"]["pages"], 2, "{result:#}");
+    assert_eq!(result["failures"]["eventsRead"], 4, "{result:#}");
 
     // A late (or retried) run of the same schedule reads the same window: the same count.
     let late = once(&env, T0).await;
@@ -450,7 +453,8 @@ async fn a_failed_okta_call_raises_okta_hook_failures_and_the_next_window_clears
         logs[0].contains("since=2026-11-30T09%3A59%3A00.000Z")
             && logs[0].contains("until=2026-11-30T10%3A05%3A00.000Z")
             && logs[0].contains("inline_hook.executed")
-            && logs[0].contains("inline_hook.response.processed"),
+            && logs[0].contains("inline_hook.response.processed")
+            && logs[0].contains("outcome.result+ne+%22SUCCESS%22"),
         "{logs:#?}"
     );
     org.assert_clean().await;
@@ -903,15 +907,15 @@ async fn a_window_cut_short_before_any_failure_publishes_no_zero() {
     let secrets = Secrets::start().await;
     let mut s = covered_org();
     s["logPageSize"] = json!(1);
-    // Page 1 holds a successful call; the three failed calls are on the pages after it.
+    // Page 1 holds a failed call of another team's hook; NL3's three are on the pages after it.
     s["logs"] = json!([
         hook_event(
-            "u-ok",
+            "u-other",
             "inline_hook.response.processed",
             "2026-11-30T10:00:00.000Z",
-            "SUCCESS",
-            "",
-            (TOKEN_HOOK_ID, "NL3")
+            "FAILURE",
+            "Read timed out",
+            ("calCLAIMS0001", "Claims")
         ),
         token_failure("u-f1", "2026-11-30T10:01:00.000Z", "Read timed out"),
         token_failure("u-f2", "2026-11-30T10:02:00.000Z", "Read timed out"),
