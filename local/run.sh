@@ -112,6 +112,18 @@ until_ready() {
     done
 }
 
+# until_logged WHAT PATTERN LOG: waits up to 30 s for a part to write PATTERN (grep) in its LOG,
+# failing the run as soon as any part stops.
+until_logged() {
+    local what=$1 pattern=$2 log=$3
+    for _ in $(seq 1 300); do
+        grep -q "$pattern" "$log" && return 0
+        check_parts
+        sleep 0.1
+    done
+    fail "Not ready: $what within 30 s (log: $log)"
+}
+
 # 1. The ports, before anything starts.
 ports=("$INVOKE_PORT=the hook (INVOKE_PORT)"
     "$EVENTS_PORT=the guard's receiver and worker (EVENTS_PORT)"
@@ -174,24 +186,12 @@ admin_bin=$(cargo build -p nl3-okta-admin --bin nl3-okta-events --bin nl3-okta-g
 
 # 3. The NL3/ipinfo stand-ins; ready once they say where they listen.
 start "the NL3/ipinfo stand-ins" "$state/upstreams.log" "$upstreams_bin" "$UPSTREAMS_PORT"
-for _ in $(seq 1 300); do
-    grep -q 'stand-ins on http' "$state/upstreams.log" && break
-    check_parts
-    sleep 0.1
-done
-grep -q 'stand-ins on http' "$state/upstreams.log" ||
-    fail "the NL3/ipinfo stand-ins did not start listening within 30 s (log: $state/upstreams.log)"
+until_logged "the NL3/ipinfo stand-ins did not start listening" 'stand-ins on http' "$state/upstreams.log"
 
 # 4. The Okta stand-in with the sample org (its API token is the one the guard's secret holds).
 start "the Okta stand-in" "$state/okta.log" \
     python3 tests/okta_stand_in/server.py "$OKTA_PORT" --seed "$seed" --detach
-for _ in $(seq 1 300); do
-    grep -q '^seeded org' "$state/okta.log" && break
-    check_parts
-    sleep 0.1
-done
-grep -q '^seeded org' "$state/okta.log" ||
-    fail "the Okta stand-in did not seed the sample org within 30 s (log: $state/okta.log)"
+until_logged "the Okta stand-in did not seed the sample org" '^seeded org' "$state/okta.log"
 okta_org=$(sed -n 's/^seeded org \([^:]*\):.*/\1/p' "$state/okta.log")
 okta_token=$(sed -n 's/^seeded org .* OKTA_API_TOKEN=\(.*\)$/\1/p' "$state/okta.log")
 okta_url=http://127.0.0.1:$OKTA_PORT
@@ -310,13 +310,7 @@ until_ready "the worker on $worker_url (log: $state/guard-watch.log)" 120 \
     python3 local/guard.py worker "$worker_url"
 start "the SQS event source (local/sqs_source.py)" "$state/sqs-source.log" \
     python3 local/sqs_source.py "http://127.0.0.1:$MOTO_PORT" "$queue_url" "$worker_url"
-for _ in $(seq 1 300); do
-    grep -q '^polling' "$state/sqs-source.log" && break
-    check_parts
-    sleep 0.1
-done
-grep -q '^polling' "$state/sqs-source.log" ||
-    fail "Not ready: the SQS event source did not reach the queue within 30 s (log: $state/sqs-source.log)"
+until_logged "the SQS event source did not reach the queue" '^polling' "$state/sqs-source.log"
 
 port_flag=
 if [ "$INVOKE_PORT" != 9000 ]; then port_flag=" --invoke-port $INVOKE_PORT"; fi
