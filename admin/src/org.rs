@@ -13,21 +13,25 @@ use crate::model::{
 };
 use crate::okta::OktaClient;
 
-/// `GET /api/v1/inlineHooks` (all types), then `GET /api/v1/authorizationServers`, for each
-/// server `GET …/policies` and for each policy `GET …/rules`, then `GET /api/v1/apps` and
-/// `GET /api/v1/eventHooks`; with a quarantine group, the group and the global session policies.
+/// `GET /api/v1/inlineHooks` (all types) and `GET /api/v1/eventHooks`, then `GET
+/// /api/v1/authorizationServers`, for each server `GET …/policies` and for each policy `GET
+/// …/rules`, then `GET /api/v1/apps`; with a quarantine group, the group and the global session policies.
 pub async fn snapshot(client: &OktaClient, quarantine_group: Option<&str>) -> Result<Snapshot> {
-    snapshot_with(client, hooks(client).await?, quarantine_group).await
+    let inline = hooks(client).await?;
+    snapshot_with(client, inline, event_hooks(client).await?, quarantine_group).await
 }
 
-/// [`snapshot`] around hooks already read.
+/// [`snapshot`] around the inline and event hooks already read (the sentinel reads them once for
+/// all its parts).
 pub async fn snapshot_with(
     client: &OktaClient,
     hooks: Vec<InlineHook>,
+    event_hooks: Vec<EventHook>,
     quarantine_group: Option<&str>,
 ) -> Result<Snapshot> {
     let mut snapshot = Snapshot {
         hooks,
+        event_hooks,
         ..Snapshot::default()
     };
     let limit = [("limit", "200".to_string())];
@@ -80,7 +84,6 @@ pub async fn snapshot_with(
         )
         .await?;
     snapshot.apps = apps.iter().map(App::from_json).collect();
-    snapshot.event_hooks = event_hooks(client).await?;
     if let Some(group_id) = quarantine_group {
         let group_name = match group_name(client, group_id).await {
             Ok(name) => Some(name),

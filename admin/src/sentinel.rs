@@ -276,10 +276,14 @@ async fn coverage(
     hooks: Result<&Hooks, String>,
 ) -> Result<Coverage, String> {
     let hooks = hooks.map_err(|why| not_run("coverage", why))?;
-    let mut snapshot = org::snapshot_with(client, hooks.inline.clone(), watched.quarantine)
-        .await
-        .map_err(|e| not_run("coverage", e.to_string()))?;
-    snapshot.event_hooks = hooks.events.clone();
+    let snapshot = org::snapshot_with(
+        client,
+        hooks.inline.clone(),
+        hooks.events.clone(),
+        watched.quarantine,
+    )
+    .await
+    .map_err(|e| not_run("coverage", e.to_string()))?;
     let expect = audit::Expect {
         hook_url: watched.hook_url,
         events_url: watched.events_url,
