@@ -4,7 +4,6 @@
 //! appear in errors, logs or `Debug`.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -34,8 +33,6 @@ pub struct OktaClient {
     scopes: Vec<&'static str>,
     access_token: tokio::sync::Mutex<Option<(String, Instant)>>,
     rate_limit: RateLimitPolicy,
-    /// How many 429 answers were waited out.
-    rate_limited: AtomicU64,
 }
 
 const USER_AGENT: &str = concat!("nl3-okta-admin/", env!("CARGO_PKG_VERSION"));
@@ -133,17 +130,11 @@ impl OktaClient {
                 max_retries: 5,
                 max_wait: okta.rate_limit_max_wait,
             },
-            rate_limited: AtomicU64::new(0),
         })
     }
 
     pub fn org_url(&self) -> String {
         self.base.as_str().trim_end_matches('/').to_string()
-    }
-
-    /// How many 429 answers this client waited out.
-    pub fn rate_limited(&self) -> u64 {
-        self.rate_limited.load(Ordering::Relaxed)
     }
 
     /// The URL of an API path on this org, each segment percent-encoded (IDs and logins from
@@ -238,7 +229,6 @@ impl OktaClient {
                 {
                     retries += 1;
                     waited += wait;
-                    self.rate_limited.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
                         wait_s = wait.as_secs_f64(),
                         "Okta's rate limit hit while {what}; waiting for X-Rate-Limit-Reset"
@@ -280,7 +270,7 @@ impl OktaClient {
             what: what.to_string(),
             org: self.org_url(),
             kind,
-            detail: error_chain(&e),
+            detail: nl3_shared::http_client::describe(&e),
             source: e,
         }
     }
@@ -497,17 +487,6 @@ fn okta_error_summary(body: &Value) -> String {
         out.push_str(" (");
         out.push_str(&causes.join("; "));
         out.push(')');
-    }
-    out
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
     }
     out
 }

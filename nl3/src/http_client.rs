@@ -73,7 +73,7 @@ pub async fn read_capped(
 }
 
 /// An error with its causes (timeout, connection refused …). URLs here carry no secret: the
-/// ipinfo token travels in a header.
+/// ipinfo token, NL3's and Okta's credentials all travel in headers.
 pub fn describe(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
