@@ -21,8 +21,8 @@ pub const SAML_HOOK: &str = "com.okta.saml.tokens.transform";
 pub const GATEWAY_KEY_HEADER: &str = "x-api-key";
 /// The setting that gives it.
 pub const GATEWAY_KEY_SETTING: &str = "GATEWAY_API_KEY";
-/// NL3's documented header for the hook secret.
-pub const DEFAULT_SECRET_HEADER: &str = "Authorization";
+/// NL3's documented header for the hook secret: the hook's own default for `API_KEY_HEADER`.
+pub const DEFAULT_SECRET_HEADER: &str = nl3_shared::settings::DEFAULT_API_KEY_HEADER;
 
 /// A string field; anything else (null, a number, missing) reads as empty.
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -938,16 +938,6 @@ pub fn normalize_url(raw: &str) -> String {
     match Url::parse(trimmed) {
         Ok(url) => url.as_str().trim_end_matches('/').to_string(),
         Err(_) => trimmed.to_string(),
-    }
-}
-
-/// A loopback host: `localhost`, 127.0.0.0/8 or `::1` (plain http is allowed only there).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

@@ -12,7 +12,8 @@ use reqwest::Url;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::model::{is_loopback, normalize_url};
+use crate::model::normalize_url;
+use nl3_shared::settings::is_loopback;
 
 /// A lookup of one setting by name.
 type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + Send + Sync + 'a>;

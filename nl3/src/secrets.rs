@@ -25,7 +25,7 @@ use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
 
 use crate::api_key::{decode_base64, ApiKey, Presented};
-use crate::settings::{EnvField, Mode};
+use crate::settings::{is_loopback, EnvField, Mode};
 
 /// The secret's JSON is not what the reader can use. The text names fields, never values.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -329,15 +329,9 @@ impl UnusableEntry {
 /// local runs): it is the NL3 token's issuer.
 fn check_app_uri(uri: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(uri).map_err(|_| "APP_URI is not an absolute URL")?;
-    let host = url.host_str().unwrap_or("");
-    let loopback = host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
     match url.scheme() {
         "https" if url.host().is_some() => Ok(()),
-        "http" if loopback => Ok(()),
+        "http" if is_loopback(&url) => Ok(()),
         _ => Err("APP_URI is not an https URL (http only for loopback)".into()),
     }
 }

@@ -83,6 +83,18 @@ impl<'a> Vars<'a> {
     }
 }
 
+/// A URL whose host is this machine (`localhost`, 127.0.0.0/8, `::1`): where plain http is
+/// allowed, for tests and local runs.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.domain() {
+        Some(name) => name.eq_ignore_ascii_case("localhost"),
+        None => url
+            .host_str()
+            .and_then(|ip| ip.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback()),
+    }
+}
+
 /// Where NL3 is and who the caller is to it (docs/contract.md §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nl3Settings {
@@ -312,6 +324,26 @@ mod tests {
         ("API_URI", "https://api.nextlevel3.com"),
         ("API_PATH", "/nl3/api/v1/accountProtectionCheck"),
     ];
+
+    #[test]
+    fn loopback_is_localhost_and_the_loopback_addresses_only() {
+        for url in [
+            "http://localhost:1",
+            "http://LOCALHOST",
+            "http://127.0.0.2:9",
+            "http://[::1]:9",
+        ] {
+            assert!(is_loopback(&Url::parse(url).unwrap()), "{url}");
+        }
+        for url in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "http://[::2]",
+            "http://localhost.example.com",
+        ] {
+            assert!(!is_loopback(&Url::parse(url).unwrap()), "{url}");
+        }
+    }
 
     #[test]
     fn nl3_settings_join_the_uri_and_path() {
