@@ -267,11 +267,9 @@ pub struct Hook {
     pub api_key_grace: Duration,
 }
 
-/// `API_KEY_GRACE_SECONDS` (default 3600, as the hook's).
+/// `API_KEY_GRACE_SECONDS`, read by the hook's rule (default and range).
 fn api_key_grace(vars: &Vars) -> Result<Duration> {
-    Ok(Duration::from_secs(
-        vars.number("API_KEY_GRACE_SECONDS", 3600)?,
-    ))
+    nl3_shared::settings::api_key_grace(&|name| vars.text(name)).map_err(shared)
 }
 
 impl Hook {
@@ -794,5 +792,19 @@ mod tests {
         assert_eq!(s.hook_url, "https://h/x");
         assert_eq!(s.probe.unwrap().expect, "allowed");
         assert_eq!(s.log_bounds.max_pages, 10);
+    }
+
+    #[test]
+    fn the_grace_is_read_by_the_hook_s_rule() {
+        let grace = |value: &'static str| {
+            let vars = [("API_KEY", "k"), ("API_KEY_GRACE_SECONDS", value)];
+            let read = Hook::read(&Vars::list(&vars));
+            read.map(|h| h.api_key_grace)
+        };
+        assert_eq!(grace("").unwrap(), Duration::from_secs(3600));
+        assert_eq!(grace("600").unwrap(), Duration::from_secs(600));
+        // Beyond the hook's week, the hook would not start: neither does the rotation.
+        let e = grace("700000").unwrap_err();
+        assert!(e.to_string().contains("API_KEY_GRACE_SECONDS"), "{e}");
     }
 }

@@ -209,6 +209,16 @@ pub fn api_key_header(
     })
 }
 
+/// `API_KEY_GRACE_SECONDS`: how long after a rotation the previous key is still accepted (the
+/// rotation reads it as the hook does, to say when a hook it did not rotate stops working).
+pub fn api_key_grace(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Duration, SettingsError> {
+    Ok(Duration::from_secs(Vars::new(lookup).number(
+        "API_KEY_GRACE_SECONDS",
+        DEFAULT_API_KEY_GRACE_SECONDS,
+        0..=7 * 86_400,
+    )?))
+}
+
 /// A field of the hook secret that a reader takes from the environment when there is no
 /// `SECRET_ID` (each reader names only the fields it reads: a receiver of Okta's calls never
 /// takes `SIGNING_KEY`).
@@ -274,11 +284,7 @@ impl SecretsSettings {
                     DEFAULT_SECRET_TTL_SECONDS,
                     0..=86_400,
                 )?),
-                api_key_grace: Duration::from_secs(vars.number(
-                    "API_KEY_GRACE_SECONDS",
-                    DEFAULT_API_KEY_GRACE_SECONDS,
-                    0..=7 * 86_400,
-                )?),
+                api_key_grace: api_key_grace(lookup)?,
             },
             None => {
                 let json: serde_json::Map<String, serde_json::Value> = fields
