@@ -21,11 +21,7 @@ pub const DEFAULT_HOOK_TIMEOUT_MS: u64 = 2500;
 /// Okta waits 3 s; a budget above this would let Okta give up first.
 pub const MAX_HOOK_TIMEOUT_MS: u64 = 2900;
 pub const MIN_HOOK_TIMEOUT_MS: u64 = 50;
-/// CloudWatch namespace of the EMF metrics unless `POWERTOOLS_METRICS_NAMESPACE` or
-/// `METRICS_NAMESPACE` says otherwise.
-pub const DEFAULT_NAMESPACE: &str = "NL3OktaHook";
-/// The `service` metric dimension unless `POWERTOOLS_SERVICE_NAME` says otherwise.
-pub const DEFAULT_SERVICE: &str = "nl3-okta-hook";
+use nl3_shared::settings::{DEFAULT_NAMESPACE, DEFAULT_SERVICE};
 
 /// A missing or invalid setting, always naming the variable (never its value: it may be a secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

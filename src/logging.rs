@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use nl3_shared::log_cap::lambda_level;
 use tracing::Metadata;
 use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::filter::{filter_fn, FilterExt};
@@ -30,7 +31,7 @@ const OWN_CRATE: &str = env!("CARGO_CRATE_NAME");
 pub fn init() {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if std::env::var_os("AWS_LAMBDA_LOG_LEVEL").is_none() => directives,
-        _ => directives(&std::env::var("AWS_LAMBDA_LOG_LEVEL").unwrap_or_else(|_| "info".into())),
+        _ => lambda_level(&std::env::var("AWS_LAMBDA_LOG_LEVEL").unwrap_or_else(|_| "info".into())),
     };
     let text = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("text"));
     let _ = if text {
@@ -38,14 +39,6 @@ pub fn init() {
     } else {
         tracing::subscriber::set_global_default(json_subscriber(&filter, std::io::stdout))
     };
-}
-
-/// Filter directives for a Lambda log level (`TRACE` … `FATAL`).
-pub fn directives(level: &str) -> String {
-    match level.to_ascii_lowercase().as_str() {
-        "fatal" => "error".to_string(),
-        other => other.to_string(),
-    }
 }
 
 fn capped(metadata: &Metadata<'_>) -> bool {

@@ -398,10 +398,10 @@ impl Metrics {
         Metrics {
             namespace: vars
                 .text("POWERTOOLS_METRICS_NAMESPACE")
-                .unwrap_or_else(|| "NL3OktaHook".into()),
+                .unwrap_or_else(|| nl3_shared::settings::DEFAULT_NAMESPACE.into()),
             service: vars
                 .text("POWERTOOLS_SERVICE_NAME")
-                .unwrap_or_else(|| "nl3-okta-hook".into()),
+                .unwrap_or_else(|| nl3_shared::settings::DEFAULT_SERVICE.into()),
         }
     }
 }
@@ -417,8 +417,7 @@ pub struct Logs {
 impl Logs {
     pub fn read(vars: &Vars) -> Logs {
         let directives = match vars.text("AWS_LAMBDA_LOG_LEVEL") {
-            Some(level) if level.eq_ignore_ascii_case("fatal") => "error".into(),
-            Some(level) => level.to_ascii_lowercase(),
+            Some(level) => nl3_shared::log_cap::lambda_level(&level),
             None => vars.text("NL3_LOG").unwrap_or_else(|| "info".into()),
         };
         Logs {

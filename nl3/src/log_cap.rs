@@ -20,6 +20,15 @@ pub fn cap(own_crate: &str, target: &str) -> Level {
     }
 }
 
+/// Filter directives for one of Lambda's log levels (`AWS_LAMBDA_LOG_LEVEL`: `TRACE` …
+/// `FATAL`; tracing has no FATAL, so ERROR).
+pub fn lambda_level(level: &str) -> String {
+    match level.to_ascii_lowercase().as_str() {
+        "fatal" => "error".to_string(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +55,11 @@ mod tests {
         assert_eq!(cap("a_function", "nl3_shared::secret_source"), Level::INFO);
         assert_eq!(cap("a_function", "tokio::runtime"), Level::INFO);
         assert_eq!(cap("a_function", "serde_json"), Level::INFO);
+    }
+
+    #[test]
+    fn lambda_s_levels_are_tracing_s_and_fatal_is_error() {
+        assert_eq!(lambda_level("FATAL"), "error");
+        assert_eq!(lambda_level("Debug"), "debug");
     }
 }

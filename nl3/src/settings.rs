@@ -22,6 +22,12 @@ pub const DEFAULT_API_KEY_GRACE_SECONDS: u64 = 3600;
 /// The header carrying the hook secret unless `API_KEY_HEADER` names another.
 pub const DEFAULT_API_KEY_HEADER: &str = "Authorization";
 
+/// CloudWatch namespace of the EMF metrics (the hook's and the Okta-side functions') unless
+/// `POWERTOOLS_METRICS_NAMESPACE` (or, for the hook, `METRICS_NAMESPACE`) says otherwise.
+pub const DEFAULT_NAMESPACE: &str = "NL3OktaHook";
+/// The `service` metric dimension unless `POWERTOOLS_SERVICE_NAME` says otherwise.
+pub const DEFAULT_SERVICE: &str = "nl3-okta-hook";
+
 /// A missing or invalid variable, always naming it (never its value: it may be a secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {

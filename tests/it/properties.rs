@@ -285,7 +285,7 @@ fn captured_logs() -> &'static Captured {
     CAPTURED.get_or_init(|| {
         let captured = Captured::default();
         let writer = captured.clone();
-        let filter = nl3_okta_hook::logging::directives("TRACE");
+        let filter = nl3_shared::log_cap::lambda_level("TRACE");
         let subscriber = nl3_okta_hook::logging::json_subscriber(&filter, move || writer.clone());
         tracing::subscriber::set_global_default(subscriber)
             .expect("no other global subscriber in this test binary");
