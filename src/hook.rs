@@ -14,9 +14,9 @@ use http::HeaderMap;
 use nl3_shared::check::{LockStatus, Nl3Client};
 use nl3_shared::geo::{self, GeoError, IpinfoClient, Location, Origin};
 use nl3_shared::http_client;
-use nl3_shared::secret_source::{self, SecretSource};
+use nl3_shared::secret_source::SecretSource;
 use nl3_shared::secrets::{HookSecrets, ResolvedApp};
-use nl3_shared::settings::{Mode, SecretsSettings};
+use nl3_shared::settings::Mode;
 
 use crate::auth::{AuthFailure, Authenticator};
 use crate::config::{ConfigError, Policy, Settings, Unlisted, UsernameSource};
@@ -83,13 +83,13 @@ impl Hook {
     /// Builds the hook; with `SECRET_ID`, the Secrets Manager client comes from the AWS SDK's
     /// standard configuration (region, credentials, `AWS_ENDPOINT_URL`).
     pub async fn from_settings(settings: Settings) -> Result<Self, ConfigError> {
-        let client = match &settings.secrets {
-            SecretsSettings::Environment { .. } => None,
-            SecretsSettings::SecretsManager { .. } => {
-                Some(secret_source::client_from_environment(settings.policy.hook_timeout).await)
-            }
-        };
-        Self::build(settings, client)
+        let secrets = SecretSource::from_settings(
+            settings.secrets.clone(),
+            settings.policy.hook_timeout,
+            settings.auth.accept_api_key,
+        )
+        .await;
+        Self::build(settings, secrets)
     }
 
     /// Builds the hook with this Secrets Manager client (used when `SECRET_ID` is set).
@@ -97,20 +97,15 @@ impl Hook {
         settings: Settings,
         client: aws_sdk_secretsmanager::Client,
     ) -> Result<Self, ConfigError> {
-        Self::build(settings, Some(client))
+        let secrets = SecretSource::with_client(
+            settings.secrets.clone(),
+            client,
+            settings.auth.accept_api_key,
+        );
+        Self::build(settings, secrets)
     }
 
-    fn build(
-        settings: Settings,
-        client: Option<aws_sdk_secretsmanager::Client>,
-    ) -> Result<Self, ConfigError> {
-        let api_key_required = settings.auth.accept_api_key;
-        let secrets = SecretSource::from_settings(settings.secrets, client, api_key_required)
-            .ok_or_else(|| {
-                ConfigError::Startup(
-                    "SECRET_ID is set but there is no Secrets Manager client".into(),
-                )
-            })?;
+    fn build(settings: Settings, secrets: SecretSource<HookSecrets>) -> Result<Self, ConfigError> {
         let http = http_client::build(settings.policy.hook_timeout, USER_AGENT)
             .map_err(|e| ConfigError::Startup(format!("HTTP client: {e}")))?;
         Ok(Self {

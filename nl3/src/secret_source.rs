@@ -166,25 +166,40 @@ pub struct SecretsManagerSettings {
 }
 
 impl<D: SecretDocument> SecretSource<D> {
-    /// The source `settings` name: the environment's JSON, or Secrets Manager through `client`
-    /// (`None` when `settings` name Secrets Manager and there is no client).
-    pub fn from_settings(
+    /// The source `settings` name: the environment's JSON, or Secrets Manager through a client
+    /// from the AWS SDK's standard configuration ([`client_from_environment`]).
+    pub async fn from_settings(
         settings: SecretsSettings,
-        client: Option<aws_sdk_secretsmanager::Client>,
+        operation_timeout: Duration,
         api_key_required: bool,
-    ) -> Option<Self> {
-        Some(match (settings, client) {
-            (SecretsSettings::Environment { json }, _) => {
+    ) -> Self {
+        match settings {
+            SecretsSettings::Environment { json } => {
                 Self::from_environment(&json, api_key_required)
             }
-            (
-                SecretsSettings::SecretsManager {
-                    secret_id,
-                    ttl,
-                    api_key_grace,
-                },
-                Some(client),
-            ) => Self::secrets_manager(
+            settings => Self::with_client(
+                settings,
+                client_from_environment(operation_timeout).await,
+                api_key_required,
+            ),
+        }
+    }
+
+    /// The source `settings` name, Secrets Manager through `client`.
+    pub fn with_client(
+        settings: SecretsSettings,
+        client: aws_sdk_secretsmanager::Client,
+        api_key_required: bool,
+    ) -> Self {
+        match settings {
+            SecretsSettings::Environment { json } => {
+                Self::from_environment(&json, api_key_required)
+            }
+            SecretsSettings::SecretsManager {
+                secret_id,
+                ttl,
+                api_key_grace,
+            } => Self::secrets_manager(
                 client,
                 SecretsManagerSettings {
                     secret_id,
@@ -193,8 +208,7 @@ impl<D: SecretDocument> SecretSource<D> {
                     api_key_required,
                 },
             ),
-            (SecretsSettings::SecretsManager { .. }, None) => return None,
-        })
+        }
     }
 
     pub fn from_environment(json: &str, api_key_required: bool) -> Self {

@@ -17,9 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nl3_shared::event::{HttpEvent, HttpResponse};
 use nl3_shared::header_secret::HeaderSecret;
-use nl3_shared::secret_source::{self, SecretSource};
+use nl3_shared::secret_source::SecretSource;
 use nl3_shared::secrets::KeysOnly;
-use nl3_shared::settings::SecretsSettings;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
@@ -57,16 +56,7 @@ pub enum Outcome {
 
 impl Receiver {
     pub async fn new(settings: settings::Events) -> Result<Receiver> {
-        let client = match &settings.secrets {
-            SecretsSettings::Environment { .. } => None,
-            SecretsSettings::SecretsManager { .. } => {
-                Some(secret_source::client_from_environment(BUDGET).await)
-            }
-        };
-        let secrets =
-            SecretSource::from_settings(settings.secrets, client, true).ok_or_else(|| {
-                Error::Setting("SECRET_ID is set but there is no Secrets Manager client".into())
-            })?;
+        let secrets = SecretSource::from_settings(settings.secrets, BUDGET, true).await;
         Ok(Receiver {
             secrets,
             header: HeaderSecret::new(settings.header),

@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 use nl3_shared::ask::check_request;
 use nl3_shared::check::{IntegrationType, LockStatus, Nl3Client};
 use nl3_shared::geo::{self, IpinfoClient};
-use nl3_shared::secret_source::{self, SecretSource};
+use nl3_shared::secret_source::SecretSource;
 use nl3_shared::secrets::{HookSecrets, ResolvedApp};
-use nl3_shared::settings::{Mode, SecretsSettings};
+use nl3_shared::settings::Mode;
 
 use crate::error::{Error, Result};
 use crate::guard::{classify, Checked, Done, Guard, Ignored, LockCheck, SignIn, Work};
@@ -40,17 +40,9 @@ pub struct Nl3Check {
 
 impl Nl3Check {
     pub async fn new(settings: settings::Guard) -> Result<Nl3Check> {
-        let client = match &settings.secrets {
-            SecretsSettings::Environment { .. } => None,
-            SecretsSettings::SecretsManager { .. } => {
-                Some(secret_source::client_from_environment(settings.check_timeout).await)
-            }
-        };
         // The guard never needs API_KEY: it is not called by Okta.
         let secrets =
-            SecretSource::from_settings(settings.secrets, client, false).ok_or_else(|| {
-                Error::Setting("SECRET_ID is set but there is no Secrets Manager client".into())
-            })?;
+            SecretSource::from_settings(settings.secrets, settings.check_timeout, false).await;
         let http =
             nl3_shared::http_client::build(settings.check_timeout, USER_AGENT).map_err(|e| {
                 Error::SettingFrom {
