@@ -61,6 +61,15 @@ pub enum Work {
     Refused(SignIn),
 }
 
+impl Work {
+    /// The sign-in either way.
+    pub fn sign_in(&self) -> &SignIn {
+        match self {
+            Work::SignIn(s) | Work::Refused(s) => s,
+        }
+    }
+}
+
 /// An event the guard does nothing with, and why (logged; counted when unreadable).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ignored {
@@ -128,8 +137,6 @@ pub struct Checked {
     pub locked: bool,
     /// `MODE=report` (global or the app's entry): nothing is changed in Okta.
     pub report: bool,
-    /// The app as the check resolved it (its `APPS` key, or `default`), for the log.
-    pub app: String,
 }
 
 /// Asks NL3 whether the user of a sign-in is locked, exactly as the hook does (the app's
@@ -145,7 +152,7 @@ pub trait LockCheck {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Done {
     /// Locked, enforce: sessions ended, tokens revoked (and quarantined when a group is set).
-    Contained { quarantined: bool },
+    Contained,
     /// Locked, report mode: nothing changed in Okta.
     WouldContain,
     /// A quarantined user no longer locked: out of the quarantine group.
@@ -169,7 +176,7 @@ pub enum Done {
 impl Done {
     pub fn name(&self) -> &'static str {
         match self {
-            Done::Contained { .. } => "contained",
+            Done::Contained => "contained",
             Done::WouldContain => "would_contain",
             Done::Released => "released",
             Done::WouldRelease => "would_release",
@@ -282,36 +289,35 @@ impl<'a> Guard<'a> {
     /// Handles one event's work: at most one NL3 call (none for a repeated event, or a burst's
     /// later events within [`MEMORY`]) and the Okta calls the answer asks for.
     pub async fn handle(&self, work: &Work, nl3: &impl LockCheck) -> Result<Done, Retry> {
-        let sign_in = match work {
-            Work::SignIn(s) | Work::Refused(s) => s,
-        };
+        let sign_in = work.sign_in();
         if !self.memory.first_time(&sign_in.uuid) {
             return Ok(Done::Repeated);
         }
-        let result = self.act(work, sign_in, nl3).await;
+        let result = self.act(work, nl3).await;
         if result.is_err() {
             self.memory.forget(&sign_in.uuid);
         }
         result
     }
 
-    async fn act(
-        &self,
-        work: &Work,
-        sign_in: &SignIn,
-        nl3: &impl LockCheck,
-    ) -> Result<Done, Retry> {
-        if let Work::Refused(_) = work {
-            let Some(group) = &self.quarantine else {
-                return Ok(Done::NotQuarantined);
-            };
-            match org::user_groups(self.okta, &sign_in.user_id).await {
-                Ok(groups) if groups.iter().any(|g| g == group) => {}
-                Ok(_) => return Ok(Done::NotQuarantined),
-                Err(Error::NotFound(_)) => return Ok(Done::UserGone),
-                Err(e) => return Err(Retry::Okta(e)),
+    async fn act(&self, work: &Work, nl3: &impl LockCheck) -> Result<Done, Retry> {
+        let sign_in = work.sign_in();
+        // A refused sign-in matters only for a member of the quarantine group: the group a
+        // release takes them out of.
+        let release_from = match work {
+            Work::SignIn(_) => None,
+            Work::Refused(_) => {
+                let Some(group) = self.quarantine.as_deref() else {
+                    return Ok(Done::NotQuarantined);
+                };
+                match org::user_groups(self.okta, &sign_in.user_id).await {
+                    Ok(groups) if groups.iter().any(|g| g == group) => Some(group),
+                    Ok(_) => return Ok(Done::NotQuarantined),
+                    Err(Error::NotFound(_)) => return Ok(Done::UserGone),
+                    Err(e) => return Err(Retry::Okta(e)),
+                }
             }
-        }
+        };
         let checked = match self.memory.answer(sign_in) {
             Some(checked) => checked,
             None => match nl3.check(sign_in).await.map_err(Retry::Check)? {
@@ -326,10 +332,10 @@ impl<'a> Guard<'a> {
             Error::NotFound(_) => Ok(Done::UserGone),
             e => Err(Retry::Okta(e)),
         };
-        match (work, checked.locked, checked.report) {
-            (Work::SignIn(_), false, _) => Ok(Done::NotLocked),
-            (Work::SignIn(_), true, true) => Ok(Done::WouldContain),
-            (Work::SignIn(_), true, false) => {
+        match (release_from, checked.locked, checked.report) {
+            (None, false, _) => Ok(Done::NotLocked),
+            (None, true, true) => Ok(Done::WouldContain),
+            (None, true, false) => {
                 if let Err(e) = org::revoke_sessions(self.okta, &sign_in.user_id).await {
                     return gone(e);
                 }
@@ -340,14 +346,11 @@ impl<'a> Guard<'a> {
                         return gone(e);
                     }
                 }
-                Ok(Done::Contained {
-                    quarantined: self.quarantine.is_some(),
-                })
+                Ok(Done::Contained)
             }
-            (Work::Refused(_), true, _) => Ok(Done::StillLocked),
-            (Work::Refused(_), false, true) => Ok(Done::WouldRelease),
-            (Work::Refused(_), false, false) => {
-                let group = self.quarantine.as_deref().unwrap_or_default();
+            (Some(_), true, _) => Ok(Done::StillLocked),
+            (Some(_), false, true) => Ok(Done::WouldRelease),
+            (Some(group), false, false) => {
                 match org::set_group_member(self.okta, group, &sign_in.user_id, false).await {
                     Ok(()) => Ok(Done::Released),
                     Err(e) => gone(e),
@@ -455,7 +458,6 @@ mod tests {
         let checked = Checked {
             locked: true,
             report: false,
-            app: "default".into(),
         };
         memory.remember(&s, &checked);
         assert_eq!(memory.answer(&s), Some(checked));

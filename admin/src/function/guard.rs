@@ -21,7 +21,7 @@ use nl3_shared::secrets::{HookSecrets, ResolvedApp};
 use nl3_shared::settings::Mode;
 
 use crate::error::{Error, Result};
-use crate::guard::{classify, Checked, Done, Guard, Ignored, LockCheck, SignIn, Work};
+use crate::guard::{classify, Checked, Done, Guard, Ignored, LockCheck, SignIn};
 use crate::model::LogEvent;
 use crate::settings::{self, Metrics};
 
@@ -69,8 +69,8 @@ impl LockCheck for Nl3Check {
             .await
             .result
             .map_err(|e| format!("the hook secret could not be read: {e}"))?;
-        let keys: Vec<&str> = sign_in.app.iter().map(String::as_str).collect();
-        let app = secrets.resolve_app(&keys, self.nl3.default_issuer());
+        let key = sign_in.app.as_deref();
+        let app = secrets.resolve_app(key.as_slice(), self.nl3.default_issuer());
         let (issuer, signing_key) = match (app, app.nl3()) {
             (_, Some(nl3)) => nl3,
             (ResolvedApp::Unusable { entry, .. }, None) => {
@@ -119,7 +119,6 @@ impl LockCheck for Nl3Check {
         Ok(Some(Checked {
             locked: status == LockStatus::Locked,
             report: app.mode(self.mode) == Mode::Report,
-            app: app.name().to_string(),
         }))
     }
 }
@@ -134,7 +133,6 @@ pub struct Tally {
     pub counts: HashMap<&'static str, u64>,
     /// Milliseconds from each contained event's `published` to its containment.
     pub contain_ms: Vec<f64>,
-    pub failed: Vec<String>,
 }
 
 impl Tally {
@@ -218,8 +216,7 @@ pub async fn handle(
             Fate::Ignored(Ignored::NotOurs(_)) => tally.add("GuardSkipped"),
             Fate::Retry => {
                 tally.add("GuardError");
-                response.add_failure(id.clone());
-                tally.failed.push(id);
+                response.add_failure(id);
             }
         }
     }
@@ -229,7 +226,7 @@ pub async fn handle(
 /// The metric each outcome counts in.
 fn metric(done: &Done) -> &'static str {
     match done {
-        Done::Contained { .. } => "Contained",
+        Done::Contained => "Contained",
         Done::WouldContain => "WouldContain",
         Done::Released => "Released",
         Done::WouldRelease => "WouldRelease",
@@ -268,9 +265,7 @@ async fn one(message: &SqsMessage, guard: &Guard<'_>, nl3: &impl LockCheck) -> F
             return Fate::Ignored(Ignored::NotOurs(why));
         }
     };
-    let sign_in = match &work {
-        Work::SignIn(s) | Work::Refused(s) => s,
-    };
+    let sign_in = work.sign_in();
     if sign_in.ip.is_empty() {
         tracing::warn!(uuid = %sign_in.uuid, user_id = %sign_in.user_id,
             "the event has no client IP: checked without a location");
@@ -283,7 +278,7 @@ async fn one(message: &SqsMessage, guard: &Guard<'_>, nl3: &impl LockCheck) -> F
                     .ok()
                     .map(|d| d.as_secs_f64() * 1000.0)
             });
-            let contained = matches!(done, Done::Contained { .. });
+            let contained = matches!(done, Done::Contained);
             if contained || matches!(done, Done::WouldContain | Done::Released) {
                 tracing::warn!(
                     outcome = done.name(), uuid = %sign_in.uuid, event_type = %sign_in.event_type,
@@ -418,10 +413,8 @@ impl Worker {
                 let mut response = SqsBatchResponse::default();
                 let mut tally = Tally::default();
                 for r in &records {
-                    let id = r.message_id.clone().unwrap_or_default();
-                    response.add_failure(id.clone());
+                    response.add_failure(r.message_id.clone().unwrap_or_default());
                     tally.add("GuardError");
-                    tally.failed.push(id);
                 }
                 (response, tally)
             }
