@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use nl3_shared::check::{LockStatus, Nl3Client};
-use nl3_shared::geo::{self, GeoError, IpinfoClient, Location, Origin};
+use nl3_shared::geo::{GeoError, IpinfoClient, Location, Origin};
 use nl3_shared::http_client;
 use nl3_shared::secret_source::SecretSource;
 use nl3_shared::secrets::{HookSecrets, ResolvedApp};
@@ -367,14 +367,10 @@ impl Hook {
         deadline: Instant,
         trace: &mut Trace,
     ) -> Option<Arc<Location>> {
-        let ip = geo::lookup_address(client_ip)?;
+        // No await before a lookup starts: a client IP not to look up leaves this stage at once.
         trace.stage = Stage::Ipinfo;
         let at = Instant::now();
-        let slice = self
-            .geo
-            .timeout()
-            .min(deadline.saturating_duration_since(at));
-        let result = self.geo.locate(ip, token, slice).await;
+        let result = self.geo.locate_client(client_ip, token, deadline).await?;
         trace.ipinfo = Some(at.elapsed());
         // Read from this call's own result: a counter would also see concurrent invocations.
         trace.ipinfo_cached = matches!(result, Ok((_, Origin::Cache)) | Err(GeoError::Paused));

@@ -176,9 +176,20 @@ impl IpinfoClient {
         self.lookups.load(Ordering::Relaxed)
     }
 
-    /// ipinfo's slice of the budget (`IPINFO_TIMEOUT_MS`).
-    pub fn timeout(&self) -> Duration {
-        self.timeout
+    /// The location of the client IP Okta gave, within ipinfo's slice of the budget and what is
+    /// left before `deadline`; `None` when the address is not one to look up (none, private,
+    /// loopback …).
+    pub async fn locate_client(
+        &self,
+        client_ip: &str,
+        token: Option<&str>,
+        deadline: Instant,
+    ) -> Option<Result<(Arc<Location>, Origin), GeoError>> {
+        let ip = lookup_address(client_ip)?;
+        let slice = self
+            .timeout
+            .min(deadline.saturating_duration_since(Instant::now()));
+        Some(self.locate(ip, token, slice).await)
     }
 
     /// The location of `ip`, from the cache or ipinfo, within `timeout`, and which it came from.

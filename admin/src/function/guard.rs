@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use nl3_shared::ask::check_request;
 use nl3_shared::check::{IntegrationType, LockStatus, Nl3Client};
-use nl3_shared::geo::{self, IpinfoClient};
+use nl3_shared::geo::IpinfoClient;
 use nl3_shared::secret_source::SecretSource;
 use nl3_shared::secrets::{HookSecrets, ResolvedApp};
 use nl3_shared::settings::Mode;
@@ -81,21 +81,17 @@ impl LockCheck for Nl3Check {
             }
             _ => return Ok(None),
         };
-        let location = match geo::lookup_address(&sign_in.ip) {
-            None => None,
-            Some(ip) => {
-                let slice = self
-                    .geo
-                    .timeout()
-                    .min(deadline.saturating_duration_since(Instant::now()));
-                match self.geo.locate(ip, secrets.ipinfo_token(), slice).await {
-                    Ok((location, _)) => Some(location),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no location from ipinfo; the check goes on without it");
-                        None
-                    }
-                }
+        let location = match self
+            .geo
+            .locate_client(&sign_in.ip, secrets.ipinfo_token(), deadline)
+            .await
+        {
+            Some(Ok((location, _))) => Some(location),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "no location from ipinfo; the check goes on without it");
+                None
             }
+            None => None,
         };
         let integration = if sign_in.saml {
             IntegrationType::OktaSaml
