@@ -160,10 +160,10 @@ fn delivery(event: &HttpEvent) -> std::result::Result<Vec<Value>, String> {
     let body = event
         .body_up_to(MAX_DELIVERY_BYTES)
         .map_err(|e| e.to_string())?;
-    let value: Value =
+    let mut value: Value =
         serde_json::from_slice(&body).map_err(|e| format!("the body is not JSON ({e})"))?;
-    match value.get("data").and_then(|d| d.get("events")) {
-        Some(Value::Array(events)) => Ok(events.clone()),
+    match value.get_mut("data").and_then(|d| d.get_mut("events")) {
+        Some(Value::Array(events)) => Ok(std::mem::take(events)),
         Some(_) => Err("data.events is not a list".into()),
         None => Err("the body has no data.events: not an event hook delivery".into()),
     }
