@@ -258,11 +258,6 @@ impl Rotation<'_> {
         Ok(in_flight(&stages, None))
     }
 
-    /// The scopes this rotation needs.
-    pub fn scopes(&self) -> Vec<&'static str> {
-        scopes(self.events_url.as_deref())
-    }
-
     /// Runs one step; the lines say what it did (no secret in them). Secrets Manager creates
     /// the token's version (empty, AWSPENDING) before it calls createSecret; a manual rotation
     /// has createSecret create it. The other steps need it to be AWSPENDING.

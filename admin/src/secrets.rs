@@ -9,13 +9,14 @@ use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
 use aws_sdk_secretsmanager::Client;
 use serde_json::{Map, Value};
 
+use nl3_shared::secret_source::not_found;
+
 use crate::error::{Error, Result};
 use crate::model::{HeaderSecret, SecretValue};
 use crate::settings::{self, Credentials, HookSecretFrom, KeyFile, Vars};
 
 pub const CURRENT: &str = "AWSCURRENT";
 pub const PENDING: &str = "AWSPENDING";
-pub const PREVIOUS: &str = "AWSPREVIOUS";
 
 /// A Secrets Manager client from the environment (region and credentials;
 /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` points it elsewhere, as in the tests).
@@ -241,12 +242,7 @@ impl Versions<'_> {
             .await;
         let raw = match pending {
             Ok(p) => p.secret_string().map(String::from),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                None
-            }
+            Err(e) if not_found(&e) => None,
             Err(e) => {
                 return Err(failed(format!(
                     "reading the AWSPENDING version {token} of secret {id:?}"
@@ -311,12 +307,7 @@ impl Versions<'_> {
             Ok(v) => Ok(v
                 .secret_string()
                 .and_then(|raw| HookSecret::parse(raw).ok())),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(failed(format!(
                 "reading version {version_id} of secret {id:?}"
             ))(e)),

@@ -59,10 +59,6 @@ impl HeaderSecret {
         Self { header }
     }
 
-    pub fn header(&self) -> &HeaderName {
-        &self.header
-    }
-
     /// One check against `secrets` as they are, without re-reading them.
     pub fn check<D: SecretDocument>(
         &self,

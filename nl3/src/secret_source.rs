@@ -95,7 +95,7 @@ struct Known {
 
 /// Whether a read failed because the stage (or the secret) does not exist: Secrets Manager's
 /// `ResourceNotFoundException`, and nothing else.
-fn not_found(
+pub fn not_found(
     e: &aws_sdk_secretsmanager::error::SdkError<
         aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError,
         impl std::fmt::Debug,

@@ -568,16 +568,6 @@ impl HookSecrets {
         self
     }
 
-    /// Whether the previous version's `API_KEY` is accepted (within its grace period).
-    pub fn accepts_previous_api_key(&self) -> bool {
-        self.keys.accepts_previous()
-    }
-
-    /// Whether a pending version's `API_KEY` is accepted (a rotation in flight).
-    pub fn accepts_pending_api_key(&self) -> bool {
-        self.keys.accepts_pending()
-    }
-
     pub fn has_api_key(&self) -> bool {
         self.keys.has_current()
     }
