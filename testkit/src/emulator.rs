@@ -79,15 +79,20 @@ pub struct Emulator {
     function: Mutex<Child>,
 }
 
+/// The built hook binary under the emulator, with only `env` (and the runtime's variables): the
+/// hook's and the admin crate's tests run the same file, built through Cargo by
+/// [`crate::workspace_bin`] (not `CARGO_BIN_EXE_nl3-okta-hook`, which Cargo builds with the test
+/// run's features: the two builds differ, and one would replace the other's file while tests run
+/// in parallel).
+pub async fn emulated_hook(env: Vec<(String, String)>) -> Emulator {
+    Emulator::start_binary(&crate::workspace_bin("nl3-okta-hook", "nl3-okta-hook"), env).await
+}
+
 impl Emulator {
     /// The emulator with `binary` attached (the hook's `nl3-okta-hook`, the admin crate's
     /// `nl3-okta-sentinel` …), which gets only `env` and the Lambda runtime's variables.
     pub async fn start_binary(binary: &Path, env: Vec<(String, String)>) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::free_port();
         let mut emulator = Command::new(cargo_lambda())
             .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
             .args(["-P", &port.to_string()])

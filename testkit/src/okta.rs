@@ -19,12 +19,7 @@ pub struct StandIn {
 pub fn stand_in() -> &'static StandIn {
     static SERVER: OnceLock<StandIn> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let venv = crate::workspace_root().join(".venv/bin/python");
-        let python = if venv.exists() {
-            venv
-        } else {
-            "python3".into()
-        };
+        let python = crate::venv_program("python3");
         let script = crate::workspace_root().join("tests/okta_stand_in/server.py");
         let mut child = Command::new(python)
             .arg(script)

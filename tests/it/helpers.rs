@@ -83,15 +83,7 @@ pub async fn decide_raw(hook: &Hook, headers: &HeaderMap, body: &[u8]) -> Decisi
 /// Generous slack over a budget for scheduling on a loaded 2-core CI machine.
 pub const SLACK: Duration = Duration::from_millis(400);
 
-/// The built hook binary under cargo-lambda's emulator, with only `env` (and the runtime's
-/// variables). The binary is the one the admin crate's tests run too, built through Cargo by
-/// `nl3_testkit::workspace_bin` (not `CARGO_BIN_EXE_nl3-okta-hook`, which Cargo builds with the
-/// test run's features: the two builds differ, and one would replace the other's file while
-/// tests run in parallel).
-pub async fn emulated_hook(env: Vec<(String, String)>) -> nl3_testkit::emulator::Emulator {
-    let hook = nl3_testkit::workspace_bin("nl3-okta-hook", "nl3-okta-hook");
-    nl3_testkit::emulator::Emulator::start_binary(&hook, env).await
-}
+pub use nl3_testkit::emulator::emulated_hook;
 
 /// A hook with `overrides` over the stand-ins' settings, reading its secret from the Secrets
 /// Manager at `endpoint` (set `SECRET_ID` among the overrides).

@@ -9,13 +9,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
 
-fn python() -> String {
-    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
-    if std::path::Path::new(venv).exists() {
-        venv.into()
-    } else {
-        "python3".into()
-    }
+fn python() -> std::path::PathBuf {
+    nl3_testkit::venv_program("python3")
 }
 
 /// local/smoke.py with `args`, in an environment holding only `env` (and PATH): its exit

@@ -2,13 +2,7 @@
 //! This crate does not depend on the hook crate: the binary is built from the workspace through
 //! Cargo, as the hook's own end-to-end tests build it.
 
-use nl3_testkit::emulator::Emulator;
-use nl3_testkit::workspace_bin;
-
-/// The built hook under the emulator, with only `env` (and the Lambda runtime's variables).
-pub async fn emulated_hook(env: Vec<(String, String)>) -> Emulator {
-    Emulator::start_binary(&workspace_bin("nl3-okta-hook", "nl3-okta-hook"), env).await
-}
+pub use nl3_testkit::emulator::emulated_hook;
 
 /// `env` with each of `overrides` in place of the variable of its name.
 pub fn hook_env(
