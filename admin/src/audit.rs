@@ -262,15 +262,10 @@ pub fn rule_verdict(snapshot: &Snapshot, rule: &Rule, hook_url: Option<&str>) ->
 /// The guard's event hook among `hooks`: the one calling `events_url` (any subscribed to the
 /// guard's events, without one), ready ones first.
 pub fn guard_row(hooks: &[EventHook], events_url: Option<&str>) -> GuardRow {
-    let mut candidates: Vec<&EventHook> = hooks
-        .iter()
-        .filter(|h| {
-            h.calls(events_url)
-                && (events_url.is_some() || h.missing(GUARD_EVENTS).len() < GUARD_EVENTS.len())
-        })
-        .collect();
-    candidates.sort_by_key(|h| !(h.active() && h.verified()));
-    let Some(hook) = candidates.first() else {
+    let Some(hook) = EventHook::pick(hooks, |h| {
+        h.calls(events_url)
+            && (events_url.is_some() || h.missing(GUARD_EVENTS).len() < GUARD_EVENTS.len())
+    }) else {
         let (verdict, reason) = match events_url {
             Some(url) => (
                 Verdict::NotCovered,

@@ -599,6 +599,14 @@ impl EventHook {
         self.verification_status == "VERIFIED"
     }
 
+    /// The first of `hooks` that `wanted` takes, an ACTIVE and VERIFIED one before any other.
+    pub fn pick(hooks: &[EventHook], wanted: impl Fn(&EventHook) -> bool) -> Option<&EventHook> {
+        hooks
+            .iter()
+            .filter(|h| wanted(h))
+            .min_by_key(|h| !(h.active() && h.verified()))
+    }
+
     pub fn uri(&self) -> Option<&str> {
         self.channel.config.uri.as_deref()
     }

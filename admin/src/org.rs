@@ -101,12 +101,23 @@ pub async fn snapshot_with(
 
 /// `GET /api/v1/inlineHooks`, every page; an entry that is not a hook object is dropped.
 pub async fn hooks(client: &OktaClient) -> Result<Vec<InlineHook>> {
+    list_of(
+        client,
+        "inlineHooks",
+        "listing inline hooks (GET /api/v1/inlineHooks)",
+    )
+    .await
+}
+
+/// Every page of `GET /api/v1/{collection}`, each entry read as a `T`; one that does not read is
+/// dropped.
+async fn list_of<T: serde::de::DeserializeOwned>(
+    client: &OktaClient,
+    collection: &str,
+    what: &str,
+) -> Result<Vec<T>> {
     Ok(client
-        .list(
-            client.url(&["api", "v1", "inlineHooks"]),
-            &[],
-            "listing inline hooks (GET /api/v1/inlineHooks)",
-        )
+        .list(client.url(&["api", "v1", collection]), &[], what)
         .await?
         .into_iter()
         .filter_map(|h| serde_json::from_value(h).ok())
@@ -168,16 +179,12 @@ pub async fn execute(client: &OktaClient, hook: &InlineHook, request: &Value) ->
 
 /// `GET /api/v1/eventHooks`; an entry that is not an event hook object is dropped.
 pub async fn event_hooks(client: &OktaClient) -> Result<Vec<EventHook>> {
-    Ok(client
-        .list(
-            client.url(&["api", "v1", "eventHooks"]),
-            &[],
-            "listing event hooks (GET /api/v1/eventHooks)",
-        )
-        .await?
-        .into_iter()
-        .filter_map(|h| serde_json::from_value(h).ok())
-        .collect())
+    list_of(
+        client,
+        "eventHooks",
+        "listing event hooks (GET /api/v1/eventHooks)",
+    )
+    .await
 }
 
 /// Okta's answer about an event hook, read.

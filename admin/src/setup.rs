@@ -467,13 +467,7 @@ fn event_hook_mismatch(hook: &EventHook, header: &str, gateway_key: bool) -> Opt
 fn plan_event_hook(snapshot: &Snapshot, args: &Request, url: &str, plan: &mut Plan) {
     plan.events_url = Some(url.to_string());
     let steps_before = plan.steps.len();
-    let mut ours: Vec<&EventHook> = snapshot
-        .event_hooks
-        .iter()
-        .filter(|h| h.calls(Some(url)))
-        .collect();
-    ours.sort_by_key(|h| !(h.active() && h.verified()));
-    let Some(hook) = ours.first() else {
+    let Some(hook) = EventHook::pick(&snapshot.event_hooks, |h| h.calls(Some(url))) else {
         plan.steps.push(Step::CreateEventHook {
             name: EVENT_HOOK_NAME.into(),
         });
