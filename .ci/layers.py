@@ -26,7 +26,7 @@ CRATES = {
     "admin/src": {
         "error": 0, "logging": 0, "model": 0,
         "audit": 1, "requests": 1, "settings": 1,
-        "okta": 2, "queue": 2, "secrets": 2,
+        "emf": 2, "okta": 2, "queue": 2, "secrets": 2,
         "org": 3, "syslog": 3,
         "guard": 4, "preview": 4, "rotation": 4, "setup": 4,
         "sentinel": 5,

@@ -7,15 +7,16 @@
 //! Layers, each importing only from the layers below it (`ARCHITECTURE.md` has the map; checked
 //! by `.ci/layers.py`):
 //!
-//! 0. leaves: [`error`], [`settings`] (every variable, parsed once), [`model`] (Okta's objects,
-//!    typed), [`logging`];
-//! 1. the edges: [`okta`] (the Management API client), [`secrets`] (Secrets Manager),
-//!    [`requests`] (inline hook requests as Okta sends them), [`audit`] (coverage, pure);
-//! 2. reading the org: [`org`] (snapshot, objects, execute-hook), [`syslog`] (System Log);
-//! 3. the operations, taking domain inputs and printing nothing: [`setup`], [`preview`],
-//!    [`rotation`], [`sentinel`];
-//! 4. what people and Lambda see: [`output`] (tables), [`function`] (the Lambda functions);
-//! 5. [`cli`] (clap). `bin/` only wires.
+//! 0. leaves: [`error`], [`model`] (Okta's objects, typed), [`logging`];
+//! 1. [`settings`] (every variable, parsed once), [`requests`] (inline hook requests as Okta
+//!    sends them), [`audit`] (coverage, pure);
+//! 2. the edges: [`okta`] (the Management API client), [`secrets`] (Secrets Manager),
+//!    [`queue`] (the guard's SQS queue), [`emf`] (metric lines);
+//! 3. reading the org: [`org`] (snapshot, objects, execute-hook), [`syslog`] (System Log);
+//! 4. the operations, taking domain inputs and printing nothing: [`setup`], [`preview`],
+//!    [`rotation`], [`guard`]; then [`sentinel`] (on [`preview`]);
+//! 5. what people and Lambda see: [`output`] (tables), [`function`] (the Lambda functions);
+//! 6. [`cli`] (clap). `bin/` only wires.
 
 pub mod error;
 pub mod logging;
@@ -23,6 +24,7 @@ pub mod model;
 pub mod settings;
 
 pub mod audit;
+pub mod emf;
 pub mod okta;
 pub mod queue;
 pub mod requests;

@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::audit::{self, Verdict};
+use crate::emf;
 use crate::error::Error;
 use crate::model::{okta_time, EventHook, InlineHook, TOKEN_HOOK};
 use crate::okta::OktaClient;
@@ -537,7 +538,6 @@ impl Run {
     /// The run's EMF line, then one line per hook type for `OktaHookFailures` by `HookType`
     /// (EMF carries one value per dimension per line). Only the parts that ran have metrics.
     pub fn emf(&self, metrics: &Metrics, timestamp_ms: u64) -> Vec<String> {
-        let (namespace, service) = (&metrics.namespace, &metrics.service);
         let mut values: Vec<(&str, &str, f64)> = vec![
             ("SentinelRun", "Count", 1.0),
             ("SentinelError", "Count", self.errors() as f64),
@@ -567,43 +567,26 @@ impl Run {
             values.push(("ProbeFailed", "Count", f64::from(u8::from(p.failed))));
             values.push(("ProbeDuration", "Milliseconds", p.elapsed_ms as f64));
         }
-        let mut line = json!({
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": namespace,
-                    "Dimensions": [["service"]],
-                    "Metrics": values.iter().map(|(n, u, _)| json!({"Name": n, "Unit": u})).collect::<Vec<_>>(),
-                }],
-            },
-            "service": service,
-            "Sentinel": "run",
-        });
-        for (name, _, value) in &values {
-            line[*name] = json!(value);
-        }
+        let values: Vec<(&str, &str, Value)> = values
+            .into_iter()
+            .map(|(name, unit, value)| (name, unit, json!(value)))
+            .collect();
+        let mut line = emf::line(metrics, timestamp_ms, &["service"], &values);
+        line["Sentinel"] = json!("run");
         if partial {
             line["OktaHookFailuresPartial"] = json!(true);
         }
         let mut lines = vec![line.to_string()];
         for (hook_type, n) in self.failures_by_type().unwrap_or_default() {
-            lines.push(
-                json!({
-                    "_aws": {
-                        "Timestamp": timestamp_ms,
-                        "CloudWatchMetrics": [{
-                            "Namespace": namespace,
-                            "Dimensions": [["service", "HookType"]],
-                            "Metrics": [{"Name": "OktaHookFailures", "Unit": "Count"}],
-                        }],
-                    },
-                    "service": service,
-                    "HookType": hook_type,
-                    "OktaHookFailures": n,
-                    "Sentinel": "failures-by-hook-type",
-                })
-                .to_string(),
+            let mut line = emf::line(
+                metrics,
+                timestamp_ms,
+                &["service", "HookType"],
+                &[("OktaHookFailures", "Count", json!(n))],
             );
+            line["HookType"] = json!(hook_type);
+            line["Sentinel"] = json!("failures-by-hook-type");
+            lines.push(line.to_string());
         }
         lines
     }

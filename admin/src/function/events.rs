@@ -13,7 +13,7 @@
 //! repeat by the events' `uuid`): nothing is queued in any of these cases but the last, partly.
 //! It reads only the secret's `API_KEY`s: it never holds NL3's signing key nor Okta credentials.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nl3_shared::event::{HttpEvent, HttpResponse};
 use nl3_shared::header_secret::HeaderSecret;
@@ -200,36 +200,21 @@ pub fn emf(outcome: Outcome, metrics: &Metrics, elapsed_ms: f64) -> String {
         Outcome::QueueError { events } => (events, 0, 0, 0, 1),
         Outcome::Misconfigured => (0, 0, 0, 0, 1),
     };
-    let timestamp_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": metrics.namespace,
-                "Dimensions": [["service"]],
-                "Metrics": [
-                    {"Name": "EventsReceived", "Unit": "Count"},
-                    {"Name": "EventsQueued", "Unit": "Count"},
-                    {"Name": "ReceiverRefused", "Unit": "Count"},
-                    {"Name": "ReceiverBadRequest", "Unit": "Count"},
-                    {"Name": "ReceiverQueueError", "Unit": "Count"},
-                    {"Name": "ReceiverDuration", "Unit": "Milliseconds"},
-                ],
-            }],
-        },
-        "service": metrics.service,
-        "Receiver": "call",
-        "EventsReceived": received,
-        "EventsQueued": queued,
-        "ReceiverRefused": refused,
-        "ReceiverBadRequest": bad,
-        "ReceiverQueueError": queue_error,
-        "ReceiverDuration": elapsed_ms,
-    })
-    .to_string()
+    let mut line = crate::emf::line(
+        metrics,
+        crate::emf::now_ms(),
+        &["service"],
+        &[
+            ("EventsReceived", "Count", json!(received)),
+            ("EventsQueued", "Count", json!(queued)),
+            ("ReceiverRefused", "Count", json!(refused)),
+            ("ReceiverBadRequest", "Count", json!(bad)),
+            ("ReceiverQueueError", "Count", json!(queue_error)),
+            ("ReceiverDuration", "Milliseconds", json!(elapsed_ms)),
+        ],
+    );
+    line["Receiver"] = json!("call");
+    line.to_string()
 }
 
 /// A receiver that could not be built answers every call `503`, counted: Okta tries once more,

@@ -7,7 +7,7 @@
 //! Different users' go in parallel, a bounded number at a time.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::stream::{self, StreamExt};
@@ -314,38 +314,19 @@ pub fn emf(tally: &Tally, metrics: &Metrics, received: usize) -> String {
         "GuardUnreadable",
         "GuardError",
     ];
-    let timestamp_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let mut defs: Vec<Value> = NAMES
+    let mut values: Vec<(&str, &str, Value)> = NAMES
         .iter()
-        .map(|n| json!({"Name": n, "Unit": "Count"}))
+        .map(|name| {
+            let count = tally.counts.get(name).copied().unwrap_or(0);
+            (*name, "Count", json!(count))
+        })
         .collect();
-    defs.push(json!({"Name": "GuardEvents", "Unit": "Count"}));
-    let mut line = json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": metrics.namespace,
-                "Dimensions": [["service"]],
-                "Metrics": defs,
-            }],
-        },
-        "service": metrics.service,
-        "Guard": "batch",
-        "GuardEvents": received,
-    });
-    for name in NAMES {
-        line[*name] = json!(tally.counts.get(name).copied().unwrap_or(0));
-    }
+    values.push(("GuardEvents", "Count", json!(received)));
     if !tally.contain_ms.is_empty() {
-        line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array_mut()
-            .expect("a list")
-            .push(json!({"Name": "ContainLatency", "Unit": "Milliseconds"}));
-        line["ContainLatency"] = json!(tally.contain_ms);
+        values.push(("ContainLatency", "Milliseconds", json!(tally.contain_ms)));
     }
+    let mut line = crate::emf::line(metrics, crate::emf::now_ms(), &["service"], &values);
+    line["Guard"] = json!("batch");
     line.to_string()
 }
 

@@ -2,7 +2,7 @@
 //! window from the event's time, the three parts, the EMF lines on stdout, and the run as the
 //! function's result. Whatever stops it, an EMF line with `SentinelError` is written first.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
@@ -39,11 +39,7 @@ pub fn event_time(event: &Value) -> Result<SystemTime> {
 }
 
 fn print_emf(run: &Run, metrics: &Metrics) {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    for line in run.emf(metrics, now_ms) {
+    for line in run.emf(metrics, crate::emf::now_ms()) {
         println!("{line}");
     }
 }
