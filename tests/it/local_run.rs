@@ -243,6 +243,16 @@ impl LocalRun {
         }
     }
 
+    /// Ctrl-C: the run says it stopped, exits 0 (as the script intends) and leaves nothing of
+    /// `seen` behind.
+    async fn ctrl_c_leaves_nothing(&mut self, seen: &[Proc]) {
+        self.ctrl_c();
+        let status = self.exit_within(STOPPED_WITHIN).await;
+        self.wait_for("stopped", STOPPED_WITHIN).await;
+        assert_eq!(status.code(), Some(0), "{}", self.out());
+        self.assert_nothing_left(seen).await;
+    }
+
     /// Nothing of the run is left: none of `seen`, nothing in its session, its ports free, its
     /// pids file gone. (Bounded: run.sh waits for what it stops, but a process that someone
     /// else killed is reaped by its new parent.)
@@ -394,11 +404,7 @@ async fn ready_only_through_the_nl3_stand_in_and_ctrl_c_leaves_nothing_behind() 
             "the run has a process {program:?}: {seen:#?}"
         );
     }
-    run.ctrl_c();
-    let status = run.exit_within(STOPPED_WITHIN).await;
-    run.wait_for("stopped", STOPPED_WITHIN).await;
-    assert_eq!(status.code(), Some(0), "{}", run.out());
-    run.assert_nothing_left(&seen).await;
+    run.ctrl_c_leaves_nothing(&seen).await;
 }
 
 #[tokio::test]
@@ -413,12 +419,8 @@ async fn ctrl_c_before_ready_leaves_nothing_behind() {
     for program in ["local_upstreams", "moto_server", "okta_stand_in/server.py"] {
         assert!(runs(&seen, program), "{program}: {seen:#?}");
     }
-    run.ctrl_c();
-    let status = run.exit_within(STOPPED_WITHIN).await;
-    run.wait_for("stopped", STOPPED_WITHIN).await;
-    assert_eq!(status.code(), Some(0), "{}", run.out());
+    run.ctrl_c_leaves_nothing(&seen).await;
     assert!(!run.printed("is ready"), "{}", run.out());
-    run.assert_nothing_left(&seen).await;
 }
 
 /// A run, once ready, with one part killed: the run stops (exit 1), names the part and leaves
@@ -550,11 +552,7 @@ async fn make_try_contains_the_locked_user_through_the_guard_and_leaves_the_unlo
     );
 
     let seen = run.processes_with("tail").await;
-    run.ctrl_c();
-    let status = run.exit_within(STOPPED_WITHIN).await;
-    run.wait_for("stopped", STOPPED_WITHIN).await;
-    assert_eq!(status.code(), Some(0), "{}", run.out());
-    run.assert_nothing_left(&seen).await;
+    run.ctrl_c_leaves_nothing(&seen).await;
 }
 
 /// What the issue met: something else answering where NL3 should be (there, a stranger on :9010

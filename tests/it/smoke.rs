@@ -31,6 +31,17 @@ async fn smoke(args: &[&str], env: &[(&str, String)]) -> (Option<i32>, String) {
     (out.status.code(), printed)
 }
 
+/// local/smoke.py against the built hook (under the emulator, on `up`'s stand-ins), with
+/// `api_key` as the hook secret it sends.
+async fn smoke_hook(up: &Upstreams, api_key: &str) -> (Option<i32>, String) {
+    let hook = crate::helpers::emulated_hook(up.env()).await;
+    let env = [
+        ("NL3_HOOK_URL", hook.function_url("/okta/hook")),
+        ("API_KEY", api_key.to_string()),
+    ];
+    smoke(&[], &env).await
+}
+
 fn line_of<'a>(printed: &'a str, start: &str) -> &'a str {
     printed
         .lines()
@@ -49,23 +60,12 @@ fn assert_timed(line: &str, answer: &str) {
 #[tokio::test]
 async fn smoke_prints_the_decision_the_time_and_what_a_wrong_secret_gets() {
     let up = Upstreams::start().await;
-    let hook = crate::helpers::emulated_hook(up.env()).await;
-    let (status, printed) = smoke(
-        &[],
-        &[
-            ("NL3_HOOK_URL", hook.function_url("/okta/hook")),
-            ("API_KEY", API_KEY.to_string()),
-        ],
-    )
-    .await;
+    let (status, printed) = smoke_hook(&up, API_KEY).await;
     assert_eq!(status, Some(0), "{printed}");
-    assert_timed(
-        line_of(&printed, "Okta's token sample, the hook secret:"),
-        "(the hook: ",
-    );
+    let sample = line_of(&printed, "Okta's token sample, the hook secret:");
+    assert_timed(sample, "(the hook: ");
     assert!(
-        line_of(&printed, "Okta's token sample, the hook secret:")
-            .contains(": allowed (NL3: account is not locked)"),
+        sample.contains(": allowed (NL3: account is not locked)"),
         "{printed}"
     );
     assert_timed(
@@ -88,15 +88,7 @@ async fn smoke_prints_the_decision_the_time_and_what_a_wrong_secret_gets() {
 #[tokio::test]
 async fn smoke_fails_saying_why_when_the_hook_cannot_ask_nl3() {
     let up = Upstreams::start_empty().await; // NL3 answers 404 to everything
-    let hook = crate::helpers::emulated_hook(up.env()).await;
-    let (status, printed) = smoke(
-        &[],
-        &[
-            ("NL3_HOOK_URL", hook.function_url("/okta/hook")),
-            ("API_KEY", API_KEY.to_string()),
-        ],
-    )
-    .await;
+    let (status, printed) = smoke_hook(&up, API_KEY).await;
     assert_eq!(status, Some(1), "{printed}");
     assert!(
         line_of(&printed, "Okta's token sample, the hook secret:").contains(": fail_open ("),
@@ -111,15 +103,7 @@ async fn smoke_fails_saying_why_when_the_hook_cannot_ask_nl3() {
 #[tokio::test]
 async fn smoke_fails_when_its_secret_is_not_the_hooks() {
     let up = Upstreams::start().await;
-    let hook = crate::helpers::emulated_hook(up.env()).await;
-    let (status, printed) = smoke(
-        &[],
-        &[
-            ("NL3_HOOK_URL", hook.function_url("/okta/hook")),
-            ("API_KEY", "not-the-hook-secret".to_string()),
-        ],
-    )
-    .await;
+    let (status, printed) = smoke_hook(&up, "not-the-hook-secret").await;
     assert_eq!(status, Some(1), "{printed}");
     assert!(
         printed.contains("FAILED: the hook refused the secret"),
