@@ -232,7 +232,7 @@ impl Hook {
         };
         trace.hook_type = Some(event.hook_type);
         trace.event_id = event.event_id.clone();
-        let Some(username) = event.username.as_deref() else {
+        let Some(username) = event.username() else {
             return Verdict::NoUser;
         };
         if event.names_differ() {

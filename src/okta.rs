@@ -55,10 +55,8 @@ impl HookType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookEvent {
     pub hook_type: HookType,
-    /// Who is checked, by the [`UsernameSource`] asked for (docs/contract.md §1); `None` for a
-    /// client-credentials token request (nobody to check).
-    pub username: Option<String>,
-    /// Which name that is.
+    /// Which name is checked, by the [`UsernameSource`] asked for (docs/contract.md §1): see
+    /// [`HookEvent::username`].
     pub checked_as: Option<Name>,
     /// The Okta login: `data.context.user.profile.login`, else `data.context.session.login`.
     /// Break-glass entries are matched on it.
@@ -109,10 +107,19 @@ impl Name {
 }
 
 impl HookEvent {
+    /// Who is checked: the name [`HookEvent::checked_as`] says; `None` for a client-credentials
+    /// token request (nobody to check).
+    pub fn username(&self) -> Option<&str> {
+        match self.checked_as? {
+            Name::OktaLogin => self.login.as_deref(),
+            Name::AppUsername => self.app_username.as_deref(),
+        }
+    }
+
     /// The name break-glass entries are matched on: the Okta login whenever Okta sends one,
     /// whichever name is checked; else the name checked.
     pub fn break_glass_name(&self) -> Option<&str> {
-        self.login.as_deref().or(self.username.as_deref())
+        self.login.as_deref().or(self.username())
     }
 
     /// Whether the request carries both names and they differ (compared as the break-glass
@@ -178,16 +185,10 @@ pub fn parse_event_as(body: &[u8], source: UsernameSource) -> Result<HookEvent, 
             (UsernameSource::AppUsername, _, Some(_))
             | (UsernameSource::OktaLogin, None, Some(_)) => Some(Name::AppUsername),
         };
-    let username = match checked_as {
-        Some(Name::OktaLogin) => login.clone(),
-        Some(Name::AppUsername) => app_username.clone(),
-        None => None,
-    };
     let context = data.context.get();
     Ok(HookEvent {
         app_keys: app_keys(hook_type, data),
         hook_type,
-        username,
         checked_as,
         login,
         app_username,
@@ -385,7 +386,7 @@ mod tests {
     fn okta_token_sample_reads_the_okta_login() {
         let e = parse_event(TOKEN_SAMPLE.as_bytes()).unwrap();
         assert_eq!(e.hook_type, HookType::Token);
-        assert_eq!(e.username.as_deref(), Some("administrator1@clouditude.net"));
+        assert_eq!(e.username(), Some("administrator1@clouditude.net"));
         assert_eq!(e.client_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(e.event_id.as_deref(), Some("3OWo4oo-QQ-rBWfRyTmQYw"));
         assert_eq!(e.app_keys, ["customClientIdNative"]);
@@ -396,7 +397,7 @@ mod tests {
     fn okta_saml_sample_reads_profile_login() {
         let e = parse_event(SAML_SAMPLE.as_bytes()).unwrap();
         assert_eq!(e.hook_type, HookType::Saml);
-        assert_eq!(e.username.as_deref(), Some("administrator1@example.com"));
+        assert_eq!(e.username(), Some("administrator1@example.com"));
         assert_eq!(e.hook_type.integration_type().as_str(), "okta-saml");
         assert_eq!(
             e.app_keys,
@@ -414,7 +415,7 @@ mod tests {
             v["data"]["context"]["user"]["profile"]["login"] = json!("profile@example.com");
         });
         let e = parse_event(&body).unwrap();
-        assert_eq!(e.username.as_deref(), Some("profile@example.com"));
+        assert_eq!(e.username(), Some("profile@example.com"));
 
         let body = edited(TOKEN_SAMPLE, |v| {
             v["data"].as_object_mut().unwrap().remove("identity");
@@ -422,7 +423,7 @@ mod tests {
             v["data"]["context"]["session"]["login"] = json!("session@example.com");
         });
         assert_eq!(
-            parse_event(&body).unwrap().username.as_deref(),
+            parse_event(&body).unwrap().username(),
             Some("session@example.com")
         );
     }
@@ -436,7 +437,7 @@ mod tests {
             ctx.remove("user");
             ctx.remove("session");
         });
-        assert_eq!(parse_event(&body).unwrap().username, None);
+        assert_eq!(parse_event(&body).unwrap().username(), None);
     }
 
     #[test]
@@ -448,7 +449,7 @@ mod tests {
             v["data"]["assertion"]["subject"]["nameId"] = json!("nameid@example.com");
         });
         assert_eq!(
-            parse_event(&body).unwrap().username.as_deref(),
+            parse_event(&body).unwrap().username(),
             Some("nameid@example.com")
         );
     }
@@ -461,7 +462,7 @@ mod tests {
             v["data"]["context"]["user"] = json!("not an object");
         });
         let e = parse_event(&body).unwrap();
-        assert_eq!(e.username.as_deref(), Some("administrator1@clouditude.net")); // session.login
+        assert_eq!(e.username(), Some("administrator1@clouditude.net")); // session.login
         assert_eq!(e.client_ip, None);
     }
 
@@ -470,10 +471,7 @@ mod tests {
         let body = edited(TOKEN_SAMPLE, |v| {
             v["data"]["context"]["user"]["profile"]["login"] = json!("żółw@例え.jp");
         });
-        assert_eq!(
-            parse_event(&body).unwrap().username.as_deref(),
-            Some("żółw@例え.jp")
-        );
+        assert_eq!(parse_event(&body).unwrap().username(), Some("żółw@例え.jp"));
         // Either name over the limit is not from Okta, whichever is checked.
         for path in [
             "identity/claims/preferred_username",
@@ -502,14 +500,14 @@ mod tests {
             v["data"]["context"]["user"]["profile"]["login"] = json!("locked@example.com");
         });
         let e = parse_event(&token).unwrap();
-        assert_eq!(e.username.as_deref(), Some("locked@example.com"));
+        assert_eq!(e.username(), Some("locked@example.com"));
         assert_eq!(e.checked_as, Some(Name::OktaLogin));
         assert!(e.names_differ());
         assert_eq!(e.break_glass_name(), Some("locked@example.com"));
         // A deployment keyed by app usernames asks for the claim; break-glass entries are still
         // matched on the Okta login.
         let e = parse_event_as(&token, UsernameSource::AppUsername).unwrap();
-        assert_eq!(e.username.as_deref(), Some("colleague@example.com"));
+        assert_eq!(e.username(), Some("colleague@example.com"));
         assert_eq!(e.checked_as, Some(Name::AppUsername));
         assert_eq!(e.break_glass_name(), Some("locked@example.com"));
 
@@ -518,10 +516,10 @@ mod tests {
             v["data"]["assertion"]["subject"]["nameId"] = json!("app.name");
         });
         let e = parse_event(&saml).unwrap();
-        assert_eq!(e.username.as_deref(), Some("administrator1@example.com"));
+        assert_eq!(e.username(), Some("administrator1@example.com"));
         assert!(e.names_differ());
         let e = parse_event_as(&saml, UsernameSource::AppUsername).unwrap();
-        assert_eq!(e.username.as_deref(), Some("app.name"));
+        assert_eq!(e.username(), Some("app.name"));
 
         // Names equal but for ASCII case do not differ; a missing name falls back to the other.
         let same = edited(TOKEN_SAMPLE, |v| {
@@ -533,7 +531,7 @@ mod tests {
             v["data"].as_object_mut().unwrap().remove("identity");
         });
         let e = parse_event_as(&preview, UsernameSource::AppUsername).unwrap();
-        assert_eq!(e.username.as_deref(), Some("administrator1@clouditude.net"));
+        assert_eq!(e.username(), Some("administrator1@clouditude.net"));
         assert_eq!(e.checked_as, Some(Name::OktaLogin));
         assert!(!e.names_differ());
         let no_login = edited(TOKEN_SAMPLE, |v| {
@@ -543,7 +541,7 @@ mod tests {
             v["data"]["identity"]["claims"]["preferred_username"] = json!("claim@example.com");
         });
         let e = parse_event(&no_login).unwrap();
-        assert_eq!(e.username.as_deref(), Some("claim@example.com"));
+        assert_eq!(e.username(), Some("claim@example.com"));
         assert_eq!(e.checked_as, Some(Name::AppUsername));
         assert_eq!(e.break_glass_name(), Some("claim@example.com"));
     }
@@ -608,9 +606,6 @@ mod tests {
         assert!(matches!(parse_event(trailing), Err(BadRequest::NotJson(_))));
         // Escaped strings are read like plain ones.
         let escaped = br#"{"eventType":"com.okta.saml.tokens.transform","data":{"context":{"user":{"profile":{"login":"a@b.c"}}}}}"#;
-        assert_eq!(
-            parse_event(escaped).unwrap().username.as_deref(),
-            Some("a@b.c")
-        );
+        assert_eq!(parse_event(escaped).unwrap().username(), Some("a@b.c"));
     }
 }

@@ -155,7 +155,7 @@ pub fn reference_matches(key: &[u8], presented: &[u8]) -> bool {
 pub fn check_body(body: &[u8]) {
     match okta::parse_event(body) {
         Ok(event) => {
-            if let Some(user) = &event.username {
+            if let Some(user) = event.username() {
                 assert!(
                     user.len() <= okta::MAX_USERNAME_BYTES,
                     "username of {} bytes",
