@@ -189,12 +189,8 @@ pub fn parse_since(raw: &str) -> std::result::Result<Duration, String> {
         "d" => 86_400,
         _ => return Err(bad()),
     };
-    match n.checked_mul(unit_secs) {
-        Some(secs) if secs > 0 && secs <= 90 * 86_400 => Ok(Duration::from_secs(secs)),
-        _ => Err(format!(
-            "{raw:?}: between 1s and 90d (Okta keeps 90 days of System Log)"
-        )),
-    }
+    settings::log_period(n, unit_secs)
+        .ok_or_else(|| format!("{raw:?}: between 1s and 90d (Okta keeps 90 days of System Log)"))
 }
 
 /// Runs the tool on `args` (the program name first) with the settings in `vars`: prints the
@@ -380,7 +376,7 @@ async fn run_command(command: Command, vars: &Vars<'_>) -> Result<i32> {
                     let expect = args
                         .expect
                         .or(settings.probe_expect.clone())
-                        .unwrap_or_else(|| "allowed".into());
+                        .unwrap_or_else(|| settings::DEFAULT_PROBE_EXPECT.into());
                     let expect = settings::decision(&expect, "--expect")
                         .map_err(|e| Error::Usage(e.to_string()))?;
                     Some(Probe { login, expect })

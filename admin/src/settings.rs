@@ -508,6 +508,9 @@ pub struct Sentinel {
 
 pub const DEFAULT_SCHEDULE: &str = "rate(5 minutes)";
 
+/// The decision the probe expects unless `PROBE_EXPECT` (or `watch --expect`) names another.
+pub const DEFAULT_PROBE_EXPECT: &str = "allowed";
+
 impl Sentinel {
     pub fn read(vars: &Vars) -> Result<Sentinel> {
         let hook_url = function_hook_url(vars)?;
@@ -521,7 +524,7 @@ impl Sentinel {
                 expect: decision(
                     &vars
                         .text("PROBE_EXPECT")
-                        .unwrap_or_else(|| "allowed".into()),
+                        .unwrap_or_else(|| DEFAULT_PROBE_EXPECT.into()),
                     "PROBE_EXPECT",
                 )?,
             }),
@@ -580,14 +583,20 @@ pub fn parse_rate(expr: &str) -> Result<Duration> {
         "day" | "days" => 86_400,
         _ => return Err(bad()),
     };
-    // Okta keeps 90 days of System Log: a longer period has no window to read (and would
-    // overflow the window's arithmetic).
-    match n.checked_mul(unit_secs) {
-        Some(secs) if secs > 0 && secs <= 90 * 86_400 => Ok(Duration::from_secs(secs)),
-        _ => Err(Error::Setting(format!(
+    log_period(n, unit_secs).ok_or_else(|| {
+        Error::Setting(format!(
             "SENTINEL_SCHEDULE {expr:?}: the period must be between 1 minute and 90 days"
-        ))),
-    }
+        ))
+    })
+}
+
+/// `n` units of `unit_secs` seconds, when that is more than nothing and within the 90 days of
+/// System Log Okta keeps: a longer period has no window to read (and would overflow the
+/// window's arithmetic).
+pub fn log_period(n: u64, unit_secs: u64) -> Option<Duration> {
+    n.checked_mul(unit_secs)
+        .filter(|secs| (1..=90 * 86_400).contains(secs))
+        .map(Duration::from_secs)
 }
 
 /// A setting of the shared crate's parsing, as this crate's error (the variable named).
