@@ -313,7 +313,7 @@ pub fn preview(e: &Executed, login: &str) -> String {
     let _ = writeln!(
         out,
         "Request: {} hook for user {} ({}){}",
-        crate::model::kind_label(e.kind),
+        e.hook.kind_label(),
         if e.user.login.is_empty() {
             login
         } else {

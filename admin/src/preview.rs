@@ -40,7 +40,6 @@ pub struct Request {
 /// as Okta passed it back.
 pub struct Executed {
     pub hook: InlineHook,
-    pub kind: &'static str,
     pub user: User,
     pub app: Option<App>,
     pub answer: Value,
@@ -119,7 +118,6 @@ pub async fn execute(
     let answer = org::execute(client, &hook, &body).await?;
     Ok(Executed {
         hook,
-        kind,
         user,
         app,
         answer,

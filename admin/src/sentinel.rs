@@ -455,7 +455,7 @@ async fn run_probe(
         }
         Err(e) => return Err(not_run("probe", e.to_string())),
     };
-    debug_assert_eq!(executed.kind, TOKEN_HOOK);
+    debug_assert_eq!(executed.hook.kind, TOKEN_HOOK);
     let decision = executed.decision().map(String::from);
     let why = judge_answer(&executed.answer, &probe.expect);
     let result = ProbeResult {
