@@ -30,6 +30,8 @@ import urllib.error
 import urllib.request
 import uuid
 
+from sqs_source import lambda_event
+
 READY, FAILED, NOT_YET = 0, 1, 2
 
 
@@ -107,16 +109,16 @@ def verified(okta_url, org, events_url):
 
 
 def sqs_event(events):
-    """The event Lambda's SQS event source hands the worker for these System Log events."""
-    return {"Records": [{
-        "messageId": str(uuid.uuid4()), "receiptHandle": "probe", "body": json.dumps(e),
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000)),
-                       "SenderId": "local", "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
-                       "MessageGroupId": e["actor"]["id"], "MessageDeduplicationId": e["uuid"],
-                       "SequenceNumber": "1"},
-        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:probe.fifo", "awsRegion": "us-east-1",
-    } for e in events]}
+    """The event Lambda's SQS event source hands the worker for these System Log events, as
+    local/sqs_source.py builds it from the messages SQS would give."""
+    now = str(int(time.time() * 1000))
+    messages = [{
+        "MessageId": str(uuid.uuid4()), "ReceiptHandle": "probe", "Body": json.dumps(e), "MD5OfBody": "",
+        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": now, "SenderId": "local",
+                       "ApproximateFirstReceiveTimestamp": now, "MessageGroupId": e["actor"]["id"],
+                       "MessageDeduplicationId": e["uuid"], "SequenceNumber": "1"},
+    } for e in events]
+    return lambda_event("arn:aws:sqs:us-east-1:123456789012:probe.fifo", messages)
 
 
 def worker(invoke_url):
